@@ -1,0 +1,8 @@
+/* SPDX-License-Identifier: MIT */
+/* The table of subcommands: each lives in its own cmd_*.c file. */
+#include "cli_commands.h"
+
+const struct cli_command *const cli_commands[] = {
+	NULL,
+};
+const size_t cli_ncommands = 0;

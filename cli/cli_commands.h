@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: MIT */
+/* The table of subcommands. */
+#ifndef MXTLS_CLI_COMMANDS_H
+#define MXTLS_CLI_COMMANDS_H
+
+#include <stddef.h>
+
+#include "cli_env.h"
+
+extern const struct cli_command *const cli_commands[];
+extern const size_t cli_ncommands;
+
+#endif

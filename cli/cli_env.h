@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+/* What every subcommand receives: merged settings, output mode and its arguments. */
+#ifndef MXTLS_CLI_ENV_H
+#define MXTLS_CLI_ENV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include <mxtls/mxtls.h>
+
+#include "cli_args.h"
+
+/* One command option as given on the command line, in order (repeatable options repeat). */
+struct cli_given {
+	int id;
+	const char *value; /* borrowed from argv; NULL for flags */
+};
+
+struct cli_env {
+	struct mxtls_config *cfg; /* command line > config file > defaults, already merged */
+	bool json;                /* --json */
+	int verbose;              /* number of -v */
+	FILE *out;                /* results */
+	FILE *err;                /* diagnostics */
+	const char **pos;         /* positional words after the command word(s) */
+	size_t npos;
+	const struct cli_given *given; /* command options */
+	size_t ngiven;
+};
+
+struct cli_command {
+	const char *name;    /* "check", or two words such as "dane verify" */
+	const char *usage;   /* arguments, e.g. "DOMAIN [--connect]" */
+	const char *summary; /* one line for the command list */
+	const struct cli_opt *options; /* the command's own options (table, may be NULL) */
+	int (*run)(struct cli_env *env); /* returns an exit code (cli_exit.h) */
+};
+
+/* Prints "mxtls: " + message + newline to env->err. */
+void cli_errorf(const struct cli_env *env, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,0 +1,330 @@
+/* SPDX-License-Identifier: MIT */
+/* The mxtls command: global options, configuration precedence, dispatch to subcommands. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <mxtls/mxtls.h>
+
+#include "cli_args.h"
+#include "cli_commands.h"
+#include "cli_env.h"
+#include "cli_exit.h"
+
+#define DEFAULT_CONFIG "/etc/mxtls/mxtls.conf"
+#define MAX_GIVEN 256 /* command options on one command line */
+
+enum global_id {
+	G_CONFIG,
+	G_UNBOUND_CONF,
+	G_CA_FILE,
+	G_STATE_DIR,
+	G_JSON,
+	G_VERBOSE,
+	G_HELP,
+	G_VERSION,
+};
+
+static const struct cli_opt global_options[] = {
+	{"config", 0, CLI_VALUE, G_CONFIG, "FILE", "configuration file (default " DEFAULT_CONFIG ")"},
+	{"unbound-conf", 0, CLI_VALUE, G_UNBOUND_CONF, "FILE",
+	 "libunbound configuration replacing the built-in resolver set-up"},
+	{"ca-file", 0, CLI_VALUE, G_CA_FILE, "FILE", "PEM roots for the Web PKI (default: system)"},
+	{"state-dir", 0, CLI_VALUE, G_STATE_DIR, "DIR", "where persistent state lives"},
+	{"json", 0, CLI_FLAG, G_JSON, NULL, "machine-readable output on stdout"},
+	{"verbose", 'v', CLI_FLAG, G_VERBOSE, NULL, "log decisions to stderr (repeatable)"},
+	{"help", 'h', CLI_FLAG, G_HELP, NULL, "show help and exit"},
+	{"version", 0, CLI_FLAG, G_VERSION, NULL, "show the version and exit"},
+	{NULL, 0, 0, 0, NULL, NULL},
+};
+
+/* The global options as given on the command line (NULL / -1: not given). */
+struct globals {
+	const char *config;
+	const char *lib[3]; /* unbound-conf, ca-file, state-dir */
+	int json;           /* -1 not given, else 1 */
+	int verbose;        /* -1 not given, else count */
+	bool help;
+	bool version;
+};
+
+static const char *const lib_keys[3] = {"unbound-conf", "ca-file", "state-dir"};
+
+void cli_errorf(const struct cli_env *env, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("mxtls: ", env->err);
+	vfprintf(env->err, fmt, ap);
+	fputc('\n', env->err);
+	va_end(ap);
+}
+
+static void usage_error(const char *msg, const char *cmd)
+{
+	fprintf(stderr, "mxtls: %s\n", msg);
+	fprintf(stderr, "Try 'mxtls %s%s--help'.\n", cmd ? cmd : "", cmd ? " " : "");
+}
+
+static void print_global_help(FILE *out)
+{
+	fputs("Usage: mxtls [GLOBAL OPTIONS] COMMAND [ARGS]\n"
+	      "\n"
+	      "Decides and enforces the TLS a sending mail server must get from each recipient\n"
+	      "domain: DANE (RFC 7672) first, MTA-STS (RFC 8461) otherwise, else opportunistic TLS.\n"
+	      "\n"
+	      "Commands:\n",
+	      out);
+	for (size_t i = 0; i < cli_ncommands; i++)
+		fprintf(out, "  %-28s %s\n", cli_commands[i]->name, cli_commands[i]->summary);
+	if (cli_ncommands == 0)
+		fputs("  (none yet in this build)\n", out);
+	fputs("\nGlobal options (before or after the command):\n", out);
+	cli_args_print_help(out, global_options);
+	fputs("\nExit codes: 0 success, 1 negative verdict, 64 usage error, 65 bad input data,\n"
+	      "69 permanent failure, 75 temporary failure, 78 configuration error.\n"
+	      "Run 'mxtls COMMAND --help' for a command's options; see mxtls(1).\n",
+	      out);
+}
+
+static void print_command_help(FILE *out, const struct cli_command *c)
+{
+	fprintf(out, "Usage: mxtls %s %s\n\n%s\n", c->name, c->usage, c->summary);
+	if (c->options != NULL && c->options[0].name != NULL) {
+		fputs("\nOptions:\n", out);
+		cli_args_print_help(out, c->options);
+	}
+	fputs("\nGlobal options:\n", out);
+	cli_args_print_help(out, global_options);
+}
+
+/*
+ * Finds the command named by the positional words seen so far: returns it, or NULL with
+ * *partial set when the words are a prefix of a two-word command ("dane").
+ */
+static const struct cli_command *find_command(const char *w1, const char *w2, bool *partial)
+{
+	*partial = false;
+	size_t l1 = strlen(w1);
+	for (size_t i = 0; i < cli_ncommands; i++) {
+		const char *name = cli_commands[i]->name;
+		if (strncmp(name, w1, l1) != 0)
+			continue;
+		if (name[l1] == '\0' && w2 == NULL)
+			return cli_commands[i];
+		if (name[l1] == ' ') {
+			if (w2 == NULL)
+				*partial = true;
+			else if (strcmp(name + l1 + 1, w2) == 0)
+				return cli_commands[i];
+		}
+	}
+	return NULL;
+}
+
+/* Handles the CLI-only keys a configuration file may carry (json, verbose). */
+static int app_key(void *arg, const char *key, const char *value, char *err, size_t errlen)
+{
+	struct cli_env *env = arg;
+	if (strcmp(key, "json") == 0) {
+		if (strcmp(value, "yes") == 0 || strcmp(value, "true") == 0 || strcmp(value, "1") == 0)
+			env->json = true;
+		else if (strcmp(value, "no") == 0 || strcmp(value, "false") == 0 ||
+			 strcmp(value, "0") == 0)
+			env->json = false;
+		else {
+			snprintf(err, errlen, "json: expected yes or no, got '%s'", value);
+			return MXTLS_E_CONFIG;
+		}
+		return MXTLS_OK;
+	}
+	if (strcmp(key, "verbose") == 0) {
+		char *end;
+		errno = 0;
+		long v = strtol(value, &end, 10);
+		if (errno != 0 || *end != '\0' || end == value || v < 0 || v > 3) {
+			snprintf(err, errlen, "verbose: expected a number from 0 to 3, got '%s'", value);
+			return MXTLS_E_CONFIG;
+		}
+		env->verbose = (int)v;
+		return MXTLS_OK;
+	}
+	return MXTLS_E_NOTFOUND;
+}
+
+/* The default state directory (CLI.md): /var/lib/mxtls as root, else the XDG state home. */
+static int default_state_dir(char *buf, size_t len)
+{
+	if (geteuid() == 0)
+		return snprintf(buf, len, "/var/lib/mxtls") < (int)len ? 0 : -1;
+	const char *xdg = getenv("XDG_STATE_HOME");
+	if (xdg != NULL && xdg[0] == '/')
+		return snprintf(buf, len, "%s/mxtls", xdg) < (int)len ? 0 : -1;
+	const char *home = getenv("HOME");
+	if (home != NULL && home[0] == '/')
+		return snprintf(buf, len, "%s/.local/state/mxtls", home) < (int)len ? 0 : -1;
+	return -1;
+}
+
+/* Merges defaults < configuration file < command line into env->cfg.  Returns an exit code. */
+static int build_config(struct cli_env *env, const struct globals *g)
+{
+	char err[512];
+	int rc = mxtls_config_new(&env->cfg);
+	if (rc != MXTLS_OK) {
+		cli_errorf(env, "%s", mxtls_strerror(rc));
+		return EXIT_SOFTWARE;
+	}
+	const char *path = g->config;
+	if (path == NULL && access(DEFAULT_CONFIG, F_OK) == 0)
+		path = DEFAULT_CONFIG;
+	if (path != NULL) {
+		struct mxtls_config_app app = {.key = app_key, .arg = env};
+		rc = mxtls_config_load_file(env->cfg, path, &app, err, sizeof err);
+		if (rc != MXTLS_OK) {
+			cli_errorf(env, "%s", err);
+			return rc == MXTLS_E_NOMEM ? EXIT_SOFTWARE : EXIT_CONFIG;
+		}
+	}
+	/* The command line wins over the file. */
+	if (g->json >= 0)
+		env->json = true;
+	if (g->verbose >= 0)
+		env->verbose = g->verbose;
+	for (int i = 0; i < 3; i++) {
+		if (g->lib[i] == NULL)
+			continue;
+		rc = mxtls_config_set(env->cfg, lib_keys[i], g->lib[i], err, sizeof err);
+		if (rc != MXTLS_OK) {
+			cli_errorf(env, "--%s", err);
+			return EXIT_USAGE;
+		}
+	}
+	if (mxtls_config_get(env->cfg, "state-dir") == NULL) {
+		char dir[4096];
+		if (default_state_dir(dir, sizeof dir) == 0 &&
+		    mxtls_config_set(env->cfg, "state-dir", dir, NULL, 0) != MXTLS_OK) {
+			cli_errorf(env, "cannot set the default state directory");
+			return EXIT_SOFTWARE;
+		}
+	}
+	return EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+	struct globals g = {.json = -1, .verbose = -1};
+	struct cli_env env = {.out = stdout, .err = stderr};
+	static struct cli_given given[MAX_GIVEN];
+	const char **pos = calloc((size_t)argc + 1, sizeof *pos);
+	if (pos == NULL) {
+		fputs("mxtls: out of memory\n", stderr);
+		return EXIT_SOFTWARE;
+	}
+	const struct cli_command *cmd = NULL;
+	const char *first_word = NULL;
+
+	struct cli_args a;
+	cli_args_init(&a, argc, argv, global_options);
+	struct cli_item item;
+	enum cli_event ev;
+	int status = EXIT_OK;
+	while ((ev = cli_args_next(&a, &item)) != CLI_END) {
+		if (ev == CLI_ERROR) {
+			usage_error(a.err, cmd ? cmd->name : NULL);
+			status = EXIT_USAGE;
+			goto out;
+		}
+		if (ev == CLI_POSITIONAL) {
+			if (cmd != NULL) {
+				pos[env.npos++] = item.value;
+				continue;
+			}
+			bool partial;
+			cmd = find_command(first_word ? first_word : item.value,
+					   first_word ? item.value : NULL, &partial);
+			if (cmd == NULL && partial) {
+				first_word = item.value;
+				continue;
+			}
+			if (cmd == NULL) {
+				char msg[300];
+				snprintf(msg, sizeof msg, "unknown command '%s%s%s'",
+					 first_word ? first_word : "", first_word ? " " : "",
+					 item.value);
+				usage_error(msg, NULL);
+				status = EXIT_USAGE;
+				goto out;
+			}
+			cli_args_set_command(&a, cmd->options);
+			continue;
+		}
+		if (item.table == 1) {
+			if (env.ngiven == MAX_GIVEN) {
+				usage_error("too many options", cmd->name);
+				status = EXIT_USAGE;
+				goto out;
+			}
+			given[env.ngiven++] = (struct cli_given){item.opt->id, item.value};
+			continue;
+		}
+		switch ((enum global_id)item.opt->id) {
+		case G_CONFIG:
+			g.config = item.value;
+			break;
+		case G_UNBOUND_CONF:
+		case G_CA_FILE:
+		case G_STATE_DIR:
+			g.lib[item.opt->id - G_UNBOUND_CONF] = item.value;
+			break;
+		case G_JSON:
+			g.json = 1;
+			break;
+		case G_VERBOSE:
+			g.verbose = g.verbose < 0 ? 1 : g.verbose + 1;
+			break;
+		case G_HELP:
+			g.help = true;
+			break;
+		case G_VERSION:
+			g.version = true;
+			break;
+		}
+	}
+	if (g.version) {
+		printf("mxtls %s\n", mxtls_version());
+		goto out;
+	}
+	if (g.help) {
+		if (cmd != NULL)
+			print_command_help(stdout, cmd);
+		else
+			print_global_help(stdout);
+		goto out;
+	}
+	if (cmd == NULL) {
+		char msg[300];
+		if (first_word != NULL)
+			snprintf(msg, sizeof msg, "'%s' needs a subcommand", first_word);
+		else
+			snprintf(msg, sizeof msg, "no command given");
+		usage_error(msg, NULL);
+		status = EXIT_USAGE;
+		goto out;
+	}
+	status = build_config(&env, &g);
+	if (status != EXIT_OK)
+		goto out;
+	env.pos = pos;
+	env.given = given;
+	status = cmd->run(&env);
+out:
+	mxtls_config_free(env.cfg);
+	free(pos);
+	if (fflush(stdout) != 0 && status == EXIT_OK)
+		status = EXIT_SOFTWARE; /* a full disk or closed pipe must not look like success */
+	return status;
+}

@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: MIT */
+/* The mxtls public API: include this one header. */
+#ifndef MXTLS_MXTLS_H
+#define MXTLS_MXTLS_H
+
+#include <mxtls/config.h>
+#include <mxtls/context.h>
+#include <mxtls/error.h>
+#include <mxtls/log.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The library's version, e.g. "0.1.0".  Static string. */
+MXTLS_API const char *mxtls_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,270 @@
+/* SPDX-License-Identifier: MIT */
+/* mxtls_config_*: string-keyed settings and the loader of mxtls.conf files. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <mxtls/config.h>
+#include <mxtls/error.h>
+
+#include "util/util_buf.h"
+#include "util/util_kv.h"
+#include "validator/mxtls_config_internal.h"
+
+/* The largest configuration file read; a larger one is an error, not a partial read. */
+#define CONFIG_FILE_MAX (1024 * 1024)
+
+struct mxtls_config {
+	char *values[CONFIG_KEY_COUNT]; /* owned; NULL when unset */
+};
+
+static const char *const key_names[CONFIG_KEY_COUNT] = {
+	[CONFIG_KEY_UNBOUND_CONF] = "unbound-conf",
+	[CONFIG_KEY_CA_FILE] = "ca-file",
+	[CONFIG_KEY_STATE_DIR] = "state-dir",
+};
+
+static void say(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void say(char *err, size_t errlen, const char *fmt, ...)
+{
+	if (err == NULL || errlen == 0)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+static int key_index(const char *key)
+{
+	for (int i = 0; i < CONFIG_KEY_COUNT; i++) {
+		if (strcmp(key_names[i], key) == 0)
+			return i;
+	}
+	return -1;
+}
+
+/* All current keys are file or directory names. */
+static int check_value(int idx, const char *value, char *err, size_t errlen)
+{
+	if (value[0] == '\0') {
+		say(err, errlen, "%s: empty value", key_names[idx]);
+		return MXTLS_E_CONFIG;
+	}
+	if (strlen(value) >= PATH_MAX) {
+		say(err, errlen, "%s: path longer than %d bytes", key_names[idx], PATH_MAX - 1);
+		return MXTLS_E_CONFIG;
+	}
+	return MXTLS_OK;
+}
+
+const char *mxtls_config_value(const struct mxtls_config *cfg, enum config_key key)
+{
+	return cfg->values[key];
+}
+
+int mxtls_config_new(struct mxtls_config **out)
+{
+	if (out == NULL)
+		return MXTLS_E_INVAL;
+	struct mxtls_config *cfg = calloc(1, sizeof *cfg);
+	if (cfg == NULL)
+		return MXTLS_E_NOMEM;
+	*out = cfg;
+	return MXTLS_OK;
+}
+
+void mxtls_config_free(struct mxtls_config *cfg)
+{
+	if (cfg == NULL)
+		return;
+	for (int i = 0; i < CONFIG_KEY_COUNT; i++)
+		free(cfg->values[i]);
+	free(cfg);
+}
+
+int mxtls_config_set(struct mxtls_config *cfg, const char *key, const char *value, char *err,
+		     size_t errlen)
+{
+	if (cfg == NULL || key == NULL || value == NULL)
+		return MXTLS_E_INVAL;
+	int idx = key_index(key);
+	if (idx < 0) {
+		say(err, errlen, "unknown setting '%s'", key);
+		return MXTLS_E_NOTFOUND;
+	}
+	int rc = check_value(idx, value, err, errlen);
+	if (rc != MXTLS_OK)
+		return rc;
+	char *copy = strdup(value);
+	if (copy == NULL)
+		return MXTLS_E_NOMEM;
+	free(cfg->values[idx]);
+	cfg->values[idx] = copy;
+	return MXTLS_OK;
+}
+
+const char *mxtls_config_get(const struct mxtls_config *cfg, const char *key)
+{
+	if (cfg == NULL || key == NULL)
+		return NULL;
+	int idx = key_index(key);
+	return idx < 0 ? NULL : cfg->values[idx];
+}
+
+/* A key already set by the file being loaded, for duplicate detection. */
+struct seen_key {
+	char *key;
+	size_t line;
+};
+
+/* State of one load: the staged copy, the keys seen so far, and a dynamic error message. */
+struct load {
+	struct mxtls_config staged;
+	const struct mxtls_config_app *app;
+	struct seen_key *seen; /* owned array of nseen entries */
+	size_t nseen;
+	char msg[256];
+};
+
+/* Records key (taking ownership) or fails if the file already set it. */
+static int note_seen(struct load *ld, char *key, size_t line)
+{
+	/* A linear scan is fine: configuration files have a handful of keys. */
+	for (size_t i = 0; i < ld->nseen; i++) {
+		if (strcmp(ld->seen[i].key, key) == 0) {
+			snprintf(ld->msg, sizeof ld->msg,
+				 "duplicate setting '%s' (first set on line %zu)", key,
+				 ld->seen[i].line);
+			free(key);
+			return MXTLS_E_CONFIG;
+		}
+	}
+	struct seen_key *grown = realloc(ld->seen, (ld->nseen + 1) * sizeof *grown);
+	if (grown == NULL) {
+		free(key);
+		return MXTLS_E_NOMEM;
+	}
+	ld->seen = grown;
+	ld->seen[ld->nseen++] = (struct seen_key){.key = key, .line = line};
+	return MXTLS_OK;
+}
+
+static int out_of_memory(struct load *ld)
+{
+	snprintf(ld->msg, sizeof ld->msg, "out of memory");
+	return MXTLS_E_NOMEM;
+}
+
+static int on_pair(void *arg, size_t line, const char *k, size_t klen, const char *v, size_t vlen,
+		   const char **reason)
+{
+	struct load *ld = arg;
+	(void)reason; /* the message goes to ld->msg, which can name the key */
+	char *key = strndup(k, klen);
+	if (key == NULL)
+		return out_of_memory(ld);
+	int rc = note_seen(ld, key, line); /* takes ownership of key */
+	if (rc != MXTLS_OK)
+		return rc == MXTLS_E_NOMEM ? out_of_memory(ld) : rc;
+	char *value = strndup(v, vlen);
+	if (value == NULL)
+		return out_of_memory(ld);
+
+	rc = mxtls_config_set(&ld->staged, key, value, ld->msg, sizeof ld->msg);
+	if (rc == MXTLS_E_NOTFOUND && ld->app != NULL && ld->app->key != NULL)
+		rc = ld->app->key(ld->app->arg, key, value, ld->msg, sizeof ld->msg);
+	if (rc == MXTLS_E_NOTFOUND) {
+		snprintf(ld->msg, sizeof ld->msg, "unknown setting '%s'", key);
+		rc = MXTLS_E_CONFIG;
+	}
+	free(value);
+	return rc;
+}
+
+int mxtls_config_load_buffer(struct mxtls_config *cfg, const char *name, const char *text,
+			     size_t len, const struct mxtls_config_app *app, char *err,
+			     size_t errlen)
+{
+	if (cfg == NULL || (text == NULL && len > 0))
+		return MXTLS_E_INVAL;
+	if (name == NULL)
+		name = "config";
+	struct load ld = {.app = app};
+	int rc = MXTLS_OK;
+	for (int i = 0; i < CONFIG_KEY_COUNT && rc == MXTLS_OK; i++) {
+		if (cfg->values[i] != NULL && (ld.staged.values[i] = strdup(cfg->values[i])) == NULL)
+			rc = MXTLS_E_NOMEM;
+	}
+	if (rc == MXTLS_OK) {
+		struct util_kv_handler h = {.pair = on_pair, .arg = &ld};
+		struct util_kv_error kerr = {0, NULL};
+		rc = util_kv_parse(text, len, &h, &kerr);
+		if (rc != MXTLS_OK) {
+			say(err, errlen, "%s:%zu: %s", name, kerr.line,
+			    ld.msg[0] != '\0' ? ld.msg : kerr.reason);
+			if (rc == MXTLS_E_SYNTAX)
+				rc = MXTLS_E_CONFIG;
+		}
+	} else {
+		say(err, errlen, "%s: out of memory", name);
+	}
+	if (rc == MXTLS_OK) {
+		/* Commit: the staged values replace cfg's. */
+		for (int i = 0; i < CONFIG_KEY_COUNT; i++) {
+			free(cfg->values[i]);
+			cfg->values[i] = ld.staged.values[i];
+			ld.staged.values[i] = NULL;
+		}
+	}
+	for (int i = 0; i < CONFIG_KEY_COUNT; i++)
+		free(ld.staged.values[i]);
+	for (size_t i = 0; i < ld.nseen; i++)
+		free(ld.seen[i].key);
+	free(ld.seen);
+	return rc;
+}
+
+int mxtls_config_load_file(struct mxtls_config *cfg, const char *path,
+			   const struct mxtls_config_app *app, char *err, size_t errlen)
+{
+	if (cfg == NULL || path == NULL)
+		return MXTLS_E_INVAL;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		say(err, errlen, "%s: %s", path, strerror(errno));
+		return MXTLS_E_IO;
+	}
+	struct util_buf text;
+	util_buf_init(&text, CONFIG_FILE_MAX);
+	int rc = MXTLS_OK;
+	for (;;) {
+		char chunk[8192];
+		ssize_t n = read(fd, chunk, sizeof chunk);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			say(err, errlen, "%s: %s", path, strerror(errno));
+			rc = MXTLS_E_IO;
+			break;
+		}
+		if (n == 0)
+			break;
+		rc = util_buf_append(&text, chunk, (size_t)n);
+		if (rc == MXTLS_E_LIMIT)
+			say(err, errlen, "%s: larger than %d bytes", path, CONFIG_FILE_MAX);
+		if (rc != MXTLS_OK)
+			break;
+	}
+	close(fd);
+	if (rc == MXTLS_OK)
+		rc = mxtls_config_load_buffer(cfg, path, text.data, text.len, app, err, errlen);
+	util_buf_free(&text);
+	return rc;
+}

@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: MIT */
+/* Internal view of struct mxtls_config for the rest of the library (indexed settings). */
+#ifndef MXTLS_VALIDATOR_CONFIG_INTERNAL_H
+#define MXTLS_VALIDATOR_CONFIG_INTERNAL_H
+
+#include <mxtls/config.h>
+
+enum config_key {
+	CONFIG_KEY_UNBOUND_CONF,
+	CONFIG_KEY_CA_FILE,
+	CONFIG_KEY_STATE_DIR,
+	CONFIG_KEY_COUNT
+};
+
+/* The value of key, or NULL when unset.  Borrowed from cfg. */
+const char *mxtls_config_value(const struct mxtls_config *cfg, enum config_key key);
+
+#endif

@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: MIT */
+/* mxtls_ctx_*: the library context built from a configuration. */
+#include "validator/mxtls_ctx.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <mxtls/error.h>
+
+#include "validator/mxtls_config_internal.h"
+
+/* Copies the value of key (may be unset) into *out; checks what it names exists as wanted. */
+static int take_path(const struct mxtls_config *cfg, enum config_key key, const char *name,
+		     bool want_dir, char **out, char *err, size_t errlen)
+{
+	const char *path = mxtls_config_value(cfg, key);
+	*out = NULL;
+	if (path == NULL)
+		return MXTLS_OK;
+	struct stat st;
+	if (stat(path, &st) != 0) {
+		/* The state directory may be created later, when something is first stored. */
+		if (want_dir && errno == ENOENT)
+			goto copy;
+		snprintf(err, errlen, "%s %s: %s", name, path, strerror(errno));
+		return MXTLS_E_CONFIG;
+	}
+	if (want_dir ? !S_ISDIR(st.st_mode) : S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "%s %s: %s", name, path,
+			 want_dir ? "not a directory" : "is a directory");
+		return MXTLS_E_CONFIG;
+	}
+	if (!want_dir && access(path, R_OK) != 0) {
+		snprintf(err, errlen, "%s %s: %s", name, path, strerror(errno));
+		return MXTLS_E_CONFIG;
+	}
+copy:
+	*out = strdup(path);
+	return *out == NULL ? MXTLS_E_NOMEM : MXTLS_OK;
+}
+
+int mxtls_ctx_new(const struct mxtls_config *cfg, struct mxtls_ctx **out, char *err, size_t errlen)
+{
+	char scratch[1];
+	if (err == NULL || errlen == 0) {
+		err = scratch;
+		errlen = sizeof scratch;
+	}
+	err[0] = '\0';
+	if (cfg == NULL || out == NULL)
+		return MXTLS_E_INVAL;
+	struct mxtls_ctx *ctx = calloc(1, sizeof *ctx);
+	if (ctx == NULL)
+		return MXTLS_E_NOMEM;
+	int rc = take_path(cfg, CONFIG_KEY_UNBOUND_CONF, "unbound-conf", false, &ctx->unbound_conf,
+			   err, errlen);
+	if (rc == MXTLS_OK)
+		rc = take_path(cfg, CONFIG_KEY_CA_FILE, "ca-file", false, &ctx->ca_file, err, errlen);
+	if (rc == MXTLS_OK)
+		rc = take_path(cfg, CONFIG_KEY_STATE_DIR, "state-dir", true, &ctx->state_dir, err,
+			       errlen);
+	if (rc != MXTLS_OK) {
+		mxtls_ctx_free(ctx);
+		return rc;
+	}
+	ctx->log.max = MXTLS_LOG_WARNING;
+	*out = ctx;
+	return MXTLS_OK;
+}
+
+void mxtls_ctx_free(struct mxtls_ctx *ctx)
+{
+	if (ctx == NULL)
+		return;
+	free(ctx->unbound_conf);
+	free(ctx->ca_file);
+	free(ctx->state_dir);
+	free(ctx);
+}
+
+void mxtls_ctx_set_log(struct mxtls_ctx *ctx, enum mxtls_log_level max_level,
+		       void (*fn)(void *arg, enum mxtls_log_level level, const char *line), void *arg)
+{
+	ctx->log.fn = fn;
+	ctx->log.arg = arg;
+	ctx->log.max = max_level;
+}
+
+void mxtls_ctx_set_clock(struct mxtls_ctx *ctx, int64_t (*now)(void *arg), void *arg)
+{
+	ctx->clock.now = now;
+	ctx->clock.arg = arg;
+}
+
+int64_t mxtls_ctx_now(const struct mxtls_ctx *ctx)
+{
+	return util_clock_now(&ctx->clock);
+}
+
+uint64_t mxtls_ctx_decision_id(struct mxtls_ctx *ctx)
+{
+	return ++ctx->next_id;
+}
