@@ -3,6 +3,6 @@
 #include "cli_commands.h"
 
 const struct cli_command *const cli_commands[] = {
-	NULL,
+	&cli_cmd_config,
 };
-const size_t cli_ncommands = 0;
+const size_t cli_ncommands = sizeof cli_commands / sizeof cli_commands[0];

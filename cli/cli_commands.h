@@ -7,6 +7,9 @@
 
 #include "cli_env.h"
 
+/* One definition per cmd_*.c file. */
+extern const struct cli_command cli_cmd_config;
+
 extern const struct cli_command *const cli_commands[];
 extern const size_t cli_ncommands;
 

@@ -19,6 +19,7 @@ struct cli_given {
 
 struct cli_env {
 	struct mxtls_config *cfg; /* command line > config file > defaults, already merged */
+	const char *config_path;  /* the configuration file read, NULL if none */
 	bool json;                /* --json */
 	int verbose;              /* number of -v */
 	FILE *out;                /* results */
@@ -36,6 +37,13 @@ struct cli_command {
 	const struct cli_opt *options; /* the command's own options (table, may be NULL) */
 	int (*run)(struct cli_env *env); /* returns an exit code (cli_exit.h) */
 };
+
+/*
+ * Creates the library context from env->cfg, logging to env->err at the verbosity asked for
+ * (warnings; -v info; -vv debug).  Returns EXIT_OK with *out set (caller frees with
+ * mxtls_ctx_free()), or prints the reason and returns EXIT_CONFIG / EXIT_SOFTWARE.
+ */
+int cli_open_ctx(struct cli_env *env, struct mxtls_ctx **out);
 
 /* Prints "mxtls: " + message + newline to env->err. */
 void cli_errorf(const struct cli_env *env, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -63,6 +63,27 @@ void cli_errorf(const struct cli_env *env, const char *fmt, ...)
 	va_end(ap);
 }
 
+static void log_to_stderr(void *arg, enum mxtls_log_level level, const char *line)
+{
+	FILE *err = arg;
+	fprintf(err, "mxtls: %s %s\n", mxtls_log_level_name(level), line);
+}
+
+int cli_open_ctx(struct cli_env *env, struct mxtls_ctx **out)
+{
+	char err[512];
+	int rc = mxtls_ctx_new(env->cfg, out, err, sizeof err);
+	if (rc != MXTLS_OK) {
+		cli_errorf(env, "%s", rc == MXTLS_E_CONFIG ? err : mxtls_strerror(rc));
+		return rc == MXTLS_E_CONFIG ? EXIT_CONFIG : EXIT_SOFTWARE;
+	}
+	enum mxtls_log_level max = env->verbose >= 2   ? MXTLS_LOG_DEBUG
+				   : env->verbose == 1 ? MXTLS_LOG_INFO
+						       : MXTLS_LOG_WARNING;
+	mxtls_ctx_set_log(*out, max, log_to_stderr, env->err);
+	return EXIT_OK;
+}
+
 static void usage_error(const char *msg, const char *cmd)
 {
 	fprintf(stderr, "mxtls: %s\n", msg);
@@ -181,6 +202,7 @@ static int build_config(struct cli_env *env, const struct globals *g)
 	const char *path = g->config;
 	if (path == NULL && access(DEFAULT_CONFIG, F_OK) == 0)
 		path = DEFAULT_CONFIG;
+	env->config_path = path;
 	if (path != NULL) {
 		struct mxtls_config_app app = {.key = app_key, .arg = env};
 		rc = mxtls_config_load_file(env->cfg, path, &app, err, sizeof err);

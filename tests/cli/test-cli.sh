@@ -1,0 +1,96 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# The command-line contract of CLI.md: help, version, exit codes, configuration precedence.
+# Usage: test-cli.sh PATH/TO/mxtls.  Prints TAP.
+set -u
+mxtls=$1
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+n=0
+failed=0
+
+# expect NAME STATUS PATTERN -- CMD...: runs CMD, checks its exit status and that its combined
+# output matches the extended regular expression PATTERN.
+expect() {
+  local name=$1 want=$2 pattern=$3
+  shift 4
+  n=$((n + 1))
+  "$@" >"$tmp/out" 2>&1
+  local got=$?
+  if [ "$got" -eq "$want" ] && grep -Eq -- "$pattern" "$tmp/out"; then
+    echo "ok $n - $name"
+  else
+    echo "not ok $n - $name (exit $got, wanted $want; output must match /$pattern/)"
+    sed 's/^/#   /' "$tmp/out"
+    failed=$((failed + 1))
+  fi
+}
+
+# The tests must not pick up the machine's /etc/mxtls/mxtls.conf or state directory.
+export HOME="$tmp/home" XDG_STATE_HOME="$tmp/state"
+none="$tmp/none.conf"
+: >"$none"
+m() { "$mxtls" --config "$none" "$@"; }
+
+expect "--help exits 0 and lists commands" 0 '^Usage: mxtls .*COMMAND' -- m --help
+expect "--help names every exit code" 0 '64 usage error' -- m --help
+expect "-h is --help" 0 '^Usage: mxtls' -- m -h
+expect "--version prints the version" 0 '^mxtls [0-9]+\.[0-9]+\.[0-9]+$' -- m --version
+expect "an unknown option is a usage error (64)" 64 "unknown option '--bogus'" -- m --bogus
+expect "an unknown command is a usage error" 64 "unknown command 'frobnicate'" -- m frobnicate
+expect "no command is a usage error" 64 'no command given' -- m
+expect "a missing option value is a usage error" 64 'needs a value|requires' -- m --ca-file
+expect "command --help" 0 '^Usage: mxtls config' -- m config --help
+expect "global options after the command" 0 '^Usage: mxtls config' -- m config -v --help
+
+# Configuration file: errors carry file and line, exit 78.
+printf 'ca-file = /etc/ssl/certs/ca-certificates.crt\nbogus = 1\n' >"$tmp/bad.conf"
+expect "unknown key in config: file:line, exit 78" 78 "bad.conf:2: unknown setting 'bogus'" \
+  -- "$mxtls" --config "$tmp/bad.conf" config
+printf 'verbose = 9\n' >"$tmp/badv.conf"
+expect "bad CLI key value in config" 78 'badv.conf:1: verbose: expected a number' \
+  -- "$mxtls" --config "$tmp/badv.conf" config
+expect "unreadable config file, exit 78" 78 'nonexistent.conf: No such file' \
+  -- "$mxtls" --config "$tmp/nonexistent.conf" config
+
+# Precedence: command line > config file > defaults.
+mkdir -p "$tmp/sd-file" "$tmp/sd-cli"
+printf 'state-dir = %s\nca-file = %s\n' "$tmp/sd-file" "$none" >"$tmp/good.conf"
+expect "file value is used" 0 "^state-dir = $tmp/sd-file\$" -- "$mxtls" --config "$tmp/good.conf" config
+expect "command line beats the file" 0 "^state-dir = $tmp/sd-cli\$" \
+  -- "$mxtls" --config "$tmp/good.conf" config --state-dir "$tmp/sd-cli"
+expect "--opt=value form" 0 "^state-dir = $tmp/sd-cli\$" \
+  -- "$mxtls" --config "$tmp/good.conf" config --state-dir="$tmp/sd-cli"
+if [ "$(id -u)" -eq 0 ]; then
+  expect "default state dir as root" 0 "^state-dir = /var/lib/mxtls\$" -- m config
+  if command -v setpriv >/dev/null; then
+    chmod 755 "$tmp"
+    expect "default state dir of a user is \$XDG_STATE_HOME/mxtls" 0 \
+      "^state-dir = $tmp/state/mxtls\$" -- setpriv --reuid=65534 --regid=65534 --clear-groups \
+      "$mxtls" --config "$none" config
+  fi
+else
+  expect "default state dir of a user is \$XDG_STATE_HOME/mxtls" 0 \
+    "^state-dir = $tmp/state/mxtls\$" -- m config
+fi
+printf 'json = yes\n' >"$tmp/json.conf"
+expect "json from the file" 0 '^\{"config":.*"json":true' -- "$mxtls" --config "$tmp/json.conf" config
+expect "--json output is one JSON object" 0 "\"state-dir\":\"$tmp/sd-file\"" \
+  -- "$mxtls" --config "$tmp/good.conf" --json config
+
+# Files named by settings are checked at start-up (exit 78), not at first use.
+expect "missing --ca-file is a configuration error" 78 'ca-file /nonexistent.pem: No such file' \
+  -- m --ca-file /nonexistent.pem config
+expect "a directory as --unbound-conf" 78 'unbound-conf /tmp: is a directory' \
+  -- m --unbound-conf /tmp config
+
+# The JSON must parse (python3 is present wherever meson is).
+n=$((n + 1))
+if m --json config | python3 -c 'import json,sys; json.load(sys.stdin)'; then
+  echo "ok $n - --json output parses as JSON"
+else
+  echo "not ok $n - --json output parses as JSON"; failed=$((failed + 1))
+fi
+
+echo "1..$n"
+exit $((failed > 0))

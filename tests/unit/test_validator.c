@@ -1,0 +1,251 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests for validator/: the configuration loader and the library context. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <mxtls/mxtls.h>
+
+#include "test_main.h"
+#include "validator/mxtls_ctx.h"
+
+/* ---- mxtls_config_load_buffer: hostile and broken files first ---- */
+
+static const struct load_case {
+	const char *text;
+	size_t len; /* 0: strlen(text) */
+	int rc;
+	const char *err;       /* expected error message (exact) when rc != MXTLS_OK */
+	const char *ca_file;   /* expected value after a successful load (NULL: unset) */
+	const char *state_dir;
+} load_cases[] = {
+	{"ca-file = /a\nbogus = 1\n", 0, MXTLS_E_CONFIG, "t.conf:2: unknown setting 'bogus'", NULL,
+	 NULL},
+	{"ca-file = /a\nca-file = /b\n", 0, MXTLS_E_CONFIG,
+	 "t.conf:2: duplicate setting 'ca-file' (first set on line 1)", NULL, NULL},
+	{"# c\n\nca-file /a\n", 0, MXTLS_E_CONFIG, "t.conf:3: expected 'key = value'", NULL, NULL},
+	{"ca-file =\n", 0, MXTLS_E_CONFIG, "t.conf:1: missing value after '='", NULL, NULL},
+	{"Ca-File = /a\n", 0, MXTLS_E_CONFIG,
+	 "t.conf:1: invalid key: use lower-case letters, digits and '-'",
+	 NULL, NULL},
+	{"ca-file = /a\rb\n", 0, MXTLS_E_CONFIG, "t.conf:1: NUL byte or bare carriage return", NULL, NULL},
+	{"ca-file = /a\0b\n", 15, MXTLS_E_CONFIG, "t.conf:1: NUL byte or bare carriage return", NULL, NULL},
+	{"", 0, MXTLS_OK, NULL, NULL, NULL},
+	{"  # only a comment\n", 0, MXTLS_OK, NULL, NULL, NULL},
+	{"ca-file = /etc/x.pem # not a comment\r\nstate-dir=/s", 0, MXTLS_OK, NULL,
+	 "/etc/x.pem # not a comment", "/s"},
+	{"\tstate-dir\t=\t/var/lib/x  \n", 0, MXTLS_OK, NULL, NULL, "/var/lib/x"},
+};
+
+START_TEST(config_load)
+{
+	const struct load_case *c = &load_cases[_i];
+	struct mxtls_config *cfg = NULL;
+	ck_assert_int_eq(mxtls_config_new(&cfg), MXTLS_OK);
+	char err[256] = "";
+	size_t len = c->len != 0 ? c->len : strlen(c->text);
+	int rc = mxtls_config_load_buffer(cfg, "t.conf", c->text, len, NULL, err, sizeof err);
+	ck_assert_int_eq(rc, c->rc);
+	if (rc != MXTLS_OK) {
+		ck_assert_str_eq(err, c->err);
+		/* All-or-nothing: nothing of a failed file is applied. */
+		ck_assert_ptr_null(mxtls_config_get(cfg, "ca-file"));
+	} else {
+		const char *ca = mxtls_config_get(cfg, "ca-file");
+		const char *sd = mxtls_config_get(cfg, "state-dir");
+		if (c->ca_file == NULL)
+			ck_assert_ptr_null(ca);
+		else
+			ck_assert_str_eq(ca, c->ca_file);
+		if (c->state_dir == NULL)
+			ck_assert_ptr_null(sd);
+		else
+			ck_assert_str_eq(sd, c->state_dir);
+	}
+	mxtls_config_free(cfg);
+}
+END_TEST
+
+START_TEST(config_failed_load_keeps_earlier_values)
+{
+	struct mxtls_config *cfg = NULL;
+	ck_assert_int_eq(mxtls_config_new(&cfg), MXTLS_OK);
+	ck_assert_int_eq(mxtls_config_set(cfg, "ca-file", "/before", NULL, 0), MXTLS_OK);
+	const char bad[] = "ca-file = /after\nnope = 1\n";
+	char err[128];
+	ck_assert_int_eq(mxtls_config_load_buffer(cfg, "f", bad, sizeof bad - 1, NULL, err, sizeof err),
+			 MXTLS_E_CONFIG);
+	ck_assert_str_eq(mxtls_config_get(cfg, "ca-file"), "/before");
+	mxtls_config_free(cfg);
+}
+END_TEST
+
+static int app_accepts_colour(void *arg, const char *key, const char *value, char *err,
+			      size_t errlen)
+{
+	int *calls = arg;
+	(*calls)++;
+	if (strcmp(key, "colour") != 0)
+		return MXTLS_E_NOTFOUND;
+	if (strcmp(value, "red") != 0) {
+		snprintf(err, errlen, "colour: only red");
+		return MXTLS_E_CONFIG;
+	}
+	return MXTLS_OK;
+}
+
+START_TEST(config_app_keys)
+{
+	struct mxtls_config *cfg = NULL;
+	ck_assert_int_eq(mxtls_config_new(&cfg), MXTLS_OK);
+	int calls = 0;
+	struct mxtls_config_app app = {.key = app_accepts_colour, .arg = &calls};
+	char err[128];
+	const char ok[] = "colour = red\nca-file = /x\n";
+	ck_assert_int_eq(mxtls_config_load_buffer(cfg, "f", ok, sizeof ok - 1, &app, err, sizeof err),
+			 MXTLS_OK);
+	ck_assert_int_eq(calls, 1); /* library keys never reach the application */
+	const char bad[] = "colour = blue\n";
+	ck_assert_int_eq(mxtls_config_load_buffer(cfg, "f", bad, sizeof bad - 1, &app, err, sizeof err),
+			 MXTLS_E_CONFIG);
+	ck_assert_str_eq(err, "f:1: colour: only red");
+	mxtls_config_free(cfg);
+}
+END_TEST
+
+START_TEST(config_set_rejects)
+{
+	struct mxtls_config *cfg = NULL;
+	ck_assert_int_eq(mxtls_config_new(&cfg), MXTLS_OK);
+	char err[128];
+	ck_assert_int_eq(mxtls_config_set(cfg, "no-such-key", "x", err, sizeof err), MXTLS_E_NOTFOUND);
+	ck_assert_str_eq(err, "unknown setting 'no-such-key'");
+	ck_assert_int_eq(mxtls_config_set(cfg, "ca-file", "", err, sizeof err), MXTLS_E_CONFIG);
+	ck_assert_str_eq(err, "ca-file: empty value");
+	ck_assert_int_eq(mxtls_config_set(NULL, "ca-file", "x", NULL, 0), MXTLS_E_INVAL);
+	mxtls_config_free(NULL); /* a no-op */
+	mxtls_config_free(cfg);
+}
+END_TEST
+
+START_TEST(config_file_errors)
+{
+	struct mxtls_config *cfg = NULL;
+	ck_assert_int_eq(mxtls_config_new(&cfg), MXTLS_OK);
+	char err[256];
+	ck_assert_int_eq(mxtls_config_load_file(cfg, "/nonexistent/mxtls.conf", NULL, err, sizeof err),
+			 MXTLS_E_IO);
+	ck_assert_str_eq(err, "/nonexistent/mxtls.conf: No such file or directory");
+
+	/* A file over the 1 MiB cap is refused, never half-read. */
+	char path[] = "/tmp/mxtls-test-XXXXXX";
+	int fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	char line[1024];
+	memset(line, '#', sizeof line - 1);
+	line[sizeof line - 1] = '\n';
+	for (int i = 0; i < 1025; i++)
+		ck_assert_int_eq(write(fd, line, sizeof line), (int)sizeof line);
+	close(fd);
+	ck_assert_int_eq(mxtls_config_load_file(cfg, path, NULL, err, sizeof err), MXTLS_E_LIMIT);
+	ck_assert_ptr_nonnull(strstr(err, "larger than 1048576 bytes"));
+	unlink(path);
+	mxtls_config_free(cfg);
+}
+END_TEST
+
+/* ---- mxtls_ctx_new: files named by the settings are checked at start-up ---- */
+
+START_TEST(ctx_checks_files)
+{
+	struct mxtls_config *cfg = NULL;
+	struct mxtls_ctx *ctx = NULL;
+	char err[256];
+	ck_assert_int_eq(mxtls_config_new(&cfg), MXTLS_OK);
+	ck_assert_int_eq(mxtls_config_set(cfg, "ca-file", "/nonexistent.pem", NULL, 0), MXTLS_OK);
+	ck_assert_int_eq(mxtls_ctx_new(cfg, &ctx, err, sizeof err), MXTLS_E_CONFIG);
+	ck_assert_ptr_null(ctx); /* all-or-nothing */
+	ck_assert_str_eq(err, "ca-file /nonexistent.pem: No such file or directory");
+
+	ck_assert_int_eq(mxtls_config_set(cfg, "ca-file", "/tmp", NULL, 0), MXTLS_OK);
+	ck_assert_int_eq(mxtls_ctx_new(cfg, &ctx, err, sizeof err), MXTLS_E_CONFIG);
+	ck_assert_str_eq(err, "ca-file /tmp: is a directory");
+
+	ck_assert_int_eq(mxtls_config_set(cfg, "ca-file", "/dev/null", NULL, 0), MXTLS_OK);
+	ck_assert_int_eq(mxtls_config_set(cfg, "state-dir", "/dev/null", NULL, 0), MXTLS_OK);
+	ck_assert_int_eq(mxtls_ctx_new(cfg, &ctx, err, sizeof err), MXTLS_E_CONFIG);
+	ck_assert_str_eq(err, "state-dir /dev/null: not a directory");
+
+	/* A state directory that does not exist yet is fine: it is created on first use. */
+	ck_assert_int_eq(mxtls_config_set(cfg, "state-dir", "/nonexistent/state", NULL, 0), MXTLS_OK);
+	ck_assert_int_eq(mxtls_ctx_new(cfg, &ctx, err, sizeof err), MXTLS_OK);
+	mxtls_config_free(cfg); /* the context keeps its own copies */
+	ck_assert_str_eq(ctx->state_dir, "/nonexistent/state");
+	mxtls_ctx_free(ctx);
+	mxtls_ctx_free(NULL);
+}
+END_TEST
+
+static int64_t pinned_clock(void *arg)
+{
+	return *(const int64_t *)arg;
+}
+
+struct captured {
+	int calls;
+	char line[512];
+};
+
+static void capture(void *arg, enum mxtls_log_level level, const char *line)
+{
+	struct captured *c = arg;
+	c->calls++;
+	snprintf(c->line, sizeof c->line, "%s %s", mxtls_log_level_name(level), line);
+}
+
+START_TEST(ctx_clock_and_log)
+{
+	struct mxtls_config *cfg = NULL;
+	struct mxtls_ctx *ctx = NULL;
+	ck_assert_int_eq(mxtls_config_new(&cfg), MXTLS_OK);
+	ck_assert_int_eq(mxtls_ctx_new(cfg, &ctx, NULL, 0), MXTLS_OK);
+	mxtls_config_free(cfg);
+	int64_t t = 1767225600; /* 2026-01-01T00:00:00Z */
+	mxtls_ctx_set_clock(ctx, pinned_clock, &t);
+	ck_assert_int_eq(mxtls_ctx_now(ctx), 1767225600);
+	mxtls_ctx_set_clock(ctx, NULL, NULL);
+	ck_assert_int_gt(mxtls_ctx_now(ctx), 1767225600); /* the system clock again */
+
+	/* A new context is silent; after set_log it speaks up to the chosen level. */
+	struct captured cap = {0};
+	util_log_kv(&ctx->log, MXTLS_LOG_ERROR, 1, "x", NULL);
+	mxtls_ctx_set_log(ctx, MXTLS_LOG_INFO, capture, &cap);
+	uint64_t id = mxtls_ctx_decision_id(ctx);
+	ck_assert_uint_eq(id, 1);
+	util_log_kv(&ctx->log, MXTLS_LOG_DEBUG, id, "dropped", NULL);
+	util_log_kv(&ctx->log, MXTLS_LOG_INFO, id, "lookup", "domain", "example.test", NULL);
+	ck_assert_int_eq(cap.calls, 1);
+	ck_assert_str_eq(cap.line, "info id=1 event=lookup domain=example.test");
+	mxtls_ctx_free(ctx);
+}
+END_TEST
+
+static Suite *validator_suite(void)
+{
+	Suite *s = suite_create("validator");
+	TCase *tc = tcase_create("config");
+	tcase_add_loop_test(tc, config_load, 0, ARRAY_LEN(load_cases));
+	tcase_add_test(tc, config_failed_load_keeps_earlier_values);
+	tcase_add_test(tc, config_app_keys);
+	tcase_add_test(tc, config_set_rejects);
+	tcase_add_test(tc, config_file_errors);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("ctx");
+	tcase_add_test(tc, ctx_checks_files);
+	tcase_add_test(tc, ctx_clock_and_log);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+MXTLS_TEST_MAIN(validator_suite)

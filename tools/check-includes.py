@@ -1,0 +1,108 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Checks that #include lines follow the dependency direction of ARCHITECTURE.md; prints TAP.
+
+Rules: cli/ includes only <mxtls/...> and its own files; validator/ may include every module;
+dane/, sts/, smtp/, dns/ include util/ and themselves but never one another; util/ includes only
+util/ (and the public headers it implements); include/mxtls/ includes only include/mxtls/.
+Each third-party library is confined to its module (convention 8).
+"""
+import os
+import re
+import sys
+
+MODULES = ("util", "dns", "dane", "sts", "smtp", "validator", "cli", "include/mxtls")
+# Project folders each module may include (besides itself and the public <mxtls/...> headers).
+ALLOWED = {
+    "util": set(),
+    "dns": {"util"},
+    "dane": {"util"},
+    "sts": {"util"},
+    "smtp": {"util"},
+    "validator": {"util", "dns", "dane", "sts", "smtp"},
+    "cli": set(),
+    "include/mxtls": set(),
+}
+# Third-party headers and the only modules that may include them.
+THIRD_PARTY = [
+    (re.compile(r"^unbound(-event)?\.h$"), {"dns"}),
+    (re.compile(r"^curl/"), {"sts"}),
+    (re.compile(r"^sqlite3\.h$"), {"sts", "validator"}),
+    (re.compile(r"^gnutls/"), {"dane", "smtp"}),
+    (re.compile(r"^event2/"), {"dns", "sts", "smtp", "validator", "cli"}),
+]
+# Headers meson generates into the build tree.
+GENERATED = {"mxtls_build.h"}
+INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]')
+
+
+def module_of(rel):
+    for m in MODULES:
+        if rel.startswith(m + "/"):
+            return m
+    return None
+
+
+def check_file(root, rel, mod):
+    problems = []
+    with open(os.path.join(root, rel), encoding="utf-8", errors="replace") as f:
+        for lineno, line in enumerate(f, 1):
+            m = INCLUDE.match(line)
+            if not m:
+                continue
+            kind, target = m.groups()
+            where = f"{rel}:{lineno}: {target}"
+            if mod == "include/mxtls":
+                if kind == '"':
+                    problems.append(f"{where}: public headers include only <mxtls/...> and libc")
+                for rx, _ in THIRD_PARTY:
+                    if rx.search(target):
+                        problems.append(f"{where}: no third-party type may appear in the public API")
+                continue
+            for rx, owners in THIRD_PARTY:
+                if rx.search(target) and mod not in owners:
+                    problems.append(f"{where}: {target} belongs to {'/'.join(sorted(owners))}")
+            if kind != '"':
+                continue
+            first = target.split("/", 1)[0] if "/" in target else None
+            if target in GENERATED:
+                continue
+            if first is None:
+                # A bare "file.h" must live next to the includer.
+                if not os.path.exists(os.path.join(root, os.path.dirname(rel), target)):
+                    problems.append(f"{where}: not a file of {mod}/")
+                continue
+            if first == mod:
+                continue
+            if mod == "cli" or first not in ALLOWED.get(mod, set()):
+                problems.append(f"{where}: {mod}/ may not include {first}/")
+    return problems
+
+
+def main():
+    root = sys.argv[1] if len(sys.argv) > 1 else "."
+    files = []
+    for mod in MODULES:
+        top = os.path.join(root, mod)
+        for dirpath, _, names in os.walk(top):
+            for name in sorted(names):
+                if name.endswith((".c", ".h")):
+                    rel = os.path.relpath(os.path.join(dirpath, name), root)
+                    files.append((rel, mod))
+    files.sort()
+    print(f"1..{len(files)}")
+    failed = 0
+    for i, (rel, mod) in enumerate(files, 1):
+        problems = check_file(root, rel, mod)
+        if problems:
+            failed += 1
+            print(f"not ok {i} - {rel}")
+            for p in problems:
+                print(f"#   {p}")
+        else:
+            print(f"ok {i} - {rel}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,28 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# Installs every Debian 12 package mxtls needs to build and to run its whole test suite.
+set -euo pipefail
+packages=(
+  # build
+  meson ninja-build pkg-config gcc libc6-dev python3
+  libgnutls28-dev libunbound-dev libcurl4-gnutls-dev libevent-dev libsqlite3-dev check
+  # run time: the DNSSEC root trust anchor, and the system CA store
+  dns-root-data ca-certificates
+  # tests: certificate tools, network namespaces, sanitizers, JSON checks
+  gnutls-bin openssl iproute2 util-linux
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: missing packages: ${missing[*]}; run as root or: sudo apt-get install ${missing[*]}" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${packages[@]}"

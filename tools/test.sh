@@ -1,0 +1,36 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# README's test command: installs the Debian packages needed (as root), then configures, builds
+# with -Werror and runs the whole test suite twice: a release build in build/ and an
+# AddressSanitizer + UndefinedBehaviorSanitizer build in build-asan/.
+# MXTLS_CONFIGS="release" (or "asan") limits the run to one configuration.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash tools/install-deps.sh
+
+run_config() {
+  local name=$1 dir=$2
+  shift 2
+  echo "== $name configuration ($dir)"
+  if [ -f "$dir/build.ninja" ]; then
+    meson configure "$dir" "$@" >/dev/null
+  else
+    meson setup "$dir" "$@"
+  fi
+  ninja -C "$dir"
+  meson test -C "$dir" --print-errorlogs
+}
+
+for config in ${MXTLS_CONFIGS:-release asan}; do
+  case $config in
+  release) run_config release build -Dwerror=true ;;
+  asan)
+    export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+    export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+    run_config "ASan+UBSan" build-asan -Dwerror=true -Dbuildtype=debug \
+      -Db_sanitize=address,undefined -Db_lundef=false
+    ;;
+  *) echo "test.sh: unknown configuration '$config' (release, asan)" >&2; exit 64 ;;
+  esac
+done
+echo "test.sh: every configuration passed"
