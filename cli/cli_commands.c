@@ -4,5 +4,7 @@
 
 const struct cli_command *const cli_commands[] = {
 	&cli_cmd_config,
+	&cli_cmd_dane_verify,
+	&cli_cmd_dane_tlsa,
 };
 const size_t cli_ncommands = sizeof cli_commands / sizeof cli_commands[0];

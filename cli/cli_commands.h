@@ -9,6 +9,8 @@
 
 /* One definition per cmd_*.c file. */
 extern const struct cli_command cli_cmd_config;
+extern const struct cli_command cli_cmd_dane_verify;
+extern const struct cli_command cli_cmd_dane_tlsa;
 
 extern const struct cli_command *const cli_commands[];
 extern const size_t cli_ncommands;

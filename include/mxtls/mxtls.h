@@ -5,8 +5,10 @@
 
 #include <mxtls/config.h>
 #include <mxtls/context.h>
+#include <mxtls/dane.h>
 #include <mxtls/error.h>
 #include <mxtls/log.h>
+#include <mxtls/result.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -14,6 +16,9 @@ extern "C" {
 
 /* The library's version, e.g. "0.1.0".  Static string. */
 MXTLS_API const char *mxtls_version(void);
+
+/* Frees memory the library handed to the caller where a prototype says so; NULL is a no-op. */
+MXTLS_API void mxtls_free(void *p);
 
 #ifdef __cplusplus
 }

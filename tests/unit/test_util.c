@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Unit tests for util/: bounded reader, capped buffer, log lines, config-text parser, clock. */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include "test_main.h"
 #include "util/util_buf.h"
 #include "util/util_clock.h"
+#include "util/util_dnsname.h"
 #include "util/util_kv.h"
 #include "util/util_log.h"
 #include "util/util_reader.h"
@@ -359,6 +361,59 @@ START_TEST(clock_injection)
 }
 END_TEST
 
+/* ---- DNS names as reference identifiers (RFC 6125 §6.4.3, RFC 8461 §4.1) ---- */
+
+static const struct name_case {
+	const char *pattern;
+	size_t plen; /* 0: strlen */
+	const char *host;
+	bool match;
+} name_cases[] = {
+	{"mx.example.com\0.evil", 20, "mx.example.com", false}, /* embedded NUL */
+	{"*.example.com", 0, "example.com", false},             /* * is one whole label */
+	{"*.example.com", 0, "a.mx.example.com", false},
+	{"*.example.com", 0, ".example.com", false},
+	{"mx*.example.com", 0, "mx1.example.com", false},        /* partial-label wildcard */
+	{"*", 0, "com", false},
+	{"*.*.example.com", 0, "a.b.example.com", false},
+	{"a.*.example.com", 0, "a.b.example.com", false},
+	{"", 0, "", false},
+	{"mx..example.com", 0, "mx..example.com", false},        /* empty label */
+	{"-mx.example.com", 0, "-mx.example.com", false},
+	{"mx.example.com", 0, "mx.example.com.evil", false},
+	{"*.example.com", 0, "mailexample.com", false},
+	{"mx.example.com", 0, "MX.Example.COM", true},
+	{"*.example.com", 0, "mail.example.com", true},
+	{"*.Example.Com", 0, "MAIL.example.com.", true},         /* root dot ignored */
+	{"mx.example.com.", 0, "mx.example.com", true},
+	{"*.xn--bcher-kva.example", 0, "mx.xn--bcher-kva.example", true},
+};
+
+START_TEST(dnsname_match)
+{
+	const struct name_case *c = &name_cases[_i];
+	size_t plen = c->plen ? c->plen : strlen(c->pattern);
+	ck_assert_msg(util_dnsname_match(c->pattern, plen, c->host, strlen(c->host)) == c->match,
+		      "%s vs %s", c->pattern, c->host);
+}
+END_TEST
+
+START_TEST(dnsname_valid)
+{
+	char long_label[70];
+	memset(long_label, 'a', 64);
+	strcpy(long_label + 64, ".com");
+	ck_assert(!util_dnsname_valid(long_label, strlen(long_label), false));
+	long_label[1] = '.'; /* now "a." + 62 a's + ".com": labels of 1 and 62 */
+	ck_assert(util_dnsname_valid(long_label, strlen(long_label), false));
+	ck_assert(util_dnsname_valid("_25._tcp.mx.example.com", 23, false));
+	ck_assert(!util_dnsname_valid("*.example.com", 13, false));
+	ck_assert(util_dnsname_valid("*.example.com", 13, true));
+	ck_assert(!util_dnsname_valid("a b.com", 7, false));
+	ck_assert(!util_dnsname_valid("a..", 3, false));
+}
+END_TEST
+
 static Suite *util_suite(void)
 {
 	Suite *s = suite_create("util");
@@ -381,6 +436,10 @@ static Suite *util_suite(void)
 	tc = tcase_create("kv");
 	tcase_add_loop_test(tc, kv_parse, 0, ARRAY_LEN(kv_cases));
 	tcase_add_test(tc, kv_line_cap);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("dnsname");
+	tcase_add_loop_test(tc, dnsname_match, 0, ARRAY_LEN(name_cases));
+	tcase_add_test(tc, dnsname_valid);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("misc");
 	tcase_add_test(tc, strerror_covers_every_code);
