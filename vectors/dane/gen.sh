@@ -259,7 +259,7 @@ kase() {
     } >>"$out"
 }
 
-section() { printf '# %s\n\n' "$*" >>"$out"; }
+section() { { printf '# %s\n' "$@"; printf '\n'; } >>"$out"; }
 
 cat >"$out" <<EOF
 # SPDX-License-Identifier: MIT
@@ -608,4 +608,6 @@ kase ee-match-beside-failing-ta expired "$H" "" "$AT" ok 2 \
     "$TAINT" "$(rec 3 1 1 leaf-expired)"
 
 mv "$out" cases.txt
-echo "gen.sh: $(grep -c '^case ' cases.txt) cases, $(ls certs | wc -l) certificates, $(ls chains | wc -l) chains"
+ncerts=(certs/*.pem)
+nchains=(chains/*.pem)
+echo "gen.sh: $(grep -c '^case ' cases.txt) cases, ${#ncerts[@]} certificates, ${#nchains[@]} chains"
