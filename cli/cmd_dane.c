@@ -49,8 +49,8 @@ static void print_verdict_text(FILE *out, const struct mxtls_dane_check *c)
 	fprintf(out, "usable: %zu of %zu\n", mxtls_dane_check_usable(c), n);
 	for (size_t i = 0; i < n; i++) {
 		const char *problem = mxtls_dane_check_record_problem(c, i);
-		fprintf(out, "tlsa[%zu]: %s: %s%s\n", i + 1, problem ? "unusable" : "usable",
-			mxtls_dane_check_record_text(c, i), problem ? "" : "");
+		fprintf(out, "tlsa[%zu]: %s: %s\n", i + 1, problem ? "unusable" : "usable",
+			mxtls_dane_check_record_text(c, i));
 		if (problem != NULL)
 			fprintf(out, "  (%s)\n", problem);
 	}
