@@ -8,8 +8,8 @@ packages=(
   libgnutls28-dev libunbound-dev libcurl4-gnutls-dev libevent-dev libsqlite3-dev check
   # run time: the DNSSEC root trust anchor, and the system CA store
   dns-root-data ca-certificates
-  # tests: certificate tools, network namespaces, sanitizers, JSON checks
-  gnutls-bin openssl iproute2 util-linux
+  # tests: certificate tools, network namespaces, the signed test network (tests/net/)
+  gnutls-bin openssl iproute2 util-linux nsd ldnsutils unbound-host
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# run-with-dns.sh [--pre SCRIPT] CMD...
+#
+# Run CMD inside a fresh network namespace that holds the hermetic test DNS
+# (an nsd serving the signed test root, test. and the scenario zones on
+# 127.0.53.1).  CMD sees
+#     MXTLS_TEST_UNBOUND_CONF   WORKDIR/unbound.conf (trusts only the test root)
+#     MXTLS_TEST_DNS_DIR        WORKDIR (keys/, zones/, nsd/, root.key, ...)
+#     MXTLS_TEST_DNS_SERVER     127.0.53.1
+#     MXTLS_TEST_NETNS          the namespace name
+# and the script exits with CMD's status.  Everything is torn down on exit,
+# failure or interrupt.
+#
+#   --pre SCRIPT   run "SCRIPT WORKDIR" (outside the namespace) before the DNS
+#                  is built, e.g. to drop extra records into WORKDIR/zones.d/
+#
+# Environment:
+#   MXTLS_TEST_KEEP=1      keep WORKDIR (its path is printed) for debugging
+#   MXTLS_TEST_NO_SKIP=1   turn "cannot run here" (exit 77) into a failure
+set -euo pipefail
+
+prog=${0##*/}
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+skip() {
+    printf 'SKIP: %s\n' "$*"
+    if [[ ${MXTLS_TEST_NO_SKIP:-0} == 1 ]]; then
+        printf '%s: MXTLS_TEST_NO_SKIP=1, failing instead of skipping\n' "$prog" >&2
+        exit 1
+    fi
+    exit 77
+}
+
+pre=""
+if [[ ${1:-} == --pre ]]; then
+    (($# >= 2)) || { printf 'usage: %s [--pre SCRIPT] CMD...\n' "$prog" >&2; exit 2; }
+    pre=$2
+    shift 2
+fi
+(($# >= 1)) || { printf 'usage: %s [--pre SCRIPT] CMD...\n' "$prog" >&2; exit 2; }
+
+((EUID == 0)) || skip "needs root to create a network namespace"
+for tool in ip nsd nsd-checkconf ldns-keygen ldns-key2ds ldns-signzone drill; do
+    command -v "$tool" >/dev/null || skip "$tool not installed (see tests/net/README.md)"
+done
+ip netns list >/dev/null 2>&1 || skip "'ip netns' is not available"
+
+netns=mxtls-$$-$RANDOM
+workdir=""
+netns_created=0
+
+# shellcheck disable=SC2317  # invoked from the traps below
+cleanup() {
+    local rc=$?
+    trap - EXIT INT TERM HUP
+    if [[ -n $workdir ]]; then
+        bash "$here/dns-down.sh" "$netns" "$workdir" || true
+    fi
+    if ((netns_created)); then
+        bash "$here/netns.sh" down "$netns" || true
+    fi
+    if [[ -n $workdir && -d $workdir ]]; then
+        if [[ ${MXTLS_TEST_KEEP:-0} == 1 ]]; then
+            printf '%s: kept %s\n' "$prog" "$workdir" >&2
+        else
+            rm -rf -- "$workdir"
+        fi
+    fi
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
+
+workdir=$(mktemp -d "${TMPDIR:-/tmp}/mxtls-dns.XXXXXX")
+chmod 755 "$workdir"
+
+if ! ip netns add "$netns" 2>/dev/null; then
+    skip "cannot create a network namespace here (ip netns add failed)"
+fi
+netns_created=1
+bash "$here/netns.sh" up "$netns"
+
+if [[ -n $pre ]]; then
+    "$pre" "$workdir"
+fi
+bash "$here/dns-up.sh" "$netns" "$workdir"
+
+# CMD runs in the background (with our stdin) so that a signal sent to this
+# script is handled at once; the cleanup then kills CMD with the namespace.
+ip netns exec "$netns" env \
+    MXTLS_TEST_UNBOUND_CONF="$workdir/unbound.conf" \
+    MXTLS_TEST_DNS_DIR="$workdir" \
+    MXTLS_TEST_DNS_SERVER=127.0.53.1 \
+    MXTLS_TEST_NETNS="$netns" \
+    "$@" <&0 &
+status=0
+wait "$!" || status=$?
+exit "$status"
