@@ -10,6 +10,8 @@ packages=(
   dns-root-data ca-certificates
   # tests: certificate tools, network namespaces, the signed test network (tests/net/)
   gnutls-bin openssl iproute2 util-linux nsd ldnsutils unbound-host
+  # the differential test's peers (OpenSSL DANE API; GnuTLS libdane comes with libgnutls28-dev)
+  libssl-dev
 )
 missing=()
 for p in "${packages[@]}"; do
