@@ -26,5 +26,14 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive
+# Daemons we install only for tests (nsd) must not start on the host: tests run their own copy
+# inside a network namespace.  policy-rc.d is Debian's switch for that, removed afterwards.
+guard=""
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  guard=/usr/sbin/policy-rc.d
+  printf '#!/bin/sh\nexit 101\n' >"$guard"
+  chmod 755 "$guard"
+  trap 'rm -f "$guard"' EXIT
+fi
 apt-get update -q
 apt-get install -y -q --no-install-recommends "${packages[@]}"
