@@ -67,7 +67,9 @@ conf=$builddir/empty.conf
 # Work on a snapshot of the vectors directory, so that mxtls and both peers see the same files
 # even if gen.sh rewrites them meanwhile.
 snap=$builddir/vectors
-rm -rf "$snap" && mkdir -p "$snap" && cp -R "$vecdir/." "$snap/" || die "cannot copy $vecdir"
+if ! { rm -rf "$snap" && mkdir -p "$snap" && cp -R "$vecdir/." "$snap/"; }; then
+    die "cannot copy $vecdir"
+fi
 cases=$snap/$(basename "$cases")
 vecdir=$snap
 
@@ -112,6 +114,24 @@ declare -A KNOWN=(
     [libdane:prio-host-mismatch-over-tlsa-invalid]="R: libdane does no name checks at all; RFC 7672 3.2.2 requires them under DANE-TA"
     [libdane:agility-sha256-match-sha512-mismatch]="R: libdane has no digest algorithm agility, any matching record wins; RFC 7671 9, RFC 7672 5"
     [libdane:agility-ta-sha512-mismatch]="R: libdane has no digest algorithm agility, any matching record wins; RFC 7671 9, RFC 7672 5"
+
+    # Probe cases written by gen-probes.sh (not in the default run)
+    [openssl:probe-pathlen-below-ta]="B1: mxtls ignores pathLenConstraint below the TA; OpenSSL is right (RFC 5280 6.1.4 l-m)"
+    [openssl:probe-nameconstraints-below-ta]="B2: mxtls ignores nameConstraints below the TA; OpenSSL is right (RFC 5280 6.1.3 b-c, 6.1.4 g)"
+    [libdane:probe-nameconstraints-below-ta]="B2: mxtls ignores nameConstraints below the TA; GnuTLS is right (RFC 5280 6.1.3 b-c, 6.1.4 g)"
+    [openssl:probe-unknown-critical-ext-ta]="B3: mxtls accepts an unrecognised critical extension under DANE-TA; OpenSSL is right (RFC 5280 4.2)"
+    [libdane:probe-unknown-critical-ext-ta]="B3: mxtls accepts an unrecognised critical extension under DANE-TA; GnuTLS is right (RFC 5280 4.2)"
+    [openssl:probe-pathlen-on-ta]="R: OpenSSL applies the TA certificate's own pathLenConstraint; RFC 5280 6.1.1(d) makes TA constraints optional (RFC 5937)"
+    [openssl:probe-nameconstraints-on-ta]="R: OpenSSL applies the TA certificate's own nameConstraints; RFC 5280 6.1.1(d) makes TA constraints optional (RFC 5937)"
+    [libdane:probe-nameconstraints-on-ta]="R: GnuTLS applies the TA certificate's own nameConstraints; RFC 5280 6.1.1(d) makes TA constraints optional (RFC 5937)"
+    [openssl:probe-ta-is-non-ca]="R: OpenSSL requires CA:TRUE of the TA certificate too; RFC 5280 6.1.4(k) covers certificates below the TA"
+    [libdane:probe-ta-is-non-ca]="R: GnuTLS requires the leaf's signer to be a CA; RFC 5280 6.1.4(k) covers certificates below the TA"
+    [openssl:probe-ta-is-non-ca-key]="R: OpenSSL requires CA:TRUE of the TA certificate too; RFC 5280 6.1.4(k) covers certificates below the TA"
+    [libdane:probe-ta-is-non-ca-key]="R: GnuTLS requires the leaf's signer to be a CA; RFC 5280 6.1.4(k) covers certificates below the TA"
+    [openssl:probe-eku-client-only-ta]="R: OpenSSL's ssl_server purpose rejects a leaf whose EKU lacks serverAuth; RFC 7672 requires no EKU check"
+    [openssl:probe-tld-wildcard]="R: OpenSSL refuses wildcards directly over a single-label parent (*.test); RFC 7672 3.2.3 has no such rule"
+    [openssl:probe-host-trailing-dot]="R: OpenSSL compares the reference identifier with its trailing dot; mxtls treats mx.example.test. as absolute"
+    [openssl:probe-san-trailing-dot]="R: OpenSSL does not match a SAN with a trailing dot; RFC 5280 4.2.1.6 preferred name syntax has none"
 )
 
 # ---------------------------------------------------------------------------------------------
@@ -387,16 +407,16 @@ if ((tap)); then
         desc="$n: expect ${EXP[$n]}, mxtls ${MV[$n]} (usable ${MU[$n]}); openssl $(pcol openssl "$n"), libdane $(pcol libdane "$n"); $(case_note "$n")"
         printf '%s %d - %s\n' "$st" "$i" "${desc//#/}"
         if ((MOK[$n] == 0)); then
-            printf '  ---\n  expected: "%s usable %s"\n  got: "%s usable %s"\n  reason: "%s"\n  ...\n' \
-                "${EXP[$n]}" "${EXPU[$n]}" "${MV[$n]}" "${MU[$n]}" "${MR[$n]//\"/\'}"
+            printf '  ---\n  expected: "%s usable %s"\n  got: "%s usable %s"\n  reason: "%s"\n  note: "%s"\n  ...\n' \
+                "${EXP[$n]}" "${EXPU[$n]}" "${MV[$n]}" "${MU[$n]}" "${MR[$n]//\"/\'}" "${NOTE[$n]//\"/\'}"
         fi
     done
 else
-    fmt='%-42s %-26s %-26s %-26s %-8s %s\n'
-    printf "$fmt" case expected mxtls openssl libdane "agreement note"
-    printf "$fmt" "----" "--------" "-----" "-------" "-------" "--------------"
+    row() { printf '%-42s %-26s %-26s %-26s %-8s %s\n' "$@"; }
+    row case expected mxtls openssl libdane "agreement note"
+    row "----" "--------" "-----" "-------" "-------" "--------------"
     for n in "${names[@]}"; do
-        printf "$fmt" "$n" "${EXP[$n]}" "${MV[$n]}" "$(pcol openssl "$n")" "$(pcol libdane "$n")" "$(case_note "$n")"
+        row "$n" "${EXP[$n]}" "${MV[$n]}" "$(pcol openssl "$n")" "$(pcol libdane "$n")" "$(case_note "$n")"
     done
 fi
 
