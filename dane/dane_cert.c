@@ -208,6 +208,66 @@ bool dane_cert_is_ca(gnutls_x509_crt_t crt)
 	return rc >= 0 && (usage & GNUTLS_KEY_KEY_CERT_SIGN) != 0;
 }
 
+int dane_cert_path_len(gnutls_x509_crt_t crt)
+{
+	unsigned int critical, ca = 0;
+	int pathlen = -1;
+	if (gnutls_x509_crt_get_basic_constraints(crt, &critical, &ca, &pathlen) < 0)
+		return -1;
+	return pathlen < 0 ? -1 : pathlen;
+}
+
+/* Extensions whose meaning verify_path() honours or that carry no constraint on the path. */
+static const char *const known_extensions[] = {
+	"2.5.29.14", /* subjectKeyIdentifier */
+	"2.5.29.15", /* keyUsage */
+	"2.5.29.17", /* subjectAltName */
+	"2.5.29.19", /* basicConstraints */
+	"2.5.29.30", /* nameConstraints */
+	"2.5.29.32", /* certificatePolicies (no policy is required of SMTP servers) */
+	"2.5.29.35", /* authorityKeyIdentifier */
+	"2.5.29.37", /* extKeyUsage */
+};
+
+bool dane_cert_has_unknown_critical(gnutls_x509_crt_t crt)
+{
+	for (unsigned int idx = 0;; idx++) {
+		char oid[128];
+		size_t size = sizeof oid;
+		unsigned int critical = 0;
+		int rc = gnutls_x509_crt_get_extension_info(crt, idx, oid, &size, &critical);
+		if (rc == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
+			return false;
+		if (rc < 0)
+			return true; /* an extension we cannot even name */
+		if (!critical)
+			continue;
+		bool known = false;
+		for (size_t i = 0; i < sizeof known_extensions / sizeof known_extensions[0]; i++)
+			known = known || strcmp(oid, known_extensions[i]) == 0;
+		if (!known)
+			return true;
+	}
+}
+
+bool dane_cert_names_permitted(gnutls_x509_crt_t ca, gnutls_x509_crt_t leaf)
+{
+	gnutls_x509_name_constraints_t nc;
+	if (gnutls_x509_name_constraints_init(&nc) < 0)
+		return false;
+	unsigned int critical;
+	int rc = gnutls_x509_crt_get_name_constraints(ca, nc, 0, &critical);
+	bool ok;
+	if (rc == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
+		ok = true;
+	else if (rc < 0)
+		ok = false;
+	else
+		ok = gnutls_x509_name_constraints_check_crt(nc, GNUTLS_SAN_DNSNAME, leaf) != 0;
+	gnutls_x509_name_constraints_deinit(nc);
+	return ok;
+}
+
 int dane_cert_date_check(gnutls_x509_crt_t crt, int64_t now)
 {
 	time_t from = gnutls_x509_crt_get_activation_time(crt);

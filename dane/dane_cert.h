@@ -57,6 +57,16 @@ bool dane_cert_signed_by(gnutls_x509_crt_t child, gnutls_pubkey_t key);
  * keyCertSign. */
 bool dane_cert_is_ca(gnutls_x509_crt_t crt);
 
+/* The pathLenConstraint of a CA certificate, or -1 when it has none (RFC 5280 §4.2.1.9). */
+int dane_cert_path_len(gnutls_x509_crt_t crt);
+
+/* True when crt carries a critical extension this implementation does not process
+ * (RFC 5280 §4.2: such a certificate MUST be rejected). */
+bool dane_cert_has_unknown_critical(gnutls_x509_crt_t crt);
+
+/* True when the name constraints of ca (if any) permit the names of leaf (RFC 5280 §4.2.1.10). */
+bool dane_cert_names_permitted(gnutls_x509_crt_t ca, gnutls_x509_crt_t leaf);
+
 /* 0 when now lies within the validity period of crt, -1 before it, 1 after it. */
 int dane_cert_date_check(gnutls_x509_crt_t crt, int64_t now);
 

@@ -116,6 +116,34 @@ static bool verify_path(const struct dane_chain *chain, const struct anchor *a,
 			return false;
 		}
 	}
+	/* RFC 5280 §6.1: below the anchor, no unknown critical extension; each CA's path length
+	 * and name constraints hold for what it issued (the anchor's own constraints too, as
+	 * RFC 7671 §5.2.1 asks for Cert(0) anchors). */
+	for (size_t i = 0; i < len; i++) {
+		if (dane_cert_has_unknown_critical(path[i])) {
+			note_failure(fail, MXTLS_RESULT_CERTIFICATE_NOT_TRUSTED,
+				     "a certificate carries an unknown critical extension");
+			return false;
+		}
+	}
+	for (size_t i = 1; i <= len; i++) {
+		gnutls_x509_crt_t ca = i < len ? path[i] : a->cert;
+		if (ca == NULL)
+			break; /* a bare-key anchor carries no constraints */
+		int pathlen = dane_cert_path_len(ca);
+		/* path[1..i-1] are the intermediates below ca (self-issued ones are not exempted:
+		 * stricter, and SMTP chains have none). */
+		if (pathlen >= 0 && (int)(i - 1) > pathlen) {
+			note_failure(fail, MXTLS_RESULT_CERTIFICATE_NOT_TRUSTED,
+				     "a CA's path length constraint is exceeded");
+			return false;
+		}
+		if (!dane_cert_names_permitted(ca, chain->certs[0])) {
+			note_failure(fail, MXTLS_RESULT_CERTIFICATE_NOT_TRUSTED,
+				     "the leaf's names violate a CA's name constraints");
+			return false;
+		}
+	}
 	/* RFC 7672 §3.2.3: DANE-TA requires a name check against the reference identifiers. */
 	if (!dane_cert_name_matches(chain->certs[0], names, nnames)) {
 		note_failure(fail, MXTLS_RESULT_CERTIFICATE_HOST_MISMATCH,

@@ -95,12 +95,12 @@ c() { # NAME CHAIN HOST EXPECT NOTE TLSA...
     echo
     c probe-pathlen-below-ta pl $H certificate-not-trusted \
         "root TA; int (pathLen 0) is followed by another CA before the leaf (RFC 5280 6.1.4 l-m)" "2 0 1 $(cert256 root)"
-    c probe-pathlen-on-ta pl $H ok \
-        "the pathLen 0 CA is itself the TA; TA constraints are not path input (RFC 5280 6.1.1 d; optional per RFC 5937)" "2 0 1 $(cert256 int-pl0)"
+    c probe-pathlen-on-ta pl $H certificate-not-trusted \
+        "the pathLen 0 CA is itself the TA; mxtls applies TA constraints (RFC 7671 5.2.1 SHOULD, checklist DANE-42), as OpenSSL does" "2 0 1 $(cert256 int-pl0)"
     c probe-nameconstraints-below-ta nc $H certificate-not-trusted \
         "root TA; int permits only other.test, leaf names mx.example.test (RFC 5280 6.1.3 b-c, 6.1.4 g)" "2 0 1 $(cert256 root)"
-    c probe-nameconstraints-on-ta nc $H ok \
-        "the name-constrained CA is itself the TA (RFC 5280 6.1.1 d; optional per RFC 5937)" "2 0 1 $(cert256 int-nc)"
+    c probe-nameconstraints-on-ta nc $H certificate-not-trusted \
+        "the name-constrained CA is itself the TA; mxtls applies TA constraints (RFC 7671 5.2.1 SHOULD, checklist DANE-42)" "2 0 1 $(cert256 int-nc)"
     c probe-unknown-critical-ext-ta crit $H certificate-not-trusted \
         "DANE-TA; the leaf carries an unrecognised critical extension (RFC 5280 4.2, 6.1.5 f)" "2 0 1 $(cert256 int)"
     c probe-unknown-critical-ext-ee crit $H ok \
