@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# run-with-dns.sh [--pre SCRIPT] CMD...
+# run-with-dns.sh [--tap] [--pre SCRIPT] CMD...
 #
 # Run CMD inside a fresh network namespace that holds the hermetic test DNS
 # (an nsd serving the signed test root, test. and the scenario zones on
@@ -8,9 +8,13 @@
 #     MXTLS_TEST_DNS_DIR        WORKDIR (keys/, zones/, nsd/, root.key, ...)
 #     MXTLS_TEST_DNS_SERVER     127.0.53.1
 #     MXTLS_TEST_NETNS          the namespace name
+#     MXTLS_TEST_TAP            1 with --tap, else 0
 # and the script exits with CMD's status.  Everything is torn down on exit,
 # failure or interrupt.
 #
+#   --tap          CMD speaks TAP (meson protocol 'tap'): "cannot run here" is
+#                  reported as "1..0 # SKIP reason" with exit 0, because meson
+#                  counts exit 77 as an error for TAP tests
 #   --pre SCRIPT   run "SCRIPT WORKDIR" (outside the namespace) before the DNS
 #                  is built, e.g. to drop extra records into WORKDIR/zones.d/
 #
@@ -22,22 +26,45 @@ set -euo pipefail
 prog=${0##*/}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
-skip() {
-    printf 'SKIP: %s\n' "$*"
-    if [[ ${MXTLS_TEST_NO_SKIP:-0} == 1 ]]; then
-        printf '%s: MXTLS_TEST_NO_SKIP=1, failing instead of skipping\n' "$prog" >&2
-        exit 1
-    fi
-    exit 77
+usage() {
+    printf 'usage: %s [--tap] [--pre SCRIPT] CMD...\n' "$prog" >&2
+    exit 2
 }
 
+tap=0
 pre=""
-if [[ ${1:-} == --pre ]]; then
-    (($# >= 2)) || { printf 'usage: %s [--pre SCRIPT] CMD...\n' "$prog" >&2; exit 2; }
-    pre=$2
-    shift 2
-fi
-(($# >= 1)) || { printf 'usage: %s [--pre SCRIPT] CMD...\n' "$prog" >&2; exit 2; }
+while (($#)); do
+    case $1 in
+    --tap)
+        tap=1
+        shift
+        ;;
+    --pre)
+        (($# >= 2)) || usage
+        pre=$2
+        shift 2
+        ;;
+    --)
+        shift
+        break
+        ;;
+    *) break ;;
+    esac
+done
+(($# >= 1)) || usage
+
+skip() {
+    if [[ ${MXTLS_TEST_NO_SKIP:-0} == 1 ]]; then
+        printf '%s: cannot run: %s (MXTLS_TEST_NO_SKIP=1)\n' "$prog" "$*" >&2
+        exit 1
+    fi
+    if ((tap)); then
+        printf '1..0 # SKIP %s\n' "$*"
+        exit 0
+    fi
+    printf 'SKIP: %s\n' "$*"
+    exit 77
+}
 
 ((EUID == 0)) || skip "needs root to create a network namespace"
 for tool in ip nsd nsd-checkconf ldns-keygen ldns-key2ds ldns-signzone drill; do
@@ -94,6 +121,7 @@ ip netns exec "$netns" env \
     MXTLS_TEST_DNS_DIR="$workdir" \
     MXTLS_TEST_DNS_SERVER=127.0.53.1 \
     MXTLS_TEST_NETNS="$netns" \
+    MXTLS_TEST_TAP="$tap" \
     "$@" <&0 &
 status=0
 wait "$!" || status=$?
