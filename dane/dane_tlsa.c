@@ -62,7 +62,7 @@ static const char *usability_problem(const struct dane_tlsa *t)
 static int make_text(struct dane_tlsa *t)
 {
 	struct util_buf b;
-	util_buf_init(&b, 16 + 2 * DANE_TLSA_DATA_MAX);
+	util_buf_init(&b, 16 + 2 * t->len); /* sized to the record: rdata may exceed our cap */
 	int rc = util_buf_appendf(&b, "%u %u %u ", t->usage, t->selector, t->mtype);
 	static const char hex[] = "0123456789abcdef";
 	for (size_t i = 0; i < t->len && rc == MXTLS_OK; i++) {

@@ -93,6 +93,14 @@ START_TEST(tlsa_from_rdata)
 	ck_assert_str_eq(t.text,
 			 "3 1 1 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f");
 	dane_tlsa_clear(&t);
+
+	/* A hostile 20 000-byte record from the network is unusable, not an error. */
+	static uint8_t huge[3 + 20000] = {3, 0, 0};
+	ck_assert_int_eq(dane_tlsa_from_rdata(huge, sizeof huge, &t), MXTLS_OK);
+	ck_assert(!t.usable);
+	ck_assert_str_eq(t.reason, "association data too long");
+	ck_assert_uint_eq(strlen(t.text), 6 + 2 * 20000);
+	dane_tlsa_clear(&t);
 	dane_tlsa_clear(NULL); /* a no-op */
 }
 END_TEST
