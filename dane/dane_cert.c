@@ -39,30 +39,6 @@ int dane_chain_from_pem(const char *p, size_t len, struct dane_chain *out)
 	return MXTLS_OK;
 }
 
-int dane_chain_from_der(const uint8_t *const *der, const size_t *lens, size_t n,
-			struct dane_chain *out)
-{
-	memset(out, 0, sizeof *out);
-	if (n == 0)
-		return MXTLS_E_SYNTAX;
-	if (n > DANE_CHAIN_MAX)
-		return MXTLS_E_LIMIT;
-	for (size_t i = 0; i < n; i++) {
-		if (gnutls_x509_crt_init(&out->certs[i]) < 0) {
-			dane_chain_clear(out);
-			return MXTLS_E_NOMEM;
-		}
-		out->n = i + 1;
-		gnutls_datum_t d = {(unsigned char *)der[i], (unsigned int)lens[i]};
-		if (lens[i] > UINT32_MAX ||
-		    gnutls_x509_crt_import(out->certs[i], &d, GNUTLS_X509_FMT_DER) < 0) {
-			dane_chain_clear(out);
-			return MXTLS_E_SYNTAX;
-		}
-	}
-	return MXTLS_OK;
-}
-
 void dane_chain_clear(struct dane_chain *c)
 {
 	if (c == NULL)
@@ -125,16 +101,6 @@ bool dane_cert_matches(gnutls_x509_crt_t crt, const struct dane_tlsa *t)
 	bool match = len == t->len && memcmp(data, t->data, len) == 0;
 	free(data);
 	return match;
-}
-
-bool dane_cert_has_spki(gnutls_x509_crt_t crt, const uint8_t *p, size_t len)
-{
-	gnutls_datum_t der = {NULL, 0};
-	if (selected_der(crt, DANE_SELECTOR_SPKI, &der) < 0)
-		return false;
-	bool same = der.size == len && memcmp(der.data, p, len) == 0;
-	gnutls_free(der.data);
-	return same;
 }
 
 /* Reads one DER tag and definite length; *hdr receives the header size. */

@@ -29,10 +29,6 @@ struct dane_chain {
  */
 int dane_chain_from_pem(const char *p, size_t len, struct dane_chain *out);
 
-/* Takes ownership of DER certificates given as (ptr, len) pairs, as from a TLS handshake. */
-int dane_chain_from_der(const uint8_t *const *der, const size_t *lens, size_t n,
-			struct dane_chain *out);
-
 /* Frees the certificates; the chain is left empty.  NULL is a no-op. */
 void dane_chain_clear(struct dane_chain *c);
 
@@ -46,9 +42,6 @@ bool dane_cert_matches(gnutls_x509_crt_t crt, const struct dane_tlsa *t);
  */
 int dane_cert_association(gnutls_x509_crt_t crt, uint8_t selector, uint8_t mtype, uint8_t **data,
 			  size_t *len);
-
-/* True when the SPKI of crt equals the DER SubjectPublicKeyInfo (p, len). */
-bool dane_cert_has_spki(gnutls_x509_crt_t crt, const uint8_t *p, size_t len);
 
 /* True when key verifies the signature on child (over its DER tbsCertificate). */
 bool dane_cert_signed_by(gnutls_x509_crt_t child, gnutls_pubkey_t key);

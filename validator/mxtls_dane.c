@@ -11,7 +11,6 @@
 #include "dane/dane_cert.h"
 #include "dane/dane_tlsa.h"
 #include "dane/dane_verify.h"
-#include "util/util_buf.h"
 #include "util/util_dnsname.h"
 #include "util/util_log.h"
 #include "validator/mxtls_ctx.h"
@@ -131,15 +130,24 @@ int mxtls_dane_tlsa_from_pem(const char *pem, size_t len, int usage, int selecto
 	dane_chain_clear(&chain);
 	if (rc != MXTLS_OK)
 		return rc;
-	struct util_buf b;
-	util_buf_init(&b, 16 + 2 * n);
-	rc = util_buf_appendf(&b, "%d %d %d ", usage, selector, mtype);
-	for (size_t i = 0; i < n && rc == MXTLS_OK; i++)
-		rc = util_buf_appendf(&b, "%02x", data[i]);
+	/* The record's canonical text is what dane_tlsa produces for the same rdata. */
+	uint8_t *rdata = malloc(3 + n);
+	if (rdata == NULL) {
+		free(data);
+		return MXTLS_E_NOMEM;
+	}
+	rdata[0] = (uint8_t)usage;
+	rdata[1] = (uint8_t)selector;
+	rdata[2] = (uint8_t)mtype;
+	memcpy(rdata + 3, data, n);
 	free(data);
-	size_t outlen;
-	if (rc == MXTLS_OK)
-		rc = util_buf_take(&b, out, &outlen);
-	util_buf_free(&b);
+	struct dane_tlsa t;
+	rc = dane_tlsa_from_rdata(rdata, 3 + n, &t);
+	free(rdata);
+	if (rc != MXTLS_OK)
+		return rc;
+	*out = t.text; /* handed over: mxtls_free() is free() */
+	t.text = NULL;
+	dane_tlsa_clear(&t);
 	return rc;
 }
