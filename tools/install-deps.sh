@@ -1,6 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 # Installs every Debian 12 package mxtls needs to build and to run its whole test suite.
+# With --list, prints their names instead.
 set -euo pipefail
 packages=(
   # build
@@ -13,6 +14,11 @@ packages=(
   # the differential test's peers (OpenSSL DANE API; GnuTLS libdane comes with libgnutls28-dev)
   libssl-dev
 )
+# --list: print the package names only (for .ci/run and for packagers).
+if [ "${1:-}" = --list ]; then
+  printf '%s\n' "${packages[@]}"
+  exit 0
+fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
