@@ -75,3 +75,16 @@ bool util_dnsname_match(const char *pattern, size_t plen, const char *host, size
 	}
 	return plen == hlen && equal_nocase(pattern, host, hlen);
 }
+
+bool util_dnsname_canon(const char *p, size_t len, char *out, size_t cap)
+{
+	if (!util_dnsname_valid(p, len, false))
+		return false;
+	len = strip_root(p, len);
+	if (len >= cap)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		out[i] = (char)(p[i] >= 'A' && p[i] <= 'Z' ? p[i] + ('a' - 'A') : p[i]);
+	out[len] = '\0';
+	return true;
+}

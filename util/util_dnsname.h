@@ -27,4 +27,11 @@ bool util_dnsname_match(const char *pattern, size_t plen, const char *host, size
  */
 bool util_dnsname_valid(const char *p, size_t len, bool wildcard);
 
+/*
+ * Writes the canonical form of the host name (p, len) to out (cap bytes): lower case, without
+ * the root dot, NUL-terminated.  Returns false (out untouched) when the name is not valid as
+ * util_dnsname_valid(p, len, false) says, or does not fit.
+ */
+bool util_dnsname_canon(const char *p, size_t len, char *out, size_t cap);
+
 #endif

@@ -414,6 +414,21 @@ START_TEST(dnsname_valid)
 }
 END_TEST
 
+START_TEST(dnsname_canon)
+{
+	char out[8] = "keep";
+	ck_assert(!util_dnsname_canon("a b", 3, out, sizeof out));
+	ck_assert(!util_dnsname_canon("", 0, out, sizeof out));
+	ck_assert(!util_dnsname_canon("*.a.b", 5, out, sizeof out));
+	ck_assert(!util_dnsname_canon("abcd.efgh", 9, out, sizeof out)); /* does not fit */
+	ck_assert_str_eq(out, "keep");
+	ck_assert(util_dnsname_canon("MX.Ab.", 6, out, sizeof out));
+	ck_assert_str_eq(out, "mx.ab");
+	ck_assert(util_dnsname_canon("abc.efg", 7, out, sizeof out)); /* exactly fits */
+	ck_assert_str_eq(out, "abc.efg");
+}
+END_TEST
+
 static Suite *util_suite(void)
 {
 	Suite *s = suite_create("util");
@@ -440,6 +455,7 @@ static Suite *util_suite(void)
 	tc = tcase_create("dnsname");
 	tcase_add_loop_test(tc, dnsname_match, 0, ARRAY_LEN(name_cases));
 	tcase_add_test(tc, dnsname_valid);
+	tcase_add_test(tc, dnsname_canon);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("misc");
 	tcase_add_test(tc, strerror_covers_every_code);

@@ -8,6 +8,7 @@
 #include <mxtls/mxtls.h>
 
 #include "test_main.h"
+#include "validator/mx_lookup.h"
 #include "validator/mxtls_ctx.h"
 
 /* ---- mxtls_config_load_buffer: hostile and broken files first ---- */
@@ -231,6 +232,135 @@ START_TEST(ctx_clock_and_log)
 }
 END_TEST
 
+/* ---- mx_lookup_from_answer: RFC 7672 §2.2.1 without a network ---- */
+
+/* Builds an answer from MX rdata given as "pref name" strings ("." is the root). */
+static struct dns_answer *mx_answer(enum dns_outcome o, enum dns_security sec, const char *const *mx,
+				    size_t n)
+{
+	struct dns_answer *a = calloc(1, sizeof *a);
+	ck_assert_ptr_nonnull(a);
+	a->outcome = o;
+	a->security = sec;
+	a->type = DNS_TYPE_MX;
+	strcpy(a->qname, "example.test");
+	strcpy(a->canonname, "example.test");
+	a->ttl = 300;
+	a->n = n;
+	a->rdata = calloc(n + 1, sizeof *a->rdata);
+	a->rdlen = calloc(n + 1, sizeof *a->rdlen);
+	for (size_t i = 0; i < n; i++) {
+		unsigned pref;
+		char name[256];
+		ck_assert_int_eq(sscanf(mx[i], "%u %255s", &pref, name), 2);
+		uint8_t *w = calloc(1, 300);
+		size_t len = 0;
+		w[len++] = (uint8_t)(pref >> 8);
+		w[len++] = (uint8_t)pref;
+		for (char *lab = strtok(name, "."); lab != NULL; lab = strtok(NULL, ".")) {
+			w[len++] = (uint8_t)strlen(lab);
+			memcpy(w + len, lab, strlen(lab));
+			len += strlen(lab);
+		}
+		w[len++] = 0;
+		a->rdata[i] = w;
+		a->rdlen[i] = len;
+	}
+	return a;
+}
+
+static const struct mx_unit_case {
+	enum dns_outcome outcome;
+	enum dns_security sec;
+	const char *mx[4];
+	size_t n;
+	enum mx_lookup_status status;
+	const char *hosts;
+} mx_unit_cases[] = {
+	/* Lookup errors: tempfail, never the domain's A record (RFC 7672 §2.1.2). */
+	{DNS_ERR_SERVFAIL, DNS_INSECURE, {NULL}, 0, MX_LOOKUP_TEMPFAIL, ""},
+	{DNS_ERR_TIMEOUT, DNS_INSECURE, {NULL}, 0, MX_LOOKUP_TEMPFAIL, ""},
+	{DNS_ERR_BOGUS, DNS_BOGUS, {NULL}, 0, MX_LOOKUP_TEMPFAIL, ""},
+	{DNS_ERR_MALFORMED, DNS_INSECURE, {NULL}, 0, MX_LOOKUP_TEMPFAIL, ""},
+	{DNS_NXDOMAIN, DNS_SECURE, {NULL}, 0, MX_LOOKUP_NXDOMAIN, ""},
+	/* RFC 7505 null MX, also with a non-zero preference or twice. */
+	{DNS_DATA, DNS_SECURE, {"0 ."}, 1, MX_LOOKUP_NULL_MX, ""},
+	{DNS_DATA, DNS_SECURE, {"10 .", "0 ."}, 2, MX_LOOKUP_NULL_MX, ""},
+	/* A "." among real hosts is ignored (RFC 7505 §4.3 leaves it undefined). */
+	{DNS_DATA, DNS_SECURE, {"0 .", "10 mx.example.test"}, 2, MX_LOOKUP_OK,
+	 "10 mx.example.test"},
+	/* Sorting is stable for equal preferences. */
+	{DNS_DATA, DNS_SECURE, {"20 b.test", "10 c.test", "20 a.test", "5 d.test"}, 4, MX_LOOKUP_OK,
+	 "5 d.test,10 c.test,20 b.test,20 a.test"},
+	{DNS_DATA, DNS_INSECURE, {"10 192.0.2.1"}, 1, MX_LOOKUP_OK, "10 192.0.2.1!"},
+	{DNS_NODATA, DNS_SECURE, {NULL}, 0, MX_LOOKUP_OK, "0 example.test"},
+};
+
+static void mx_hosts_text(const struct mx_lookup_result *r, char *buf, size_t cap)
+{
+	buf[0] = '\0';
+	for (size_t i = 0; i < r->n; i++) {
+		size_t len = strlen(buf);
+		snprintf(buf + len, cap - len, "%s%u %s%s", i ? "," : "", r->hosts[i].preference,
+			 r->hosts[i].name, r->hosts[i].ip_literal ? "!" : "");
+	}
+}
+
+START_TEST(mx_from_answer)
+{
+	const struct mx_unit_case *c = &mx_unit_cases[_i];
+	struct dns_answer *a = mx_answer(c->outcome, c->sec, c->mx, c->n);
+	struct mx_lookup_result r;
+	mx_lookup_from_answer(a, &r);
+	ck_assert_msg(r.status == c->status, "case %d: %s (%s)", _i,
+		      mx_lookup_status_name(r.status), r.reason);
+	ck_assert_int_eq(r.secure, c->sec == DNS_SECURE);
+	ck_assert_int_eq(r.implicit, c->outcome == DNS_NODATA);
+	ck_assert_int_eq(r.reason[0] == '\0', c->status == MX_LOOKUP_OK);
+	char buf[512];
+	mx_hosts_text(&r, buf, sizeof buf);
+	ck_assert_str_eq(buf, c->hosts);
+	dns_answer_free(a);
+}
+END_TEST
+
+/* A truncated MX record in a secure answer is a lookup error, not a shorter MX list. */
+START_TEST(mx_malformed_record)
+{
+	const char *mx[] = {"10 a.test", "20 b.test"};
+	struct dns_answer *a = mx_answer(DNS_DATA, DNS_SECURE, mx, 2);
+	a->rdlen[1] -= 2;
+	struct mx_lookup_result r;
+	mx_lookup_from_answer(a, &r);
+	ck_assert_int_eq(r.status, MX_LOOKUP_TEMPFAIL);
+	ck_assert_uint_eq(r.n, 0);
+	ck_assert_str_eq(r.reason, "malformed MX record in the answer for example.test");
+	dns_answer_free(a);
+}
+END_TEST
+
+/* More hosts than MX_LOOKUP_HOSTS_MAX: the most preferred ones are kept, in order. */
+START_TEST(mx_too_many_hosts)
+{
+	enum { N = MX_LOOKUP_HOSTS_MAX + 8 };
+	char text[N][32];
+	const char *mx[N];
+	for (int i = 0; i < N; i++) {
+		snprintf(text[i], sizeof text[i], "%d h%d.test", N - i, i);
+		mx[i] = text[i];
+	}
+	struct dns_answer *a = mx_answer(DNS_DATA, DNS_SECURE, mx, N);
+	struct mx_lookup_result r;
+	mx_lookup_from_answer(a, &r);
+	ck_assert_int_eq(r.status, MX_LOOKUP_OK);
+	ck_assert_uint_eq(r.n, MX_LOOKUP_HOSTS_MAX);
+	for (size_t i = 0; i < r.n; i++)
+		ck_assert_uint_eq(r.hosts[i].preference, i + 1);
+	ck_assert_str_eq(r.hosts[0].name, "h39.test");
+	dns_answer_free(a);
+}
+END_TEST
+
 static Suite *validator_suite(void)
 {
 	Suite *s = suite_create("validator");
@@ -244,6 +374,11 @@ static Suite *validator_suite(void)
 	tc = tcase_create("ctx");
 	tcase_add_test(tc, ctx_checks_files);
 	tcase_add_test(tc, ctx_clock_and_log);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("mx");
+	tcase_add_loop_test(tc, mx_from_answer, 0, ARRAY_LEN(mx_unit_cases));
+	tcase_add_test(tc, mx_malformed_record);
+	tcase_add_test(tc, mx_too_many_hosts);
 	suite_add_tcase(s, tc);
 	return s;
 }
