@@ -47,6 +47,8 @@ ZONE
 cat >>"$d/insecure.test.zone" <<ZONE
 ; DANE-23/24: an insecure first CNAME to a secure host with TLSA: no DANE
 alias          CNAME  mx1.secure.test.
+; DANE-23: insecure CNAME to an insecure target
+alias3         CNAME  mx1.insecure.test.
 ; DANE-18: an insecure MX RRset naming a secure host with TLSA
 provider       MX     10 mx1.secure.test.
 ZONE
