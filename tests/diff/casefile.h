@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * casefile.h: reader for vectors/dane/cases.txt, shared by the differential-test drivers
- * dane_openssl.c and dane_libdane.c.  Header-only (static functions) so each driver stays a
- * single `cc` invocation.
+ * casefile.h: the one reader of vectors/dane/cases.txt in C, shared by unit-dane
+ * (tests/unit/test_dane.c) and the differential-test drivers dane_openssl.c and dane_libdane.c.
+ * Header-only (static functions) so each driver stays a single `cc` invocation.
  *
  * File format (one keyword per line, '#' comments and blank lines ignored):
  *   case <name> / chain <path> / host <name> / nexthop <domain> / at <RFC 3339 UTC> /
@@ -28,10 +28,12 @@ struct dcase {
 	char **tlsa; /* raw text after "tlsa " */
 	size_t ntlsa;
 	char *expect;
-	int line; /* line number of the "case" keyword */
+	long usable; /* the "usable" count, -1 when absent */
+	int line;    /* line number of the "case" keyword */
 };
 
-typedef void (*dcase_fn)(const struct dcase *c, void *arg);
+/* Called per case; fn may take over what c owns by copying *c and zeroing it. */
+typedef void (*dcase_fn)(struct dcase *c, void *arg);
 
 static void dcase_clear(struct dcase *c)
 {
@@ -119,7 +121,7 @@ static int dcase_parse_u8(const char *s, size_t len, unsigned *out)
  * does not have that shape: fewer than four fields, a field that is not a number 0..255, or
  * association data that is not an even number of hex digits.
  */
-static int dcase_parse_tlsa(const char *s, unsigned *u, unsigned *sel, unsigned *m,
+__attribute__((unused)) static int dcase_parse_tlsa(const char *s, unsigned *u, unsigned *sel, unsigned *m,
 			    unsigned char **data, size_t *dlen)
 {
 	unsigned *nums[3] = { u, sel, m };
@@ -211,6 +213,7 @@ static int dcase_foreach(const char *path, dcase_fn fn, void *arg)
 			}
 			in_case = 1;
 			c.name = dcase_strdup(val);
+			c.usable = -1;
 			c.line = lineno;
 			continue;
 		}
@@ -248,8 +251,16 @@ static int dcase_foreach(const char *path, dcase_fn fn, void *arg)
 		} else if (strcmp(key, "expect") == 0) {
 			free(c.expect);
 			c.expect = dcase_strdup(val);
-		} else if (strcmp(key, "usable") == 0 || strcmp(key, "note") == 0) {
-			/* not needed by the drivers */
+		} else if (strcmp(key, "usable") == 0) {
+			char *end;
+			c.usable = strtol(val, &end, 10);
+			if (*val == '\0' || *end != '\0' || c.usable < 0) {
+				fprintf(stderr, "%s:%d: bad usable count '%s'\n", path, lineno, val);
+				rc = -1;
+				break;
+			}
+		} else if (strcmp(key, "note") == 0) {
+			/* documentation only */
 		} else if (strcmp(key, "end") == 0) {
 			if (c.chain == NULL || c.host == NULL || c.at == NULL) {
 				fprintf(stderr, "%s:%d: case %s lacks chain, host or at\n", path,
@@ -282,7 +293,7 @@ static int dcase_foreach(const char *path, dcase_fn fn, void *arg)
 }
 
 /* vecdir + "/" + rel, malloc'd */
-static char *dcase_path(const char *vecdir, const char *rel)
+__attribute__((unused)) static char *dcase_path(const char *vecdir, const char *rel)
 {
 	size_t n = strlen(vecdir) + strlen(rel) + 2;
 	char *p = malloc(n);

@@ -70,7 +70,7 @@ static int read_file(const char *path, gnutls_datum_t *out)
 	return 0;
 }
 
-static void one_case(const struct dcase *c, void *arg)
+static void one_case(struct dcase *c, void *arg)
 {
 	struct run *r = arg;
 	char *path = dcase_path(r->vecdir, c->chain);

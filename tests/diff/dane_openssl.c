@@ -61,7 +61,7 @@ static STACK_OF(X509) *load_chain(const char *path, char *why, size_t whylen)
 	return sk;
 }
 
-static void one_case(const struct dcase *c, void *arg)
+static void one_case(struct dcase *c, void *arg)
 {
 	struct run *r = arg;
 	char why[512];

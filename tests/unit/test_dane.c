@@ -13,6 +13,7 @@
 #include "dane/dane_tlsa.h"
 #include "dane/dane_verify.h"
 #include "test_main.h"
+#include "tests/diff/casefile.h"
 
 #ifndef VECTORS_DIR
 #error "VECTORS_DIR must name the vectors/ folder"
@@ -134,91 +135,30 @@ END_TEST
 
 #define CASE_TLSA_MAX 16
 
-struct vector {
-	char name[64];
-	char chain[128];
-	char host[128];
-	char nexthop[128];
-	char at[32];
-	char *tlsa[CASE_TLSA_MAX];
-	size_t ntlsa;
-	char expect[64];
-	long usable;
-};
-
-static struct vector *vectors;
+static struct dcase *vectors;
 static size_t nvectors;
 
-/* Loads cases.txt; aborts the test program on a malformed file (the vectors are ours). */
-static void load_vectors(void)
+static void keep_case(struct dcase *c, void *arg)
 {
-	FILE *f = fopen(VECTORS_DIR "/dane/cases.txt", "r");
-	if (f == NULL) {
-		perror(VECTORS_DIR "/dane/cases.txt");
+	(void)arg;
+	struct dcase *grown = realloc(vectors, (nvectors + 1) * sizeof *vectors);
+	if (grown == NULL)
 		exit(99);
-	}
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t n;
-	struct vector *cur = NULL;
-	while ((n = getline(&line, &cap, f)) >= 0) {
-		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-			line[--n] = '\0';
-		if (n == 0 || line[0] == '#')
-			continue;
-		char *sp = strchr(line, ' ');
-		const char *val = sp ? sp + 1 : "";
-		if (sp)
-			*sp = '\0';
-		if (strcmp(line, "case") == 0) {
-			vectors = realloc(vectors, (nvectors + 1) * sizeof *vectors);
-			if (vectors == NULL)
-				exit(99);
-			cur = &vectors[nvectors++];
-			memset(cur, 0, sizeof *cur);
-			cur->usable = -1;
-			snprintf(cur->name, sizeof cur->name, "%s", val);
-			snprintf(cur->at, sizeof cur->at, "2026-12-01T00:00:00Z");
-		} else if (cur == NULL) {
-			fprintf(stderr, "cases.txt: '%s' outside a case\n", line);
-			exit(99);
-		} else if (strcmp(line, "chain") == 0) {
-			snprintf(cur->chain, sizeof cur->chain, "%s", val);
-		} else if (strcmp(line, "host") == 0) {
-			snprintf(cur->host, sizeof cur->host, "%s", val);
-		} else if (strcmp(line, "nexthop") == 0) {
-			snprintf(cur->nexthop, sizeof cur->nexthop, "%s", val);
-		} else if (strcmp(line, "at") == 0) {
-			snprintf(cur->at, sizeof cur->at, "%s", val);
-		} else if (strcmp(line, "tlsa") == 0) {
-			if (cur->ntlsa == CASE_TLSA_MAX || (cur->tlsa[cur->ntlsa] = strdup(val)) == NULL)
-				exit(99);
-			cur->ntlsa++;
-		} else if (strcmp(line, "expect") == 0) {
-			snprintf(cur->expect, sizeof cur->expect, "%s", val);
-		} else if (strcmp(line, "usable") == 0) {
-			cur->usable = strtol(val, NULL, 10);
-		} else if (strcmp(line, "note") == 0 || strcmp(line, "end") == 0) {
-			/* documentation / terminator */
-		} else {
-			fprintf(stderr, "cases.txt: unknown key '%s'\n", line);
-			exit(99);
-		}
-	}
-	free(line);
-	fclose(f);
+	vectors = grown;
+	vectors[nvectors++] = *c;
+	memset(c, 0, sizeof *c);
 }
 
-static int64_t parse_at(const char *s)
+/* Loads cases.txt with the differential test's reader; a malformed file stops the program. */
+static void load_vectors(void)
 {
-	struct tm tm = {0};
-	ck_assert_ptr_nonnull(strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm));
-	return (int64_t)timegm(&tm);
+	if (dcase_foreach(VECTORS_DIR "/dane/cases.txt", keep_case, NULL) <= 0)
+		exit(99);
 }
 
 START_TEST(vector_case)
 {
-	const struct vector *v = &vectors[_i];
+	const struct dcase *v = &vectors[_i];
 	char path[512];
 	snprintf(path, sizeof path, VECTORS_DIR "/dane/%s", v->chain);
 	FILE *f = fopen(path, "rb");
@@ -228,13 +168,15 @@ START_TEST(vector_case)
 	fclose(f);
 	struct dane_chain chain;
 	ck_assert_int_eq(dane_chain_from_pem(pem, len, &chain), MXTLS_OK);
+	ck_assert_uint_le(v->ntlsa, CASE_TLSA_MAX);
 	struct dane_tlsa set[CASE_TLSA_MAX];
 	for (size_t i = 0; i < v->ntlsa; i++)
 		ck_assert_int_eq(dane_tlsa_from_text(v->tlsa[i], strlen(v->tlsa[i]), &set[i]), MXTLS_OK);
 	dane_tlsa_select(set, v->ntlsa);
 	const char *names[2] = {v->host, v->nexthop};
 	struct dane_verdict verdict;
-	dane_verify(&chain, set, v->ntlsa, names, v->nexthop[0] ? 2 : 1, parse_at(v->at), &verdict);
+	dane_verify(&chain, set, v->ntlsa, names, v->nexthop != NULL ? 2 : 1, (int64_t)v->when,
+		    &verdict);
 	ck_assert_msg(strcmp(mxtls_result_name(verdict.result), v->expect) == 0,
 		      "case %s: got %s (%s), expected %s", v->name,
 		      mxtls_result_name(verdict.result), verdict.reason, v->expect);
