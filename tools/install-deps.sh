@@ -11,6 +11,8 @@ packages=(
   dns-root-data ca-certificates
   # tests: certificate tools, network namespaces, the signed test network (tests/net/)
   gnutls-bin openssl iproute2 util-linux nsd ldnsutils unbound-host
+  # tests: the MTA-STS policy hosts (tests/net/https-up.sh; nginx-light brings the echo module)
+  nginx-light curl
   # the differential test's peers (OpenSSL DANE API; GnuTLS libdane comes with libgnutls28-dev)
   libssl-dev
 )
@@ -32,7 +34,7 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive
-# Daemons we install only for tests (nsd) must not start on the host: tests run their own copy
+# Daemons we install only for tests (nsd, nginx) must not start on the host: tests run their own copy
 # inside a network namespace.  policy-rc.d is Debian's switch for that, removed afterwards.
 guard=""
 if [ ! -e /usr/sbin/policy-rc.d ]; then

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# run-with-dns.sh [--tap] [--pre SCRIPT] CMD...
+# run-with-dns.sh [--tap] [--https] [--pre SCRIPT] CMD...
 #
 # Run CMD inside a fresh network namespace that holds the hermetic test DNS
 # (an nsd serving the signed test root, test. and the scenario zones on
@@ -9,12 +9,22 @@
 #     MXTLS_TEST_DNS_SERVER     127.0.53.1
 #     MXTLS_TEST_NETNS          the namespace name
 #     MXTLS_TEST_TAP            1 with --tap, else 0
+# and, with --https only,
+#     MXTLS_TEST_CA_FILE        WORKDIR/pki/ca.pem (the test root CA to trust)
+#     MXTLS_TEST_PKI_DIR        WORKDIR/pki (CAs, keys and certificates, see pki-up.sh)
+#     MXTLS_TEST_HTTPS_DIR      WORKDIR/https (nginx.conf, access.log, www/, ...)
+#     MXTLS_TEST_HTTPS_RESOLVE  WORKDIR/https/resolve.txt ("HOST:443:ADDR" lines)
+#     MXTLS_TEST_HTTPS_SLOW_SECONDS  how long the slow policy hosts stall
+#     MXTLS_TEST_WORKDIR        WORKDIR
 # and the script exits with CMD's status.  Everything is torn down on exit,
 # failure or interrupt.
 #
 #   --tap          CMD speaks TAP (meson protocol 'tap'): "cannot run here" is
 #                  reported as "1..0 # SKIP reason" with exit 0, because meson
 #                  counts exit 77 as an error for TAP tests
+#   --https        also start the MTA-STS policy hosts: pki-up.sh (before the
+#                  --pre SCRIPT, so it can use the CA) and https-up.sh (after the
+#                  DNS); needs nginx-light and certtool
 #   --pre SCRIPT   run "SCRIPT WORKDIR" (outside the namespace) before the DNS
 #                  is built, e.g. to drop extra records into WORKDIR/zones.d/
 #
@@ -27,16 +37,21 @@ prog=${0##*/}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 usage() {
-    printf 'usage: %s [--tap] [--pre SCRIPT] CMD...\n' "$prog" >&2
+    printf 'usage: %s [--tap] [--https] [--pre SCRIPT] CMD...\n' "$prog" >&2
     exit 2
 }
 
 tap=0
+https=0
 pre=""
 while (($#)); do
     case $1 in
     --tap)
         tap=1
+        shift
+        ;;
+    --https)
+        https=1
         shift
         ;;
     --pre)
@@ -70,6 +85,11 @@ skip() {
 for tool in ip nsd nsd-checkconf ldns-keygen ldns-key2ds ldns-signzone drill; do
     command -v "$tool" >/dev/null || skip "$tool not installed (see tests/net/README.md)"
 done
+if ((https)); then
+    for tool in nginx certtool; do
+        command -v "$tool" >/dev/null || skip "$tool not installed (see tests/net/README.md)"
+    done
+fi
 ip netns list >/dev/null 2>&1 || skip "'ip netns' is not available"
 
 netns=mxtls-$$-$RANDOM
@@ -81,6 +101,9 @@ cleanup() {
     local rc=$?
     trap - EXIT INT TERM HUP
     if [[ -n $workdir ]]; then
+        if ((https)); then
+            bash "$here/https-down.sh" "$netns" "$workdir" || true
+        fi
         bash "$here/dns-down.sh" "$netns" "$workdir" || true
     fi
     if ((netns_created)); then
@@ -109,10 +132,25 @@ fi
 netns_created=1
 bash "$here/netns.sh" up "$netns"
 
+if ((https)); then
+    bash "$here/pki-up.sh" "$workdir"
+fi
 if [[ -n $pre ]]; then
     "$pre" "$workdir"
 fi
 bash "$here/dns-up.sh" "$netns" "$workdir"
+https_env=()
+if ((https)); then
+    bash "$here/https-up.sh" "$netns" "$workdir"
+    https_env=(
+        MXTLS_TEST_CA_FILE="$workdir/pki/ca.pem"
+        MXTLS_TEST_PKI_DIR="$workdir/pki"
+        MXTLS_TEST_HTTPS_DIR="$workdir/https"
+        MXTLS_TEST_HTTPS_RESOLVE="$workdir/https/resolve.txt"
+        MXTLS_TEST_HTTPS_SLOW_SECONDS="${MXTLS_TEST_HTTPS_SLOW_SECONDS:-6}"
+        MXTLS_TEST_WORKDIR="$workdir"
+    )
+fi
 
 # CMD runs in the background (with our stdin) so that a signal sent to this
 # script is handled at once; the cleanup then kills CMD with the namespace.
@@ -122,6 +160,7 @@ ip netns exec "$netns" env \
     MXTLS_TEST_DNS_SERVER=127.0.53.1 \
     MXTLS_TEST_NETNS="$netns" \
     MXTLS_TEST_TAP="$tap" \
+    ${https_env[@]+"${https_env[@]}"} \
     "$@" <&0 &
 status=0
 wait "$!" || status=$?
