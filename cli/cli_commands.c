@@ -6,5 +6,9 @@ const struct cli_command *const cli_commands[] = {
 	&cli_cmd_config,
 	&cli_cmd_dane_verify,
 	&cli_cmd_dane_tlsa,
+	&cli_cmd_sts_lint,
+	&cli_cmd_sts_fetch,
+	&cli_cmd_sts_cache,
+	&cli_cmd_sts_refresh,
 };
 const size_t cli_ncommands = sizeof cli_commands / sizeof cli_commands[0];

@@ -11,6 +11,10 @@
 extern const struct cli_command cli_cmd_config;
 extern const struct cli_command cli_cmd_dane_verify;
 extern const struct cli_command cli_cmd_dane_tlsa;
+extern const struct cli_command cli_cmd_sts_lint;
+extern const struct cli_command cli_cmd_sts_fetch;
+extern const struct cli_command cli_cmd_sts_cache;
+extern const struct cli_command cli_cmd_sts_refresh;
 
 extern const struct cli_command *const cli_commands[];
 extern const size_t cli_ncommands;

@@ -40,32 +40,55 @@ struct anchor {
 	size_t chain_index;     /* index in the presented chain; chain->n when not presented */
 };
 
-/* Is cert issued by the anchor (name chaining when the anchor is a certificate, then the
- * signature)? */
-static bool anchor_issued(const struct anchor *a, gnutls_x509_crt_t cert)
+/* Is certificate i of chain issued by the anchor (name chaining when the anchor is a
+ * certificate, then the signature)?  A certificate that does not parse is not. */
+static bool anchor_issued(const struct anchor *a, struct dane_chain *chain, size_t i)
 {
+	gnutls_x509_crt_t cert = dane_chain_cert(chain, i);
+	if (cert == NULL)
+		return false;
 	if (a->cert != NULL && !gnutls_x509_crt_check_issuer(cert, a->cert))
 		return false;
-	return dane_cert_signed_by(cert, a->key);
+	return dane_cert_signed_by(cert, chain->certs[i].der, chain->certs[i].len, a->key);
+}
+
+/* Did certificate `issuer` of chain (parsed) sign certificate `child` (parsed)? */
+static bool link_signed(struct dane_chain *chain, size_t child, gnutls_x509_crt_t issuer)
+{
+	gnutls_pubkey_t key;
+	if (gnutls_pubkey_init(&key) < 0)
+		return false;
+	bool ok = gnutls_pubkey_import_x509(key, issuer, 0) >= 0 &&
+		  dane_cert_signed_by(dane_chain_cert(chain, child), chain->certs[child].der,
+				      chain->certs[child].len, key);
+	gnutls_pubkey_deinit(key);
+	return ok;
 }
 
 /*
  * Builds a path leaf -> ... -> anchor through the presented certificates (any order after the
- * leaf), then checks dates below the anchor and the leaf's name.  Returns true on success; on
+ * leaf), then checks dates below the anchor and the leaf's name.  The certificates are parsed
+ * as they are needed; one that does not parse cannot be a link.  Returns true on success; on
  * failure records why in *fail.
  */
-static bool verify_path(const struct dane_chain *chain, const struct anchor *a,
+static bool verify_path(struct dane_chain *chain, const struct anchor *a,
 			const char *const *names, size_t nnames, int64_t now, size_t *depth,
 			struct ta_failure *fail)
 {
-	gnutls_x509_crt_t path[DANE_PATH_MAX];
+	size_t path[DANE_PATH_MAX]; /* indexes into chain, from the leaf up */
 	bool used[DANE_CHAIN_MAX] = {false};
 	size_t len = 0;
-	gnutls_x509_crt_t cur = chain->certs[0];
+	gnutls_x509_crt_t leaf = dane_chain_cert(chain, 0);
+	if (leaf == NULL) {
+		note_failure(fail, MXTLS_RESULT_CERTIFICATE_NOT_TRUSTED,
+			     "the leaf certificate does not parse");
+		return false;
+	}
+	size_t cur = 0;
 	used[0] = true;
 	for (;;) {
 		path[len++] = cur;
-		if (anchor_issued(a, cur))
+		if (anchor_issued(a, chain, cur))
 			break;
 		if (len == DANE_PATH_MAX) {
 			note_failure(fail, MXTLS_RESULT_CERTIFICATE_NOT_TRUSTED,
@@ -74,29 +97,24 @@ static bool verify_path(const struct dane_chain *chain, const struct anchor *a,
 		}
 		/* The next link: an unused presented CA certificate that issued cur.  The anchor's
 		 * own position ends the search: nothing above it is needed. */
-		gnutls_x509_crt_t next = NULL;
-		for (size_t i = 1; i < chain->n && next == NULL; i++) {
+		size_t next = chain->n; /* none yet */
+		gnutls_x509_crt_t cur_crt = dane_chain_cert(chain, cur);
+		for (size_t i = 1; i < chain->n && next == chain->n; i++) {
 			if (used[i] || i == a->chain_index)
 				continue;
-			if (!gnutls_x509_crt_check_issuer(cur, chain->certs[i]))
+			gnutls_x509_crt_t cand = dane_chain_cert(chain, i);
+			if (cand == NULL || !gnutls_x509_crt_check_issuer(cur_crt, cand) ||
+			    !link_signed(chain, cur, cand))
 				continue;
-			gnutls_pubkey_t key;
-			if (gnutls_pubkey_init(&key) < 0)
-				continue;
-			bool signed_by = gnutls_pubkey_import_x509(key, chain->certs[i], 0) >= 0 &&
-					 dane_cert_signed_by(cur, key);
-			gnutls_pubkey_deinit(key);
-			if (!signed_by)
-				continue;
-			if (!dane_cert_is_ca(chain->certs[i])) {
+			if (!dane_cert_is_ca(cand)) {
 				note_failure(fail, MXTLS_RESULT_CERTIFICATE_NOT_TRUSTED,
 					     "an intermediate certificate is not a CA");
 				return false;
 			}
 			used[i] = true;
-			next = chain->certs[i];
+			next = i;
 		}
-		if (next == NULL) {
+		if (next == chain->n) {
 			note_failure(fail, MXTLS_RESULT_CERTIFICATE_NOT_TRUSTED,
 				     "no valid path from the leaf to the trust anchor");
 			return false;
@@ -106,7 +124,7 @@ static bool verify_path(const struct dane_chain *chain, const struct anchor *a,
 	/* RFC 7672 §3.2.2 + decision D12: below the anchor, every certificate must be valid now.
 	 * The anchor's own dates are not checked (its authority comes from DNSSEC). */
 	for (size_t i = 0; i < len; i++) {
-		int d = dane_cert_date_check(path[i], now);
+		int d = dane_cert_date_check(dane_chain_cert(chain, path[i]), now);
 		if (d != 0) {
 			note_failure(fail, MXTLS_RESULT_CERTIFICATE_EXPIRED,
 				     i == 0 ? (d < 0 ? "the leaf certificate is not yet valid"
@@ -120,14 +138,14 @@ static bool verify_path(const struct dane_chain *chain, const struct anchor *a,
 	 * and name constraints hold for what it issued (the anchor's own constraints too, as
 	 * RFC 7671 §5.2.1 asks for Cert(0) anchors). */
 	for (size_t i = 0; i < len; i++) {
-		if (dane_cert_has_unknown_critical(path[i])) {
+		if (dane_cert_has_unknown_critical(dane_chain_cert(chain, path[i]))) {
 			note_failure(fail, MXTLS_RESULT_CERTIFICATE_NOT_TRUSTED,
 				     "a certificate carries an unknown critical extension");
 			return false;
 		}
 	}
 	for (size_t i = 1; i <= len; i++) {
-		gnutls_x509_crt_t ca = i < len ? path[i] : a->cert;
+		gnutls_x509_crt_t ca = i < len ? dane_chain_cert(chain, path[i]) : a->cert;
 		if (ca == NULL)
 			break; /* a bare-key anchor carries no constraints */
 		int pathlen = dane_cert_path_len(ca);
@@ -138,14 +156,14 @@ static bool verify_path(const struct dane_chain *chain, const struct anchor *a,
 				     "a CA's path length constraint is exceeded");
 			return false;
 		}
-		if (!dane_cert_names_permitted(ca, chain->certs[0])) {
+		if (!dane_cert_names_permitted(ca, leaf)) {
 			note_failure(fail, MXTLS_RESULT_CERTIFICATE_NOT_TRUSTED,
 				     "the leaf's names violate a CA's name constraints");
 			return false;
 		}
 	}
 	/* RFC 7672 §3.2.3: DANE-TA requires a name check against the reference identifiers. */
-	if (!dane_cert_name_matches(chain->certs[0], names, nnames)) {
+	if (!dane_cert_name_matches(leaf, names, nnames)) {
 		note_failure(fail, MXTLS_RESULT_CERTIFICATE_HOST_MISMATCH,
 			     "the leaf certificate matches no reference identifier");
 		return false;
@@ -155,16 +173,23 @@ static bool verify_path(const struct dane_chain *chain, const struct anchor *a,
 }
 
 /* Tries one DANE-TA record: every anchor it designates.  True when one authenticates. */
-static bool try_ta(const struct dane_chain *chain, const struct dane_tlsa *t,
-		   const char *const *names, size_t nnames, int64_t now, size_t *depth,
-		   bool *any_match, struct ta_failure *fail)
+static bool try_ta(struct dane_chain *chain, const struct dane_tlsa *t, const char *const *names,
+		   size_t nnames, int64_t now, size_t *depth, bool *any_match,
+		   struct ta_failure *fail)
 {
-	/* Presented certificates other than the leaf (RFC 7672 §3.1.2). */
+	/* Presented certificates other than the leaf (RFC 7672 §3.1.2), matched on their DER;
+	 * only a match is parsed. */
 	for (size_t i = 1; i < chain->n; i++) {
-		if (!dane_cert_matches(chain->certs[i], t))
+		if (!dane_cert_matches(chain->certs[i].der, chain->certs[i].len, t))
 			continue;
 		*any_match = true;
-		struct anchor a = {.cert = chain->certs[i], .chain_index = i};
+		struct anchor a = {.cert = dane_chain_cert(chain, i), .chain_index = i};
+		if (a.cert == NULL) {
+			/* Its digest matches, but without its name and key it anchors nothing. */
+			note_failure(fail, MXTLS_RESULT_CERTIFICATE_NOT_TRUSTED,
+				     "the certificate that matches the record does not parse");
+			continue;
+		}
 		if (gnutls_pubkey_init(&a.key) < 0)
 			continue;
 		bool ok = gnutls_pubkey_import_x509(a.key, a.cert, 0) >= 0 &&
@@ -197,7 +222,7 @@ static bool try_ta(const struct dane_chain *chain, const struct dane_tlsa *t,
 	if (ok) {
 		bool issued_any = false;
 		for (size_t i = 0; i < chain->n && !issued_any; i++)
-			issued_any = anchor_issued(&a, chain->certs[i]);
+			issued_any = anchor_issued(&a, chain, i);
 		ok = issued_any;
 		if (issued_any) {
 			*any_match = true;
@@ -210,7 +235,7 @@ static bool try_ta(const struct dane_chain *chain, const struct dane_tlsa *t,
 	return ok;
 }
 
-void dane_verify(const struct dane_chain *chain, const struct dane_tlsa *set, size_t n,
+void dane_verify(struct dane_chain *chain, const struct dane_tlsa *set, size_t n,
 		 const char *const *names, size_t nnames, int64_t now, struct dane_verdict *out)
 {
 	memset(out, 0, sizeof *out);
@@ -227,10 +252,11 @@ void dane_verify(const struct dane_chain *chain, const struct dane_tlsa *set, si
 		out->reason = "no certificate presented";
 		return;
 	}
-	/* DANE-EE first: cheapest, and a pass needs nothing else (RFC 7672 §3.1.1). */
+	/* DANE-EE first: cheapest, and a pass needs nothing else (RFC 7672 §3.1.1), not even an
+	 * X.509 parse of the leaf: the match is on its DER. */
 	for (size_t i = 0; i < n; i++) {
 		if (set[i].usable && set[i].usage == DANE_USAGE_DANE_EE &&
-		    dane_cert_matches(chain->certs[0], &set[i])) {
+		    dane_cert_matches(chain->certs[0].der, chain->certs[0].len, &set[i])) {
 			out->result = MXTLS_RESULT_OK;
 			out->reason = "DANE-EE: the leaf matches";
 			out->matched = (int)i;

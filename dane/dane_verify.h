@@ -35,9 +35,14 @@ struct dane_verdict {
  * Full(0) and carries the anchor itself (`2 0 0` certificate, `2 1 0` bare key); the path from
  * the leaf to the anchor verifies (signatures, CA constraints, dates below the anchor, decision
  * D12) and the leaf matches a reference identifier.
+ * The certificates are parsed as X.509 only when needed (none for DANE-EE; for DANE-TA the
+ * certificates whose DER matched, the leaf and those tried as issuers), and the parses are
+ * cached in chain, which is why it is not const.  A certificate that does not parse matches
+ * nothing it would have to be parsed for: it is never an anchor or a link of the path, and a
+ * leaf that does not parse fails every DANE-TA record.
  * Always fills *out (a verdict is not an error).
  */
-void dane_verify(const struct dane_chain *chain, const struct dane_tlsa *set, size_t n,
+void dane_verify(struct dane_chain *chain, const struct dane_tlsa *set, size_t n,
 		 const char *const *names, size_t nnames, int64_t now, struct dane_verdict *out);
 
 #endif

@@ -77,6 +77,7 @@ void mxtls_ctx_free(struct mxtls_ctx *ctx)
 {
 	if (ctx == NULL)
 		return;
+	mxtls_ctx_runtime_free(ctx);
 	free(ctx->unbound_conf);
 	free(ctx->ca_file);
 	free(ctx->state_dir);

@@ -7,19 +7,46 @@
 
 #include <mxtls/context.h>
 
+#include <stddef.h>
+
 #include "util/util_clock.h"
 #include "util/util_log.h"
+
+struct event_base;
+struct dns_resolver;
+struct sts_fetcher;
+struct sts_cache;
 
 struct mxtls_ctx {
 	char *unbound_conf; /* owned; NULL: built-in resolver set-up */
 	char *ca_file;      /* owned; NULL: the system trust store */
-	char *state_dir;    /* owned; NULL: no persistent state */
+	char *state_dir;    /* owned; NULL: no persistent state (the cache lives in memory) */
 	struct util_log log;
 	struct util_clock clock;
 	uint64_t next_id; /* per-decision ids for log lines */
+	/* Created on first use (validator/mxtls_runtime.c), freed with the context. */
+	struct event_base *base;
+	struct dns_resolver *resolver;
+	struct sts_fetcher *fetcher;
+	struct sts_cache *cache;
 };
 
 /* A fresh decision id (never 0). */
 uint64_t mxtls_ctx_decision_id(struct mxtls_ctx *ctx);
+
+/*
+ * The context's event loop, resolver, policy fetcher and policy cache, created on first use
+ * (borrowed: the context owns them).  Each returns MXTLS_OK with *out set, or an error with
+ * the reason in err: MXTLS_E_CONFIG (unusable --unbound-conf, trust anchor, state directory),
+ * MXTLS_E_IO (the cache database cannot be opened), MXTLS_E_NOMEM.
+ */
+int mxtls_ctx_base(struct mxtls_ctx *ctx, struct event_base **out, char *err, size_t errlen);
+int mxtls_ctx_resolver(struct mxtls_ctx *ctx, struct dns_resolver **out, char *err,
+		       size_t errlen);
+int mxtls_ctx_fetcher(struct mxtls_ctx *ctx, struct sts_fetcher **out, char *err, size_t errlen);
+int mxtls_ctx_cache(struct mxtls_ctx *ctx, struct sts_cache **out, char *err, size_t errlen);
+
+/* Frees what the functions above created. */
+void mxtls_ctx_runtime_free(struct mxtls_ctx *ctx);
 
 #endif

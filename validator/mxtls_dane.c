@@ -126,7 +126,13 @@ int mxtls_dane_tlsa_from_pem(const char *pem, size_t len, int usage, int selecto
 		return rc == MXTLS_E_LIMIT ? MXTLS_E_SYNTAX : rc;
 	uint8_t *data = NULL;
 	size_t n = 0;
-	rc = dane_cert_association(chain.certs[0], (uint8_t)selector, (uint8_t)mtype, &data, &n);
+	/* The first certificate must parse as X.509, although the record is computed from its
+	 * DER: a record is not published for a certificate that is not one. */
+	if (dane_chain_cert(&chain, 0) == NULL)
+		rc = MXTLS_E_SYNTAX;
+	else
+		rc = dane_cert_association(chain.certs[0].der, chain.certs[0].len, (uint8_t)selector,
+					   (uint8_t)mtype, &data, &n);
 	dane_chain_clear(&chain);
 	if (rc != MXTLS_OK)
 		return rc;

@@ -28,8 +28,14 @@ struct mxtls_dane_check;
  * the validation time in Unix seconds.  Malformed or unusable records are skipped and reported,
  * never an error.  ctx (borrowed) receives one log line per verdict.
  * On success *out is set; caller frees it with mxtls_dane_check_free().  Returns MXTLS_OK
- * (whatever the verdict), MXTLS_E_SYNTAX (no certificate in pem, or one that does not parse),
- * MXTLS_E_LIMIT (more than 16 certificates), MXTLS_E_INVAL, MXTLS_E_NOMEM.
+ * (whatever the verdict), MXTLS_E_SYNTAX (no certificate in pem, a block that is not base64,
+ * or a certificate that is not structurally DER: its Certificate, tbsCertificate and
+ * subjectPublicKeyInfo cannot be located), MXTLS_E_LIMIT (more than 16 certificates),
+ * MXTLS_E_INVAL, MXTLS_E_NOMEM.
+ * Certificates are parsed as X.509 only when the verification needs them: a structurally
+ * valid certificate that does not parse is accepted when it is never used (DANE-EE, with either
+ * selector, matches on the leaf's DER and parses nothing), and makes the verdict a failure when
+ * it is used (it is never a DANE-TA anchor or a link of the path).
  */
 MXTLS_API int mxtls_dane_verify_pem(struct mxtls_ctx *ctx, const char *pem, size_t len,
 				    const char *host, const char *nexthop,
@@ -60,9 +66,12 @@ MXTLS_API const char *mxtls_dane_check_record_problem(const struct mxtls_dane_ch
 
 /*
  * The TLSA record "U S M hex" that publishes the first certificate of the PEM text (pem, len).
- * usage 0-3, selector 0-1, mtype 0-2.  On success *out is set; caller frees it with
- * mxtls_free().  Returns MXTLS_OK, MXTLS_E_INVAL (a field out of range), MXTLS_E_SYNTAX (no
- * parsable certificate), MXTLS_E_NOMEM.
+ * usage 0-3, selector 0-1, mtype 0-2.  Selector 1 is the subjectPublicKeyInfo exactly as it
+ * appears in the certificate (RFC 6698 §2.1.2), never a re-encoding.  On success *out is set;
+ * caller frees it with mxtls_free().  Returns MXTLS_OK, MXTLS_E_INVAL (a field out of range),
+ * MXTLS_E_SYNTAX (no certificate, a certificate that is not structurally DER, or a first
+ * certificate that does not parse as X.509; those after the first are not parsed),
+ * MXTLS_E_NOMEM.
  */
 MXTLS_API int mxtls_dane_tlsa_from_pem(const char *pem, size_t len, int usage, int selector,
 				       int mtype, char **out);

@@ -9,6 +9,8 @@
 #include <mxtls/error.h>
 #include <mxtls/log.h>
 #include <mxtls/result.h>
+#include <mxtls/sts.h>
+#include <mxtls/sts_fetch.h>
 
 #ifdef __cplusplus
 extern "C" {

@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: MIT */
+/* The persistent MTA-STS policy cache (RFC 8461 §3.3, §5.1) in SQLite: the only user of SQLite. */
+#ifndef MXTLS_STS_CACHE_H
+#define MXTLS_STS_CACHE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sts/sts_policy.h"
+
+/* The file name of the cache under --state-dir. */
+#define STS_CACHE_FILE "sts-cache.sqlite"
+
+/* One cached policy: what was fetched, when, and how the last check went. */
+struct sts_cache_entry {
+	char domain[256];   /* the policy domain, lower case */
+	char id[40];        /* the TXT record's id when the policy was fetched */
+	char *text;         /* owned: the policy body exactly as received */
+	size_t len;
+	enum sts_mode mode; /* parsed fields, for lookups without re-parsing */
+	uint32_t max_age;
+	char **mx;          /* owned: nmx patterns */
+	size_t nmx;
+	int64_t fetched_at;   /* Unix seconds of the successful fetch this policy came from */
+	int64_t expires_at;   /* fetched_at + max_age (RFC 8461 §3.2) */
+	int64_t last_checked; /* last refresh attempt, successful or not */
+	char *last_error;     /* owned: why the last refresh failed; NULL when it succeeded */
+};
+
+/* Frees what e owns and zeroes it; NULL is a no-op. */
+void sts_cache_entry_clear(struct sts_cache_entry *e);
+
+struct sts_cache;
+
+/*
+ * Opens (creating if needed) the cache database at path, in WAL mode: a process killed in the
+ * middle of a write leaves the previous entry or the new one, never a mixture.  On success *out
+ * is set; close with sts_cache_close().  Returns MXTLS_OK, MXTLS_E_IO (reason in err: cannot
+ * open, not a database, locked), MXTLS_E_NOMEM.
+ */
+int sts_cache_open(const char *path, struct sts_cache **out, char *err, size_t errlen);
+
+/* Closes c; NULL is a no-op. */
+void sts_cache_close(struct sts_cache *c);
+
+/*
+ * Reads the entry of domain (lower case).  On MXTLS_OK *out is filled (release with
+ * sts_cache_entry_clear()).  Returns MXTLS_E_NOTFOUND when there is none, whether or not it
+ * expired (expiry is the caller's decision: it has the clock), MXTLS_E_IO.
+ */
+int sts_cache_get(struct sts_cache *c, const char *domain, struct sts_cache_entry *out);
+
+/*
+ * Stores e (borrowed), replacing any entry of the same domain, in one transaction.
+ * Returns MXTLS_OK, MXTLS_E_INVAL (no domain), MXTLS_E_IO.
+ */
+int sts_cache_put(struct sts_cache *c, const struct sts_cache_entry *e);
+
+/*
+ * Records a refresh attempt of domain's entry at now without changing the policy: error NULL
+ * for success (clears last_error), else the reason.  Returns MXTLS_OK, MXTLS_E_NOTFOUND,
+ * MXTLS_E_IO.
+ */
+int sts_cache_touch(struct sts_cache *c, const char *domain, int64_t now, const char *error);
+
+/* Removes domain's entry and its fetch failure.  Returns MXTLS_OK, MXTLS_E_NOTFOUND, MXTLS_E_IO. */
+int sts_cache_delete(struct sts_cache *c, const char *domain);
+
+/*
+ * Calls fn for every entry, ordered by domain (e is borrowed for the call).  A non-zero return
+ * from fn stops the walk and is returned.  Returns MXTLS_OK or MXTLS_E_IO otherwise.
+ */
+int sts_cache_foreach(struct sts_cache *c, int (*fn)(void *arg, const struct sts_cache_entry *e),
+		      void *arg);
+
+/* Number of entries, or a negative error. */
+long sts_cache_count(struct sts_cache *c);
+
+/*
+ * RFC 8461 §3.3 (STS-18, decision D11): after a failed fetch of policy id for domain, no new
+ * attempt for that id for STS_FETCH_BACKOFF seconds.  sts_cache_note_failure() records one
+ * (id as in the TXT record, error the reason); sts_cache_backoff() says whether a fetch of id
+ * at now must wait (and until when, in *until, may be NULL).  A success clears the failure
+ * (sts_cache_put() does).
+ */
+#define STS_FETCH_BACKOFF 300
+int sts_cache_note_failure(struct sts_cache *c, const char *domain, const char *id, int64_t now,
+			   const char *error);
+bool sts_cache_backoff(struct sts_cache *c, const char *domain, const char *id, int64_t now,
+		       int64_t *until);
+
+#endif

@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: MIT */
+/* The context's event loop, resolver, policy fetcher and cache, created when first needed. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <event2/event.h>
+#include <mxtls/error.h>
+
+#include "dns/dns_resolver.h"
+#include "mxtls_build.h"
+#include "sts/sts_cache.h"
+#include "sts/sts_fetch.h"
+#include "validator/mxtls_ctx.h"
+
+int mxtls_ctx_base(struct mxtls_ctx *ctx, struct event_base **out, char *err, size_t errlen)
+{
+	if (ctx->base == NULL && (ctx->base = event_base_new()) == NULL) {
+		snprintf(err, errlen, "cannot create an event loop");
+		return MXTLS_E_NOMEM;
+	}
+	*out = ctx->base;
+	return MXTLS_OK;
+}
+
+int mxtls_ctx_resolver(struct mxtls_ctx *ctx, struct dns_resolver **out, char *err,
+		       size_t errlen)
+{
+	if (ctx->resolver == NULL) {
+		struct event_base *base;
+		int rc = mxtls_ctx_base(ctx, &base, err, errlen);
+		if (rc == MXTLS_OK)
+			rc = dns_resolver_new(base, ctx->unbound_conf, MXTLS_ROOT_KEY, 0,
+					      &ctx->resolver, err, errlen);
+		if (rc != MXTLS_OK)
+			return rc;
+	}
+	*out = ctx->resolver;
+	return MXTLS_OK;
+}
+
+int mxtls_ctx_fetcher(struct mxtls_ctx *ctx, struct sts_fetcher **out, char *err, size_t errlen)
+{
+	if (ctx->fetcher == NULL) {
+		struct event_base *base;
+		int rc = mxtls_ctx_base(ctx, &base, err, errlen);
+		struct sts_fetch_opts opts = {.ca_file = ctx->ca_file};
+		if (rc == MXTLS_OK && (rc = sts_fetcher_new(base, &opts, &ctx->fetcher)) != MXTLS_OK)
+			snprintf(err, errlen, "cannot initialise libcurl");
+		if (rc != MXTLS_OK)
+			return rc;
+	}
+	*out = ctx->fetcher;
+	return MXTLS_OK;
+}
+
+int mxtls_ctx_cache(struct mxtls_ctx *ctx, struct sts_cache **out, char *err, size_t errlen)
+{
+	if (ctx->cache == NULL) {
+		char path[4096];
+		if (ctx->state_dir == NULL) {
+			snprintf(path, sizeof path, ":memory:");
+		} else {
+			/* The state directory is private: policies say where mail may go. */
+			if (mkdir(ctx->state_dir, 0700) != 0 && errno != EEXIST) {
+				snprintf(err, errlen, "state-dir %s: %s", ctx->state_dir,
+					 strerror(errno));
+				return MXTLS_E_CONFIG;
+			}
+			if ((size_t)snprintf(path, sizeof path, "%s/%s", ctx->state_dir,
+					     STS_CACHE_FILE) >= sizeof path) {
+				snprintf(err, errlen, "state-dir: path too long");
+				return MXTLS_E_CONFIG;
+			}
+		}
+		int rc = sts_cache_open(path, &ctx->cache, err, errlen);
+		if (rc != MXTLS_OK)
+			return rc;
+	}
+	*out = ctx->cache;
+	return MXTLS_OK;
+}
+
+void mxtls_ctx_runtime_free(struct mxtls_ctx *ctx)
+{
+	sts_fetcher_free(ctx->fetcher);
+	dns_resolver_free(ctx->resolver);
+	sts_cache_close(ctx->cache);
+	if (ctx->base != NULL)
+		event_base_free(ctx->base);
+	ctx->fetcher = NULL;
+	ctx->resolver = NULL;
+	ctx->cache = NULL;
+	ctx->base = NULL;
+}
