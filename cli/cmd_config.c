@@ -14,6 +14,7 @@ static const struct {
 	{"unbound-conf", "(built-in: recursion from the root, DNSSEC trust anchor of the system)"},
 	{"ca-file", "(the system trust store)"},
 	{"state-dir", "(none: nothing is persisted)"},
+	{"sts-timeout", "10"},
 };
 
 static int run(struct cli_env *env)

@@ -14,7 +14,7 @@
 /* The most --txt records (a TXT RRset larger than this does not fit a DNS message), and the
  * most --mx host names. */
 #define TXT_ARGS_MAX 256
-#define MX_ARGS_MAX 256
+#define MX_ARGS_MAX  256
 
 enum { O_TXT, O_MX };
 
@@ -154,7 +154,8 @@ static void print_json(FILE *out, const struct mxtls_sts_lint *l, int txt,
 			int k = mxtls_sts_lint_mx_match(l, mx->host[i]);
 			cli_json_object_begin(&j, NULL);
 			cli_json_string(&j, "host", mx->host[i]);
-			cli_json_string(&j, "pattern", k >= 0 ? mxtls_sts_lint_mx(l, (size_t)k) : NULL);
+			cli_json_string(&j, "pattern",
+					k >= 0 ? mxtls_sts_lint_mx(l, (size_t)k) : NULL);
 			cli_json_object_end(&j);
 		}
 		cli_json_array_end(&j);
@@ -180,7 +181,8 @@ static void print_text(FILE *out, const struct mxtls_sts_lint *l, int txt,
 	for (size_t i = 0; i < mx->n; i++) {
 		int k = mxtls_sts_lint_mx_match(l, mx->host[i]);
 		if (k >= 0)
-			fprintf(out, "mx-match: %s: %s\n", mx->host[i], mxtls_sts_lint_mx(l, (size_t)k));
+			fprintf(out, "mx-match: %s: %s\n", mx->host[i],
+				mxtls_sts_lint_mx(l, (size_t)k));
 		else
 			fprintf(out, "mx-match: %s: no pattern matches\n", mx->host[i]);
 	}
@@ -248,7 +250,8 @@ static int run_lint(struct cli_env *env)
 const struct cli_command cli_cmd_sts_lint = {
 	.name = "sts lint",
 	.usage = "[FILE|-] [--mx HOST ...] | --txt RECORD [--txt RECORD ...]",
-	.summary = "check an MTA-STS policy file or _mta-sts TXT record as a sender would (RFC 8461)",
+	.summary =
+		"check an MTA-STS policy file or _mta-sts TXT record as a sender would (RFC 8461)",
 	.options = lint_options,
 	.run = run_lint,
 };

@@ -22,6 +22,7 @@ enum global_id {
 	G_UNBOUND_CONF,
 	G_CA_FILE,
 	G_STATE_DIR,
+	G_STS_TIMEOUT,
 	G_JSON,
 	G_VERBOSE,
 	G_HELP,
@@ -34,6 +35,8 @@ static const struct cli_opt global_options[] = {
 	 "libunbound configuration replacing the built-in resolver set-up"},
 	{"ca-file", 0, CLI_VALUE, G_CA_FILE, "FILE", "PEM roots for the Web PKI (default: system)"},
 	{"state-dir", 0, CLI_VALUE, G_STATE_DIR, "DIR", "where persistent state lives"},
+	{"sts-timeout", 0, CLI_VALUE, G_STS_TIMEOUT, "SECONDS",
+	 "time limit of one MTA-STS policy fetch (default 10)"},
 	{"json", 0, CLI_FLAG, G_JSON, NULL, "machine-readable output on stdout"},
 	{"verbose", 'v', CLI_FLAG, G_VERBOSE, NULL, "log decisions to stderr (repeatable)"},
 	{"help", 'h', CLI_FLAG, G_HELP, NULL, "show help and exit"},
@@ -44,14 +47,14 @@ static const struct cli_opt global_options[] = {
 /* The global options as given on the command line (NULL / -1: not given). */
 struct globals {
 	const char *config;
-	const char *lib[3]; /* unbound-conf, ca-file, state-dir */
+	const char *lib[4]; /* unbound-conf, ca-file, state-dir, sts-timeout */
 	int json;           /* -1 not given, else 1 */
 	int verbose;        /* -1 not given, else count */
 	bool help;
 	bool version;
 };
 
-static const char *const lib_keys[3] = {"unbound-conf", "ca-file", "state-dir"};
+static const char *const lib_keys[4] = {"unbound-conf", "ca-file", "state-dir", "sts-timeout"};
 
 void cli_errorf(const struct cli_env *env, const char *fmt, ...)
 {
@@ -216,7 +219,7 @@ static int build_config(struct cli_env *env, const struct globals *g)
 		env->json = true;
 	if (g->verbose >= 0)
 		env->verbose = g->verbose;
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < 4; i++) {
 		if (g->lib[i] == NULL)
 			continue;
 		rc = mxtls_config_set(env->cfg, lib_keys[i], g->lib[i], err, sizeof err);
@@ -300,6 +303,7 @@ int main(int argc, char **argv)
 		case G_UNBOUND_CONF:
 		case G_CA_FILE:
 		case G_STATE_DIR:
+		case G_STS_TIMEOUT:
 			g.lib[item.opt->id - G_UNBOUND_CONF] = item.value;
 			break;
 		case G_JSON:

@@ -28,6 +28,7 @@ static const char *const key_names[CONFIG_KEY_COUNT] = {
 	[CONFIG_KEY_UNBOUND_CONF] = "unbound-conf",
 	[CONFIG_KEY_CA_FILE] = "ca-file",
 	[CONFIG_KEY_STATE_DIR] = "state-dir",
+	[CONFIG_KEY_STS_TIMEOUT] = "sts-timeout",
 };
 
 static void say(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -50,12 +51,24 @@ static int key_index(const char *key)
 	return -1;
 }
 
-/* All current keys are file or directory names. */
+/* sts-timeout is a number of seconds (1-300); the other keys are file or directory names. */
 static int check_value(int idx, const char *value, char *err, size_t errlen)
 {
 	if (value[0] == '\0') {
 		say(err, errlen, "%s: empty value", key_names[idx]);
 		return MXTLS_E_CONFIG;
+	}
+	if (idx == CONFIG_KEY_STS_TIMEOUT) {
+		char *end;
+		errno = 0;
+		long v = strtol(value, &end, 10);
+		if (value[0] < '0' || value[0] > '9' || *end != '\0' || errno != 0 || v < 1 ||
+		    v > 300) {
+			say(err, errlen, "%s: '%s' is not a number of seconds from 1 to 300",
+			    key_names[idx], value);
+			return MXTLS_E_CONFIG;
+		}
+		return MXTLS_OK;
 	}
 	if (strlen(value) >= PATH_MAX) {
 		say(err, errlen, "%s: path longer than %d bytes", key_names[idx], PATH_MAX - 1);

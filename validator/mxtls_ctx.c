@@ -68,6 +68,9 @@ int mxtls_ctx_new(const struct mxtls_config *cfg, struct mxtls_ctx **out, char *
 		mxtls_ctx_free(ctx);
 		return rc;
 	}
+	/* RFC 8461 §3.3 lets senders bound the fetch; 10 s unless configured. */
+	const char *t = mxtls_config_value(cfg, CONFIG_KEY_STS_TIMEOUT);
+	ctx->sts_timeout_ms = t != NULL ? (unsigned)strtoul(t, NULL, 10) * 1000 : 10000;
 	ctx->log.max = MXTLS_LOG_WARNING;
 	*out = ctx;
 	return MXTLS_OK;

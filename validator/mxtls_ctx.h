@@ -21,6 +21,7 @@ struct mxtls_ctx {
 	char *unbound_conf; /* owned; NULL: built-in resolver set-up */
 	char *ca_file;      /* owned; NULL: the system trust store */
 	char *state_dir;    /* owned; NULL: no persistent state (the cache lives in memory) */
+	unsigned sts_timeout_ms; /* total time for one policy fetch */
 	struct util_log log;
 	struct util_clock clock;
 	uint64_t next_id; /* per-decision ids for log lines */

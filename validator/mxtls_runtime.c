@@ -45,7 +45,10 @@ int mxtls_ctx_fetcher(struct mxtls_ctx *ctx, struct sts_fetcher **out, char *err
 	if (ctx->fetcher == NULL) {
 		struct event_base *base;
 		int rc = mxtls_ctx_base(ctx, &base, err, errlen);
-		struct sts_fetch_opts opts = {.ca_file = ctx->ca_file};
+		unsigned total = ctx->sts_timeout_ms;
+		struct sts_fetch_opts opts = {.ca_file = ctx->ca_file,
+					      .connect_timeout_ms = total < 5000 ? total : 5000,
+					      .total_timeout_ms = total};
 		if (rc == MXTLS_OK && (rc = sts_fetcher_new(base, &opts, &ctx->fetcher)) != MXTLS_OK)
 			snprintf(err, errlen, "cannot initialise libcurl");
 		if (rc != MXTLS_OK)

@@ -103,9 +103,10 @@ int mxtls_sts_lint_txt(const char *const *records, const size_t *lens, size_t n,
 			(void)sts_txt_parse(spans[0].p, spans[0].len, &l->txt, &report);
 			add_all(&l->errors, &report.errors, 1);
 		} else {
-			sts_problem_add(&l->errors, 0, 0,
-					"no record begins with v=STSv1; (RFC 8461 section 3.1): the "
-					"domain has no MTA-STS policy");
+			sts_problem_add(
+				&l->errors, 0, 0,
+				"no record begins with v=STSv1; (RFC 8461 section 3.1): the "
+				"domain has no MTA-STS policy");
 		}
 		break;
 	case STS_TXT_MANY:
@@ -120,8 +121,8 @@ int mxtls_sts_lint_txt(const char *const *records, const size_t *lens, size_t n,
 		}
 		break;
 	case STS_TXT_ONE:
-		l->valid = l->have_txt =
-			sts_txt_parse(spans[which].p, spans[which].len, &l->txt, &report) == MXTLS_OK;
+		l->valid = l->have_txt = sts_txt_parse(spans[which].p, spans[which].len, &l->txt,
+						       &report) == MXTLS_OK;
 		add_all(&l->errors, &report.errors, (uint32_t)(which + 1));
 		add_all(&l->warnings, &report.warnings, (uint32_t)(which + 1));
 		break;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* MTA-STS (RFC 8461) linting: a policy file or _mta-sts TXT records checked by the sender's rules. */
+/* MTA-STS (RFC 8461) linting: a policy file or _mta-sts TXT records checked by the sender's rules.
+ */
 #ifndef MXTLS_STS_H
 #define MXTLS_STS_H
 
@@ -55,8 +56,8 @@ MXTLS_API size_t mxtls_sts_lint_warnings(const struct mxtls_sts_lint *l);
  * problems than listed").  *column (may be NULL) receives the 1-based byte offset in that line
  * or record, 0 when the problem concerns all of it.
  */
-MXTLS_API const char *mxtls_sts_lint_error(const struct mxtls_sts_lint *l, size_t i,
-					   unsigned *line, unsigned *column);
+MXTLS_API const char *mxtls_sts_lint_error(const struct mxtls_sts_lint *l, size_t i, unsigned *line,
+					   unsigned *column);
 MXTLS_API const char *mxtls_sts_lint_warning(const struct mxtls_sts_lint *l, size_t i,
 					     unsigned *line, unsigned *column);
 

@@ -40,7 +40,7 @@ expect() {
 log=$MXTLS_TEST_HTTPS_DIR/access.log
 requests() { grep -c "sni=mta-sts.$1 " "$log" 2>/dev/null || true; }
 
-echo "1..19"
+echo "1..21"
 expect "fetch: a new policy comes from the network" 0 '"source":"network"' '"mode":"enforce"' \
 	'"id":"20240601T000000"' '"mx":["mx1.enforce.sts.test"]' '"fetched":true' -- \
 	--json sts fetch enforce.sts.test
@@ -76,6 +76,9 @@ if [ "$(requests enforce.sts.test)" = 3 ]; then ok "refresh made one more reques
 	not_ok "refresh made one more request" "got $(requests enforce.sts.test)"; fi
 expect "purge" 0 'purged enforce.sts.test' -- sts cache purge enforce.sts.test
 expect "show after purge: not found" 1 -- sts cache show enforce.sts.test
+expect "--sts-timeout bounds a slow policy host" 75 '"result_type":"sts-policy-fetch-error"' \
+	'timed out' -- --sts-timeout 2 --json sts fetch slowbody.sts.test
+expect "--sts-timeout 0: usage error" 64 -- --sts-timeout 0 sts fetch enforce.sts.test
 expect "bad domain: usage error" 64 -- sts fetch 'not a domain'
 expect "cache with a bad verb: usage error" 64 -- sts cache drop x.test
 exit $((fails > 0))

@@ -100,10 +100,12 @@ START_TEST(txt_parse)
 		ck_assert_uint_eq((uint8_t)txt.id[0], 0xa5);
 		ck_assert_uint_eq(rep.errors.n, 1);
 		ck_assert_uint_eq(rep.errors.item[0].line, 1);
-		ck_assert_msg(rep.errors.item[0].column == c->column, "case %d: column %u, expected %u",
-			      _i, rep.errors.item[0].column, c->column);
+		ck_assert_msg(rep.errors.item[0].column == c->column,
+			      "case %d: column %u, expected %u", _i, rep.errors.item[0].column,
+			      c->column);
 		ck_assert_msg(strstr(rep.errors.item[0].reason, c->reason) != NULL,
-			      "case %d: reason '%s' lacks '%s'", _i, rep.errors.item[0].reason, c->reason);
+			      "case %d: reason '%s' lacks '%s'", _i, rep.errors.item[0].reason,
+			      c->reason);
 	}
 }
 END_TEST
@@ -137,8 +139,8 @@ static const struct select_case {
 	{{"", "v=STSv1", "v=STSv10;", "v=stsv1;"}, STS_TXT_NONE, 0},
 	{{" v=STSv1;", "xv=STSv1;", "v=STSv1 id=a", "v=STS"}, STS_TXT_NONE, 0},
 	{{"v=spf1 -all", "v=STSv1; id=a"}, STS_TXT_ONE, 1},
-	{{"v=STSv1;", "v=spf1 -all"}, STS_TXT_ONE, 0}, /* a candidate, even though invalid */
-	{{"v=STSv1 \t;id=a", "other"}, STS_TXT_ONE, 0},  /* D4 */
+	{{"v=STSv1;", "v=spf1 -all"}, STS_TXT_ONE, 0},  /* a candidate, even though invalid */
+	{{"v=STSv1 \t;id=a", "other"}, STS_TXT_ONE, 0}, /* D4 */
 	{{"v=STSv1; id=a", "v=STSv1; id=a"}, STS_TXT_MANY, 0},
 	{{"x", "v=STSv1 ; id=a", "y", "v=STSv1;id=b"}, STS_TXT_MANY, 0},
 };
@@ -210,14 +212,16 @@ static const struct policy_case {
 	{"version:STSv1\r\nmode:none\r\nmax_age:1\r\n", NOLEN, MXTLS_OK, 0, 0, NULL, 0, 0},
 	{"version: STSv1\nmode: none\nmax_age: 1\n\n", NOLEN, MXTLS_E_SYNTAX, 4, 0, "empty line", 1,
 	 0},
-	{"version: STSv1\nmode: none\nmax_age: 1\r\n\r\n", NOLEN, MXTLS_E_SYNTAX, 4, 0, "empty line",
-	 1, 0},
-	{"version: STSv1\nmode: none\nmax_age: 1\n\r", NOLEN, MXTLS_E_SYNTAX, 4, 1, "bare CR", 1, 0},
-	{"version: STSv1\nmode : none\nmax_age: 1", NOLEN, MXTLS_E_SYNTAX, 2, 5, "white space before",
-	 1, 0},
+	{"version: STSv1\nmode: none\nmax_age: 1\r\n\r\n", NOLEN, MXTLS_E_SYNTAX, 4, 0,
+	 "empty line", 1, 0},
+	{"version: STSv1\nmode: none\nmax_age: 1\n\r", NOLEN, MXTLS_E_SYNTAX, 4, 1, "bare CR", 1,
+	 0},
+	{"version: STSv1\nmode : none\nmax_age: 1", NOLEN, MXTLS_E_SYNTAX, 2, 5,
+	 "white space before", 1, 0},
 	{"version: STSv1\nmode\t: none\nmax_age: 1", NOLEN, MXTLS_E_SYNTAX, 2, 5,
 	 "white space before", 1, 0},
-	{"version: STSv1\nmode none\nmax_age: 1", NOLEN, MXTLS_E_SYNTAX, 2, 5, "expected ':'", 1, 0},
+	{"version: STSv1\nmode none\nmax_age: 1", NOLEN, MXTLS_E_SYNTAX, 2, 5, "expected ':'", 1,
+	 0},
 	{"version: STSv1\nmode: none \t\nmax_age: 1 ", NOLEN, MXTLS_OK, 0, 0, NULL, 0, 0},
 	{"version: STSv1\nmode: none none\nmax_age: 1", NOLEN, MXTLS_E_SYNTAX, 2, 7,
 	 "enforce, testing or none", 1, 0},
@@ -248,14 +252,15 @@ static const struct policy_case {
 	 "decimal digits", 1, 0},
 	{"version: STSv1\nmode: none\nmax_age: 1\nx: a  b\ny: \xe2\x82\xac\nz: \xf4\x8f\xbf\xbf\n",
 	 NOLEN, MXTLS_OK, 0, 0, NULL, 0, 3},
-	{"version: STSv1\nmode: none\nmax_age: 1\nz: \xf4\x90\x80\x80\n", NOLEN, MXTLS_E_SYNTAX, 4, 4,
-	 "not valid UTF-8", 1, 0},
+	{"version: STSv1\nmode: none\nmax_age: 1\nz: \xf4\x90\x80\x80\n", NOLEN, MXTLS_E_SYNTAX, 4,
+	 4, "not valid UTF-8", 1, 0},
 	{"version: STSv1\nmode: none\nmax_age: 1\nz: \xe2\x82\n", NOLEN, MXTLS_E_SYNTAX, 4, 4,
 	 "not valid UTF-8", 1, 0},
 	{"version: STSv1\nmode: none\nmax_age: 1\nz: a\x1b[0m\n", NOLEN, MXTLS_E_SYNTAX, 4, 5,
 	 "control character", 1, 0},
 	/* Every line wrong: the report keeps STS_PROBLEMS_MAX errors and counts the rest. */
-	{"#\n#\n#\n#\n#\n#\n#\n#\n#\n#\n#\n#\n#\n#\n#\n#\n#\n#\n#\n#\n#\n#\n#\n#\n#\n#\n#\n#\n#\n#\n#\n#"
+	{"#\n#\n#\n#\n#\n#\n#\n#\n#\n#\n#\n#\n#\n#\n#\n#\n#\n#\n#\n#\n#\n#\n#\n#\n#\n#\n#\n#\n#\n#"
+	 "\n#\n#"
 	 "\n#\n#\n",
 	 NOLEN, MXTLS_E_SYNTAX, 1, 1, "comment lines", STS_PROBLEMS_MAX + 5, 0},
 };
@@ -284,8 +289,8 @@ START_TEST(policy_parse)
 	ck_assert_uint_eq(((const uint8_t *)&pol)[0], 0xa5); /* untouched */
 	const struct sts_problem *e = &rep.errors.item[0];
 	ck_assert_msg(e->line == c->line && e->column == c->column,
-		      "case %d: error at %u:%u, expected %u:%u (%s)", _i, e->line, e->column, c->line,
-		      c->column, e->reason);
+		      "case %d: error at %u:%u, expected %u:%u (%s)", _i, e->line, e->column,
+		      c->line, c->column, e->reason);
 	ck_assert_msg(strstr(e->reason, c->reason) != NULL, "case %d: '%s' lacks '%s'", _i,
 		      e->reason, c->reason);
 	for (size_t i = 0; i < rep.errors.n; i++)
@@ -444,7 +449,7 @@ END_TEST
 /* ---- vectors/sts/cases.txt ---- */
 
 #define VEC_TXT_MAX 8
-#define VEC_MX_MAX 8
+#define VEC_MX_MAX  8
 
 enum vec_kind { VEC_NONE, VEC_POLICY, VEC_SYNTH, VEC_SYNTHMX, VEC_TXT, VEC_MX };
 
@@ -529,7 +534,8 @@ static void load_vectors(void)
 				exit(99);
 			cur = &vectors[nvectors++];
 			memset(cur, 0, sizeof *cur);
-			cur->max_age = cur->err_line = cur->err_col = cur->errors = cur->warnings = -1;
+			cur->max_age = cur->err_line = cur->err_col = cur->errors = cur->warnings =
+				-1;
 			snprintf(cur->name, sizeof cur->name, "%s", val);
 			continue;
 		}
@@ -613,15 +619,17 @@ static char *read_vector_file(const char *rel, size_t *len)
 static void check_report(const struct vector *v, const struct sts_report *rep)
 {
 	if (v->warnings >= 0)
-		ck_assert_msg(rep->warnings.n == (size_t)v->warnings, "%s: %zu warnings, expected %ld",
-			      v->name, rep->warnings.n, v->warnings);
+		ck_assert_msg(rep->warnings.n == (size_t)v->warnings,
+			      "%s: %zu warnings, expected %ld", v->name, rep->warnings.n,
+			      v->warnings);
 	if (v->errors >= 0)
 		ck_assert_msg(rep->errors.n + rep->errors.dropped == (size_t)v->errors,
 			      "%s: %zu errors, expected %ld", v->name, rep->errors.n, v->errors);
 	if (v->err_line >= 0) {
 		ck_assert_msg(rep->errors.n > 0, "%s: no error", v->name);
 		const struct sts_problem *e = &rep->errors.item[0];
-		ck_assert_msg(e->line == (uint32_t)v->err_line && e->column == (uint32_t)v->err_col &&
+		ck_assert_msg(e->line == (uint32_t)v->err_line &&
+				      e->column == (uint32_t)v->err_col &&
 				      strncmp(e->reason, v->err, strlen(v->err)) == 0,
 			      "%s: first error %u:%u %s, expected %ld:%ld %s", v->name, e->line,
 			      e->column, e->reason, v->err_line, v->err_col, v->err);
