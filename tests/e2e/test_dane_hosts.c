@@ -11,29 +11,11 @@
 #include <mxtls/error.h>
 
 #include "dns/dns_resolver.h"
+#include "e2e_dns.h"
 #include "test_main.h"
 #include "validator/host_dane.h"
 #include "validator/mx_lookup.h"
 
-static struct event_base *base;
-static struct dns_resolver *resolver;
-
-static void setup(void)
-{
-	const char *conf = getenv("MXTLS_TEST_UNBOUND_CONF");
-	ck_assert_msg(conf != NULL, "MXTLS_TEST_UNBOUND_CONF is not set: run via run-with-dns.sh");
-	base = event_base_new();
-	ck_assert_ptr_nonnull(base);
-	char err[256] = "";
-	ck_assert_msg(dns_resolver_new(base, conf, NULL, 4000, &resolver, err, sizeof err) == MXTLS_OK,
-		      "%s", err);
-}
-
-static void teardown(void)
-{
-	dns_resolver_free(resolver);
-	event_base_free(base);
-}
 
 /* Runs the loop until *done (every callback of the test arrived). */
 static void run_until(const int *done, int want)
@@ -356,7 +338,7 @@ static Suite *suite(void)
 {
 	Suite *s = suite_create("dane-hosts");
 	TCase *tc = tcase_create("hosts");
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, e2e_dns_setup, e2e_dns_teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_loop_test(tc, host_algorithm, 0, sizeof hosts / sizeof hosts[0]);
 	tcase_add_test(tc, hosts_concurrently);

@@ -12,27 +12,9 @@
 #include "dane/dane_tlsa.h"
 #include "dns/dns_rdata.h"
 #include "dns/dns_resolver.h"
+#include "e2e_dns.h"
 #include "test_main.h"
 
-static struct event_base *base;
-static struct dns_resolver *resolver;
-
-static void setup(void)
-{
-	const char *conf = getenv("MXTLS_TEST_UNBOUND_CONF");
-	ck_assert_msg(conf != NULL, "MXTLS_TEST_UNBOUND_CONF is not set: run via run-with-dns.sh");
-	base = event_base_new();
-	ck_assert_ptr_nonnull(base);
-	char err[256] = "";
-	ck_assert_msg(dns_resolver_new(base, conf, NULL, 4000, &resolver, err, sizeof err) == MXTLS_OK,
-		      "%s", err);
-}
-
-static void teardown(void)
-{
-	dns_resolver_free(resolver);
-	event_base_free(base);
-}
 
 /* One row of the DNS outcome table (RFC-CHECKLIST section 6) as the test zones publish it. */
 static const struct lookup_case {
@@ -198,7 +180,7 @@ static Suite *lookup_suite(void)
 {
 	Suite *s = suite_create("dns-lookup");
 	TCase *tc = tcase_create("zones");
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, e2e_dns_setup, e2e_dns_teardown);
 	tcase_set_timeout(tc, 30);
 	tcase_add_loop_test(tc, lookup, 0, ARRAY_LEN(cases));
 	tcase_add_test(tc, mx_and_txt_rdata);

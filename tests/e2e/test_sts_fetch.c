@@ -12,40 +12,34 @@
 #include "dns/dns_resolver.h"
 #include "sts/sts_cache.h"
 #include "sts/sts_fetch.h"
+#include "e2e_dns.h"
 #include "test_main.h"
 #include "validator/sts_resolve.h"
 
 #define T0 1800000000 /* 2027-01-15: every test runs at pinned instants from here */
 #define ID "20240601T000000"
 
-static struct event_base *base;
-static struct dns_resolver *resolver;
 static struct sts_fetcher *fetcher;
 static struct sts_cache *cache;
 
 static void setup(void)
 {
-	const char *conf = getenv("MXTLS_TEST_UNBOUND_CONF");
+	e2e_dns_setup();
 	const char *ca = getenv("MXTLS_TEST_CA_FILE");
-	ck_assert_msg(conf != NULL && ca != NULL, "run via run-with-dns.sh --https");
-	base = event_base_new();
-	ck_assert_ptr_nonnull(base);
-	char err[256] = "";
-	ck_assert_msg(dns_resolver_new(base, conf, NULL, 4000, &resolver, err, sizeof err) == MXTLS_OK,
-		      "%s", err);
+	ck_assert_msg(ca != NULL, "MXTLS_TEST_CA_FILE is not set: run via run-with-dns.sh --https");
 	/* Shorter than the slow hosts' stall (MXTLS_TEST_HTTPS_SLOW_SECONDS, 6 s). */
 	struct sts_fetch_opts opts = {.ca_file = ca, .connect_timeout_ms = 2000,
 				      .total_timeout_ms = 2500};
 	ck_assert_int_eq(sts_fetcher_new(base, &opts, &fetcher), MXTLS_OK);
+	char err[256] = "";
 	ck_assert_msg(sts_cache_open(":memory:", &cache, err, sizeof err) == MXTLS_OK, "%s", err);
 }
 
 static void teardown(void)
 {
 	sts_fetcher_free(fetcher);
-	dns_resolver_free(resolver);
 	sts_cache_close(cache);
-	event_base_free(base);
+	e2e_dns_teardown();
 }
 
 static void on_result(void *arg, struct sts_resolve_result *r)
