@@ -60,8 +60,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (p[0] == '*' && n <= 252) { /* "mx" + pattern without "*" is a host name */
 			snprintf(host, sizeof host, "mx%s", p + 1);
 			if (!sts_mx_match(p, n, host, strlen(host)) ||
-			    sts_mx_match(p, n, p + 2, n - 2) || !sts_mx_match_policy(&pol, host,
-										    strlen(host), NULL))
+			    sts_mx_match(p, n, p + 2, n - 2) ||
+			    !sts_mx_match_policy(&pol, host, strlen(host), NULL))
 				__builtin_trap();
 		} else if (p[0] != '*' && !sts_mx_match(p, n, p, n)) {
 			__builtin_trap();

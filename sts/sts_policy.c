@@ -28,9 +28,9 @@ struct state {
 	struct span *mx; /* owned array of STS_POLICY_MX_MAX spans into the input */
 	size_t nmx;
 	bool seen_version, seen_mode, seen_max_age; /* a line of that field, valid or not */
-	size_t mx_lines;   /* mx lines seen, valid or not */
+	size_t mx_lines;                            /* mx lines seen, valid or not */
 	bool skipped_line; /* a line was unreadable (NUL, bare CR): its fields are unknown */
-	bool limit;      /* a cap was exceeded */
+	bool limit;        /* a cap was exceeded */
 	bool nomem;
 };
 
@@ -129,7 +129,8 @@ static const char *ext_value_problem(const uint8_t *v, size_t n, size_t *col)
 		uint8_t c = v[i];
 		*col = i;
 		if (c == '\t')
-			return "a TAB inside a field value (the RFC 8461 section 3.2 grammar allows "
+			return "a TAB inside a field value (the RFC 8461 section 3.2 grammar "
+			       "allows "
 			       "only spaces inside a value)";
 		if (c < 0x20 || c == 0x7f)
 			return "a control character in a field value (RFC 8461 section 3.2)";
@@ -175,7 +176,8 @@ static const char *mx_problem(const uint8_t *v, size_t n, size_t *col)
 			uint8_t c = v[i];
 			*col = i;
 			if (c >= 0x80)
-				return "an mx pattern must be written in A-labels (xn--...), not UTF-8 "
+				return "an mx pattern must be written in A-labels (xn--...), not "
+				       "UTF-8 "
 				       "(RFC 8461 section 3.2)";
 			if (c == '*')
 				return "'*' may only be the whole left-most label of an mx pattern "
@@ -184,7 +186,8 @@ static const char *mx_problem(const uint8_t *v, size_t n, size_t *col)
 				return "one mx pattern per mx line: a list is not a domain name "
 				       "(RFC 8461 section 3.2)";
 			if (!is_alpha(c) && !is_digit(c) && c != '-')
-				return "an mx pattern is not a domain name: only letters, digits, '-' "
+				return "an mx pattern is not a domain name: only letters, digits, "
+				       "'-' "
 				       "and '.' (RFC 5321 section 4.1.2)";
 		}
 		*col = start;
@@ -237,14 +240,14 @@ static void add_mx(struct state *st, const uint8_t *v, size_t n, uint32_t line)
 }
 
 /* RFC 8461 §3.2: sts-policy-max-age-value = 1*10(DIGIT); at most 31557600 (D3: clamped). */
-static void parse_max_age(struct state *st, const uint8_t *v, size_t n, uint32_t line,
-			  uint32_t col)
+static void parse_max_age(struct state *st, const uint8_t *v, size_t n, uint32_t line, uint32_t col)
 {
 	uint64_t value = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (!is_digit(v[i])) {
 			error(st, line, col + (uint32_t)i,
-			      "max_age must be a number of 1 to 10 decimal digits (RFC 8461 section "
+			      "max_age must be a number of 1 to 10 decimal digits (RFC 8461 "
+			      "section "
 			      "3.2)");
 			return;
 		}
@@ -305,7 +308,8 @@ static const char *name_problem(const uint8_t *l, size_t n, size_t i, uint32_t l
 static void parse_line(struct state *st, const uint8_t *l, size_t n, uint32_t line)
 {
 	if (n == 0) {
-		error(st, line, 0, "an empty line (not allowed by the RFC 8461 section 3.2 grammar)");
+		error(st, line, 0,
+		      "an empty line (not allowed by the RFC 8461 section 3.2 grammar)");
 		return;
 	}
 	/* sts-policy-ext-name = (ALPHA / DIGIT) *31(ALPHA / DIGIT / "_" / "-" / ".") */
@@ -325,7 +329,8 @@ static void parse_line(struct state *st, const uint8_t *l, size_t n, uint32_t li
 			st->seen_max_age = true;
 		else if (span_is(l, i, "mx"))
 			st->mx_lines++;
-		error(st, line, (uint32_t)(i > NAME_MAX_LEN ? 1 : i + 1), name_problem(l, n, i, line));
+		error(st, line, (uint32_t)(i > NAME_MAX_LEN ? 1 : i + 1),
+		      name_problem(l, n, i, line));
 		return;
 	}
 	const uint8_t *name = l;
@@ -369,7 +374,8 @@ static void parse_line(struct state *st, const uint8_t *l, size_t n, uint32_t li
 		}
 		/* RFC 8461 §3.2 / STS-27: a repeated field other than mx: the first one counts. */
 		if (st->have_mode) {
-			warning(st, line, 0, "a second mode field is ignored: the first one counts");
+			warning(st, line, 0,
+				"a second mode field is ignored: the first one counts");
 			return;
 		}
 		st->have_mode = true;
@@ -462,7 +468,8 @@ int sts_policy_parse(const void *p, size_t len, struct sts_policy *out, struct s
 		uint32_t line = 1;
 		for (size_t i = 0; i < STS_POLICY_MAX; i++)
 			line += b[i] == '\n';
-		error(&st, line, 0, "the policy is larger than 65536 bytes (the cap STS_POLICY_MAX)");
+		error(&st, line, 0,
+		      "the policy is larger than 65536 bytes (the cap STS_POLICY_MAX)");
 		return MXTLS_E_LIMIT;
 	}
 	if (len == 0) {

@@ -26,11 +26,11 @@ enum sts_mode {
 
 /* A valid policy. */
 struct sts_policy {
-	const char *version;  /* static "STSv1" */
+	const char *version; /* static "STSv1" */
 	enum sts_mode mode;
-	uint32_t max_age;     /* seconds, at most STS_POLICY_MAX_AGE_MAX */
-	char **mx;            /* owned: nmx NUL-terminated patterns as written ("*.x" or "x") */
-	size_t nmx;           /* >= 1 unless mode is STS_MODE_NONE */
+	uint32_t max_age; /* seconds, at most STS_POLICY_MAX_AGE_MAX */
+	char **mx;        /* owned: nmx NUL-terminated patterns as written ("*.x" or "x") */
+	size_t nmx;       /* >= 1 unless mode is STS_MODE_NONE */
 	struct sts_problems warnings; /* accepted deviations: clamped max_age, duplicates, ... */
 };
 

@@ -10,8 +10,7 @@ void sts_problem_report_init(struct sts_report *r)
 	memset(r, 0, sizeof *r);
 }
 
-void sts_problem_add(struct sts_problems *list, uint32_t line, uint32_t column,
-		     const char *reason)
+void sts_problem_add(struct sts_problems *list, uint32_t line, uint32_t column, const char *reason)
 {
 	assert(reason != NULL);
 	if (list->n == STS_PROBLEMS_MAX) {

@@ -37,7 +37,6 @@ struct sts_report {
 void sts_problem_report_init(struct sts_report *r);
 
 /* Appends a problem (reason static, not NULL); counts it in dropped when the list is full. */
-void sts_problem_add(struct sts_problems *list, uint32_t line, uint32_t column,
-		     const char *reason);
+void sts_problem_add(struct sts_problems *list, uint32_t line, uint32_t column, const char *reason);
 
 #endif

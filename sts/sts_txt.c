@@ -210,23 +210,27 @@ int sts_txt_parse(const char *p, size_t len, struct sts_txt *out, struct sts_rep
 	if (len == 0)
 		return fail(report, 0, "the record is empty");
 	if (!accept(&r, version_field))
-		return fail(report, 1,
-			    len >= 2 && memcmp(p, "v=", 2) == 0
-				    ? "the version must be exactly v=STSv1 (RFC 8461 section 3.1)"
-				    : "the record does not begin with v=STSv1 (RFC 8461 section 3.1)");
+		return fail(
+			report, 1,
+			len >= 2 && memcmp(p, "v=", 2) == 0
+				? "the version must be exactly v=STSv1 (RFC 8461 section 3.1)"
+				: "the record does not begin with v=STSv1 (RFC 8461 section 3.1)");
 	uint8_t c;
 	if (peek(&r, &c) && !is_wsp(c) && c != ';')
-		return fail(report, 1, "the version must be exactly v=STSv1 (RFC 8461 section 3.1)");
+		return fail(report, 1,
+			    "the version must be exactly v=STSv1 (RFC 8461 section 3.1)");
 	uint32_t ws_col = column(&r);
 	size_t ws = skip_while(&r, is_wsp);
 	if (!accept(&r, ";"))
-		return fail(report, column(&r),
-			    "v=STSv1 must be followed by ';' and the id field (RFC 8461 section 3.1)");
+		return fail(
+			report, column(&r),
+			"v=STSv1 must be followed by ';' and the id field (RFC 8461 section 3.1)");
 	if (ws > 0)
-		sts_problem_add(&txt.warnings, 1, ws_col,
-				"white space before the ';' after v=STSv1: accepted (mxtls decision "
-				"D4), but senders that look for the literal prefix \"v=STSv1;\" "
-				"discard the record (RFC 8461 erratum 6285)");
+		sts_problem_add(
+			&txt.warnings, 1, ws_col,
+			"white space before the ';' after v=STSv1: accepted (mxtls decision "
+			"D4), but senders that look for the literal prefix \"v=STSv1;\" "
+			"discard the record (RFC 8461 erratum 6285)");
 	skip_while(&r, is_wsp);
 
 	bool have_id = false;
@@ -252,8 +256,9 @@ int sts_txt_parse(const char *p, size_t len, struct sts_txt *out, struct sts_rep
 			if (problem != NULL)
 				return fail(report, col, problem);
 			if (name_len == 2 && memcmp(p + field_col - 1, "id", 2) == 0)
-				sts_problem_add(&txt.warnings, 1, field_col,
-						"a second id field is ignored: the first one counts");
+				sts_problem_add(
+					&txt.warnings, 1, field_col,
+					"a second id field is ignored: the first one counts");
 			else if (name_len == 1 && p[field_col - 1] == 'v')
 				sts_problem_add(&txt.warnings, 1, field_col,
 						"a second v field is ignored");

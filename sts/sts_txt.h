@@ -16,7 +16,7 @@
 
 /* A parsed, valid record. */
 struct sts_txt {
-	char id[STS_TXT_ID_MAX + 1]; /* NUL-terminated, 1-32 letters and digits */
+	char id[STS_TXT_ID_MAX + 1];  /* NUL-terminated, 1-32 letters and digits */
 	struct sts_problems warnings; /* accepted deviations (e.g. D4 "v=STSv1 ;") */
 };
 

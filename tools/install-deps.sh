@@ -13,8 +13,9 @@ packages=(
   gnutls-bin openssl iproute2 util-linux nsd ldnsutils unbound-host
   # tests: the MTA-STS policy hosts (tests/net/https-up.sh; nginx-light brings the echo module)
   nginx-light curl
-  # the differential test's peers (OpenSSL DANE API; GnuTLS libdane comes with libgnutls28-dev)
-  libssl-dev
+  # the differential test's peers (OpenSSL DANE API; GnuTLS libdane comes with libgnutls28-dev;
+  # postfix-mta-sts-resolver's Python policy parser for diff-sts-peer; its daemon is not run)
+  libssl-dev postfix-mta-sts-resolver
 )
 # --list: print the package names only (for .ci/run and for packagers).
 if [ "${1:-}" = --list ]; then
