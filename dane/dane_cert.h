@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Certificate primitives for DANE on GnuTLS x509: chains, selectors, signatures, names, dates. */
+/* DANE certificates: DER chains parsed lazily, DER walk, selectors, signatures, names, dates. */
 #ifndef MXTLS_DANE_CERT_H
 #define MXTLS_DANE_CERT_H
 
