@@ -149,7 +149,7 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *arg)
 {
 	struct sts_fetch *t = arg;
 	size_t n = size * nmemb;
-	if (n > STS_POLICY_BODY_MAX - t->len) {
+	if (n > STS_POLICY_MAX - t->len) {
 		t->too_large = true;
 		return 0; /* CURLE_WRITE_ERROR: the transfer stops here */
 	}
@@ -157,8 +157,8 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *arg)
 		size_t cap = t->cap ? t->cap : 4096;
 		while (cap < t->len + n + 1)
 			cap *= 2;
-		if (cap > STS_POLICY_BODY_MAX + 1)
-			cap = STS_POLICY_BODY_MAX + 1;
+		if (cap > STS_POLICY_MAX + 1)
+			cap = STS_POLICY_MAX + 1;
 		char *b = realloc(t->body, cap);
 		if (b == NULL)
 			return 0;
@@ -243,7 +243,7 @@ static void complete(struct sts_fetch *t, CURLcode rc)
 	if (t->too_large || rc == CURLE_FILESIZE_EXCEEDED) {
 		r.status = STS_FETCH_TOO_LARGE;
 		snprintf(r.reason, sizeof r.reason, "policy body larger than %d bytes",
-			 STS_POLICY_BODY_MAX);
+			 STS_POLICY_MAX);
 	} else if (rc != CURLE_OK) {
 		r.status = classify(rc);
 		snprintf(r.reason, sizeof r.reason, "%s", t->errbuf[0] ? t->errbuf
@@ -413,7 +413,7 @@ int sts_fetch_start(struct sts_fetcher *f, const char *domain, const char *const
 	}
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)f->opts.connect_timeout_ms);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)f->opts.total_timeout_ms);
-	curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)STS_POLICY_BODY_MAX);
+	curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)STS_POLICY_MAX);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
 	curl_easy_setopt(e, CURLOPT_USERAGENT, "mxtls/" MXTLS_VERSION);

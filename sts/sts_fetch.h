@@ -7,11 +7,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct event_base;
+#include "sts/sts_policy.h" /* STS_POLICY_MAX: the largest body accepted */
 
-/* The largest policy body accepted (RFC 8461 §3.3 lets senders cap it; 64 KiB as peers do).
- * A longer body is a fetch failure, never a truncated policy. */
-#define STS_POLICY_BODY_MAX 65536
+struct event_base;
 
 enum sts_fetch_status {
 	STS_FETCH_OK = 0,       /* HTTP 200, text/plain, body within the cap */
@@ -19,7 +17,7 @@ enum sts_fetch_status {
 	STS_FETCH_TLS = 2,      /* the TLS handshake failed (protocol version, ciphers, reset) */
 	STS_FETCH_HTTP = 3,     /* a status other than 200 (a redirect is not followed) */
 	STS_FETCH_CONTENT_TYPE = 4, /* not text/plain (decision D6) */
-	STS_FETCH_TOO_LARGE = 5, /* body over STS_POLICY_BODY_MAX */
+	STS_FETCH_TOO_LARGE = 5, /* body over STS_POLICY_MAX: a failure, never a truncation */
 	STS_FETCH_TIMEOUT = 6,  /* connect or total time limit reached */
 	STS_FETCH_ERROR = 7,    /* anything else (protocol error, out of memory) */
 	STS_FETCH_CERT = 8,     /* the certificate is not valid for the host (untrusted chain,

@@ -6,20 +6,12 @@
 
 #include "util/util_dnsname.h"
 
-/* A name ending in two dots has an empty label: util_dnsname_match() would drop both. */
-static bool has_double_root_dot(const char *p, size_t len)
-{
-	return len >= 2 && p[len - 1] == '.' && p[len - 2] == '.';
-}
-
 bool sts_mx_match(const char *pattern, size_t plen, const char *host, size_t hlen)
 {
-	if (pattern == NULL || host == NULL)
-		return false;
-	if (has_double_root_dot(pattern, plen) || has_double_root_dot(host, hlen))
-		return false;
 	/* RFC 8461 §4.1: "*" matches exactly the whole left-most label (RFC 6125 §6.4.3 as
-	 * restricted there); util_dnsname_match() implements exactly that, case-insensitively. */
+	 * restricted there), names compare without case, one root dot is ignored.  That is
+	 * util_dnsname_match()'s contract, which also rejects NULs, empty labels (so "x.." never
+	 * matches "x") and partial-label wildcards. */
 	return util_dnsname_match(pattern, plen, host, hlen);
 }
 

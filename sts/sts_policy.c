@@ -163,11 +163,8 @@ static const char *mx_problem(const uint8_t *v, size_t n, size_t *col)
 		i = 2; /* a wildcard is the whole left-most label, and only that */
 	if (n - i > UTIL_DNSNAME_MAX)
 		return "an mx pattern's domain is longer than 253 characters";
-	if (v[n - 1] == '.') {
-		*col = n - 1;
-		return "an mx pattern must not end with a dot (RFC 8461 section 3.2: a Domain of "
-		       "RFC 5321)";
-	}
+	if (n - i >= 2 && v[n - 1] == '.' && v[n - 2] != '.')
+		n--; /* a final dot: not a Domain of RFC 5321, but unambiguous (see parse_line) */
 	if (i == n)
 		return "an mx pattern '*.' lacks its domain";
 	while (i < n) {
@@ -391,6 +388,14 @@ static void parse_line(struct state *st, const uint8_t *l, size_t n, uint32_t li
 			error(st, line, vcol + (uint32_t)off, problem);
 			return;
 		}
+		if (v[vn - 1] == '.') {
+			/* Rejecting the whole policy for this would turn an enforce policy into no
+			 * policy at all (fail open); the pattern means the same without the dot. */
+			warning(st, line, vcol + (uint32_t)vn - 1,
+				"an mx pattern ends with a dot (not a Domain of RFC 5321); the dot is "
+				"ignored");
+			vn--;
+		}
 		add_mx(st, v, vn, line);
 	} else {
 		problem = ext_value_problem(v, vn, &off);
@@ -478,7 +483,7 @@ int sts_policy_parse(const void *p, size_t len, struct sts_policy *out, struct s
 	}
 	struct util_reader r;
 	util_reader_init(&r, p, len);
-	uint32_t line = 0;
+	uint32_t line = 0, first_empty = 0; /* the first of a run of empty lines */
 	for (;;) {
 		const uint8_t *l;
 		size_t n;
@@ -487,6 +492,16 @@ int sts_policy_parse(const void *p, size_t len, struct sts_policy *out, struct s
 		if (rc == MXTLS_E_NOTFOUND)
 			break;
 		line++;
+		if (rc == MXTLS_OK && n == 0) {
+			if (first_empty == 0)
+				first_empty = line;
+			continue;
+		}
+		if (first_empty != 0) {
+			/* An empty line between fields is outside the grammar: invalid. */
+			parse_line(&st, (const uint8_t *)"", 0, first_empty);
+			first_empty = 0;
+		}
 		if (rc != MXTLS_OK) { /* MXTLS_E_SYNTAX; no line can exceed the whole input */
 			bad_line(&st, &r, line);
 			continue;
@@ -495,6 +510,14 @@ int sts_policy_parse(const void *p, size_t len, struct sts_policy *out, struct s
 		if (st.nomem)
 			break;
 	}
+	if (first_empty != 0 && first_empty > 1)
+		/* Empty lines after the last field are outside the grammar too, but they change
+		 * nothing, and rejecting an enforce policy for them would fail open. */
+		warning(&st, first_empty, 0,
+			"empty lines at the end of the policy are ignored (not in the RFC 8461 "
+			"section 3.2 grammar)");
+	else if (first_empty == 1)
+		parse_line(&st, (const uint8_t *)"", 0, first_empty);
 	int rc = MXTLS_OK;
 	if (st.nomem) {
 		rc = MXTLS_E_NOMEM;

@@ -167,6 +167,8 @@ def main():
             f.write(data)
         sums.append(f"{hashlib.sha256(data).hexdigest()}  policy/{name}.txt\n")
     with open(os.path.join(here, "SHA256SUMS"), "w", encoding="ascii") as f:
+        f.write("# SPDX-License-Identifier: MIT\n"
+                "# Checksums of policy/*.txt, written by gen-policies.py: sha256sum -c SHA256SUMS\n")
         f.writelines(sums)
     print(f"wrote {len(POLICIES)} policies")
 
