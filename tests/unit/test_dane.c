@@ -15,6 +15,7 @@
 #include <mxtls/result.h>
 
 #include "dane/dane_cert.h"
+#include "dane/dane_dnsid.h"
 #include "dane/dane_tlsa.h"
 #include "dane/dane_verify.h"
 #include "test_main.h"
@@ -811,6 +812,39 @@ START_TEST(der_locate_byte_flips)
 }
 END_TEST
 
+/* RFC 8461 §3.3 / §4.2 identity of MTA-STS hosts: SAN DNS-IDs only (dane_dnsid_pem_matches). */
+static char *read_vector(const char *rel, size_t *len)
+{
+	char path[512];
+	snprintf(path, sizeof path, VECTORS_DIR "/dane/%s", rel);
+	FILE *f = fopen(path, "rb");
+	ck_assert_msg(f != NULL, "cannot open %s", path);
+	static char buf[1 << 16];
+	*len = fread(buf, 1, sizeof buf - 1, f);
+	buf[*len] = '\0';
+	fclose(f);
+	return buf;
+}
+
+START_TEST(dnsid_san_only)
+{
+	size_t len;
+	const char *pem = read_vector("chains/std.pem", &len);
+	ck_assert(dane_dnsid_pem_matches(pem, len, "mx.example.test"));
+	ck_assert(dane_dnsid_pem_matches(pem, len, "MX.Example.Test."));
+	ck_assert(!dane_dnsid_pem_matches(pem, len, "example.test"));
+	ck_assert(!dane_dnsid_pem_matches(pem, len, "a.mx.example.test"));
+	pem = read_vector("chains/wild.pem", &len);
+	ck_assert(dane_dnsid_pem_matches(pem, len, "mx.example.test"));
+	ck_assert(!dane_dnsid_pem_matches(pem, len, "a.mx.example.test"));
+	/* A certificate naming the host only in its subject CN is not valid for MTA-STS. */
+	pem = read_vector("chains/cnonly.pem", &len);
+	ck_assert(!dane_dnsid_pem_matches(pem, len, "mx.example.test"));
+	ck_assert(!dane_dnsid_pem_matches("junk", 4, "mx.example.test"));
+	ck_assert(!dane_dnsid_pem_matches(NULL, 0, "mx.example.test"));
+}
+END_TEST
+
 static Suite *dane_suite(void)
 {
 	load_vectors();
@@ -820,6 +854,7 @@ static Suite *dane_suite(void)
 	tcase_add_test(tc, tlsa_from_rdata);
 	tcase_add_test(tc, tlsa_digest_agility);
 	tcase_add_test(tc, chain_import_rejects);
+	tcase_add_test(tc, dnsid_san_only);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("der");
 	tcase_add_loop_test(tc, der_locate_lengths, 0, ARRAY_LEN(len_cases));
