@@ -4,6 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <mxtls/error.h>
+
+#include "smtp/smtp_data.h"
 #include "smtp/smtp_reply.h"
 #include "test_main.h"
 
@@ -184,6 +187,65 @@ START_TEST(ehlo_keywords)
 }
 END_TEST
 
+static const struct data_case {
+	const char *in;
+	size_t len; /* 0: strlen(in) */
+	int rc;
+	const char *out;
+	size_t size, longest;
+	bool eightbit;
+} datas[] = {
+	{"", 0, MXTLS_E_SYNTAX, NULL, 0, 0, false},
+	{"a\0b\n", 4, MXTLS_E_SYNTAX, NULL, 0, 0, false},
+	{"Subject: x\r\n\r\nbody\r\n", 0, MXTLS_OK, "Subject: x\r\n\r\nbody\r\n.\r\n", 20, 10,
+	 false},
+	/* Bare LF and bare CR become CRLF; a missing final line end is added. */
+	{"a\nb\rc", 0, MXTLS_OK, "a\r\nb\r\nc\r\n.\r\n", 9, 1, false},
+	{"a\r\r\nb", 0, MXTLS_OK, "a\r\n\r\nb\r\n.\r\n", 8, 1, false},
+	/* Dot-stuffing: a leading dot is doubled, also a lone one and one after a bare LF. */
+	{".\n..x\nok.\n.", 0, MXTLS_OK, "..\r\n...x\r\nok.\r\n..\r\n.\r\n", 16, 3, false},
+	{"caf\xc3\xa9\n", 0, MXTLS_OK, "caf\xc3\xa9\r\n.\r\n", 7, 5, true},
+};
+
+START_TEST(data_encode)
+{
+	const struct data_case *c = &datas[_i];
+	struct util_buf b;
+	util_buf_init(&b, 1 << 20);
+	ck_assert_int_eq(util_buf_append_str(&b, "MAIL"), MXTLS_OK);
+	struct smtp_data_info info = {99, 99, true};
+	size_t len = c->len ? c->len : strlen(c->in);
+	ck_assert_int_eq(smtp_data_encode((const unsigned char *)c->in, len, &b, &info), c->rc);
+	if (c->rc != MXTLS_OK) {
+		ck_assert_str_eq(b.data, "MAIL"); /* untouched */
+		ck_assert_uint_eq(info.size, 99);
+	} else {
+		ck_assert_str_eq(b.data + 4, c->out);
+		ck_assert_uint_eq(info.size, c->size);
+		ck_assert_uint_eq(info.longest, c->longest);
+		ck_assert_int_eq(info.eightbit, c->eightbit);
+	}
+	util_buf_free(&b);
+}
+END_TEST
+
+/* The buffer's cap is an error and leaves the buffer as it was (no half message). */
+START_TEST(data_cap)
+{
+	struct util_buf b;
+	util_buf_init(&b, 12);
+	ck_assert_int_eq(util_buf_append_str(&b, "x"), MXTLS_OK);
+	struct smtp_data_info info;
+	ck_assert_int_eq(smtp_data_encode((const unsigned char *)"hello\nworld\n", 12, &b, &info),
+			 MXTLS_E_LIMIT);
+	ck_assert_uint_eq(b.len, 1);
+	ck_assert_str_eq(b.data, "x");
+	ck_assert_int_eq(smtp_data_encode((const unsigned char *)"hi\n", 3, &b, &info), MXTLS_OK);
+	ck_assert_str_eq(b.data, "xhi\r\n.\r\n");
+	util_buf_free(&b);
+}
+END_TEST
+
 static Suite *smtp_suite(void)
 {
 	Suite *s = suite_create("smtp");
@@ -192,6 +254,10 @@ static Suite *smtp_suite(void)
 	tcase_add_test(tc, reply_caps);
 	tcase_add_test(tc, reply_split_reads);
 	tcase_add_loop_test(tc, ehlo_keywords, 0, ARRAY_LEN(ehlos));
+	suite_add_tcase(s, tc);
+	tc = tcase_create("data");
+	tcase_add_loop_test(tc, data_encode, 0, ARRAY_LEN(datas));
+	tcase_add_test(tc, data_cap);
 	suite_add_tcase(s, tc);
 	return s;
 }
