@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "util/util_reader.h"
+#include "util/util_text.h"
 
 void smtp_reply_clear(struct smtp_reply *r)
 {
@@ -14,22 +15,6 @@ void smtp_reply_clear(struct smtp_reply *r)
 		return;
 	free(r->text);
 	memset(r, 0, sizeof *r);
-}
-
-/* Length of the UTF-8 sequence at p (n bytes left), 0 when it is not a valid one. */
-static size_t utf8_seq(const uint8_t *p, size_t n)
-{
-	size_t len = p[0] >= 0xf0 && p[0] <= 0xf4 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc2 ? 2 : 0;
-	if (len == 0 || len > n || p[0] > 0xf4)
-		return 0;
-	for (size_t i = 1; i < len; i++)
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-	/* Overlong three- and four-byte forms, surrogates and code points above U+10FFFF. */
-	if ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] > 0x9f) ||
-	    (p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] > 0x8f))
-		return 0;
-	return len;
 }
 
 /* RFC 5321 §4.2 textstring = 1*(%d09 / %d32-126), widened to UTF-8 by RFC 6531 §3.7.4. */
@@ -40,7 +25,7 @@ static bool text_ok(const uint8_t *t, size_t n)
 			i++;
 			continue;
 		}
-		size_t l = t[i] >= 0x80 ? utf8_seq(t + i, n - i) : 0;
+		size_t l = t[i] >= 0x80 ? util_utf8_seq(t + i, n - i) : 0;
 		if (l == 0)
 			return false;
 		i += l;
@@ -74,8 +59,8 @@ static void enhanced_code(const uint8_t *t, size_t n, int code, char out[16])
 	out[i] = '\0';
 }
 
-enum smtp_parse smtp_reply_parse(const uint8_t *p, size_t len, struct smtp_reply *out,
-				 size_t *used, const char **why)
+enum smtp_parse smtp_reply_parse(const uint8_t *p, size_t len, struct smtp_reply *out, size_t *used,
+				 const char **why)
 {
 	const char *scratch;
 	if (why == NULL)
@@ -88,7 +73,8 @@ enum smtp_parse smtp_reply_parse(const uint8_t *p, size_t len, struct smtp_reply
 	for (;;) {
 		size_t left = util_reader_remaining(&r);
 		const uint8_t *s = p + r.pos;
-		const uint8_t *lf = memchr(s, '\n', left < SMTP_LINE_MAX + 2 ? left : SMTP_LINE_MAX + 2);
+		const uint8_t *lf =
+			memchr(s, '\n', left < SMTP_LINE_MAX + 2 ? left : SMTP_LINE_MAX + 2);
 		if (lf == NULL) {
 			if (left >= SMTP_LINE_MAX + 2) {
 				*why = "a reply line longer than SMTP_LINE_MAX";

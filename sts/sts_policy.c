@@ -10,6 +10,7 @@
 
 #include "util/util_dnsname.h"
 #include "util/util_reader.h"
+#include "util/util_text.h"
 
 /* Longest field name: RFC 8461 §3.2 sts-policy-ext-name = (ALPHA / DIGIT) *31(...). */
 #define NAME_MAX_LEN 32
@@ -33,26 +34,6 @@ struct state {
 	bool limit;        /* a cap was exceeded */
 	bool nomem;
 };
-
-static bool is_alpha(uint8_t c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-static bool is_digit(uint8_t c)
-{
-	return c >= '0' && c <= '9';
-}
-
-static bool is_wsp(uint8_t c)
-{
-	return c == ' ' || c == '\t';
-}
-
-static char lower(uint8_t c)
-{
-	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : (char)c;
-}
 
 static void error(struct state *st, uint32_t line, uint32_t col, const char *reason)
 {
@@ -84,39 +65,6 @@ const char *sts_policy_mode_name(enum sts_mode mode)
 }
 
 /*
- * The length of the UTF-8 sequence starting at v (n bytes available) if it is one of RFC 3629's
- * UTF8-2 / UTF8-3 / UTF8-4 (no overlong forms, no surrogates, at most U+10FFFF); 0 otherwise.
- */
-static size_t utf8_len(const uint8_t *v, size_t n)
-{
-	uint8_t c = v[0], lo = 0x80, hi = 0xbf;
-	size_t len;
-	if (c >= 0xc2 && c <= 0xdf)
-		len = 2;
-	else if (c >= 0xe0 && c <= 0xef)
-		len = 3;
-	else if (c >= 0xf0 && c <= 0xf4)
-		len = 4;
-	else
-		return 0;
-	if (c == 0xe0)
-		lo = 0xa0;
-	else if (c == 0xed)
-		hi = 0x9f;
-	else if (c == 0xf0)
-		lo = 0x90;
-	else if (c == 0xf4)
-		hi = 0x8f;
-	if (n < len || v[1] < lo || v[1] > hi)
-		return 0;
-	for (size_t i = 2; i < len; i++) {
-		if (v[i] < 0x80 || v[i] > 0xbf)
-			return 0;
-	}
-	return len;
-}
-
-/*
  * RFC 8461 §3.2 sts-policy-ext-value: sts-policy-vchar [*(%x20 / sts-policy-vchar)
  * sts-policy-vchar], vchar = %x21-7E / UTF8-2 / UTF8-3 / UTF8-4.  Leading and trailing white
  * space have already been taken off.  Sets *col (0-based offset) at a problem.
@@ -138,7 +86,7 @@ static const char *ext_value_problem(const uint8_t *v, size_t n, size_t *col)
 			i++;
 			continue;
 		}
-		size_t l = utf8_len(v + i, n - i);
+		size_t l = util_utf8_seq(v + i, n - i);
 		if (l == 0)
 			return "a field value is not valid UTF-8 (RFC 8461 section 3.2)";
 		i += l;
@@ -182,7 +130,7 @@ static const char *mx_problem(const uint8_t *v, size_t n, size_t *col)
 			if (c == ',')
 				return "one mx pattern per mx line: a list is not a domain name "
 				       "(RFC 8461 section 3.2)";
-			if (!is_alpha(c) && !is_digit(c) && c != '-')
+			if (!util_is_alpha(c) && !util_is_digit(c) && c != '-')
 				return "an mx pattern is not a domain name: only letters, digits, "
 				       "'-' "
 				       "and '.' (RFC 5321 section 4.1.2)";
@@ -206,7 +154,7 @@ static bool same_pattern(const struct span *a, const uint8_t *p, size_t n)
 	if (a->len != n)
 		return false;
 	for (size_t i = 0; i < n; i++) {
-		if (lower(a->p[i]) != lower(p[i]))
+		if (util_lower(a->p[i]) != util_lower(p[i]))
 			return false;
 	}
 	return true;
@@ -241,7 +189,7 @@ static void parse_max_age(struct state *st, const uint8_t *v, size_t n, uint32_t
 {
 	uint64_t value = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (!is_digit(v[i])) {
+		if (!util_is_digit(v[i])) {
 			error(st, line, col + (uint32_t)i,
 			      "max_age must be a number of 1 to 10 decimal digits (RFC 8461 "
 			      "section "
@@ -282,7 +230,7 @@ static const char *name_problem(const uint8_t *l, size_t n, size_t i, uint32_t l
 			       "section 3.2 grammar does not allow";
 		if (l[0] == '#')
 			return "comment lines are not part of the RFC 8461 section 3.2 grammar";
-		if (is_wsp(l[0]))
+		if (util_is_wsp(l[0]))
 			return "a line starts with white space (RFC 8461 section 3.2 grammar)";
 		return "a line must start with a field name: a letter or digit (RFC 8461 section "
 		       "3.2)";
@@ -290,7 +238,7 @@ static const char *name_problem(const uint8_t *l, size_t n, size_t i, uint32_t l
 	if (i > NAME_MAX_LEN)
 		return "a field name is longer than 32 characters (RFC 8461 section 3.2)";
 	size_t j = i;
-	while (j < n && is_wsp(l[j]))
+	while (j < n && util_is_wsp(l[j]))
 		j++;
 	if (j > i && j < n && l[j] == ':')
 		return "white space before ':' (RFC 8461 section 3.2: the name is followed by ':' "
@@ -311,9 +259,9 @@ static void parse_line(struct state *st, const uint8_t *l, size_t n, uint32_t li
 	}
 	/* sts-policy-ext-name = (ALPHA / DIGIT) *31(ALPHA / DIGIT / "_" / "-" / ".") */
 	size_t i = 0;
-	if (is_alpha(l[0]) || is_digit(l[0])) {
-		while (i < n && (is_alpha(l[i]) || is_digit(l[i]) || l[i] == '_' || l[i] == '-' ||
-				 l[i] == '.'))
+	if (util_is_alpha(l[0]) || util_is_digit(l[0])) {
+		while (i < n && (util_is_alpha(l[i]) || util_is_digit(l[i]) || l[i] == '_' ||
+				 l[i] == '-' || l[i] == '.'))
 			i++;
 	}
 	if (i == 0 || i > NAME_MAX_LEN || i == n || l[i] != ':') {
@@ -334,10 +282,10 @@ static void parse_line(struct state *st, const uint8_t *l, size_t n, uint32_t li
 	size_t name_len = i;
 	/* sts-policy-field-delim = ":" *WSP; trailing *WSP belongs to the record grammar. */
 	i++;
-	while (i < n && is_wsp(l[i]))
+	while (i < n && util_is_wsp(l[i]))
 		i++;
 	size_t end = n;
-	while (end > i && is_wsp(l[end - 1]))
+	while (end > i && util_is_wsp(l[end - 1]))
 		end--;
 	const uint8_t *v = l + i;
 	size_t vn = end - i;
@@ -392,7 +340,8 @@ static void parse_line(struct state *st, const uint8_t *l, size_t n, uint32_t li
 			/* Rejecting the whole policy for this would turn an enforce policy into no
 			 * policy at all (fail open); the pattern means the same without the dot. */
 			warning(st, line, vcol + (uint32_t)vn - 1,
-				"an mx pattern ends with a dot (not a Domain of RFC 5321); the dot is "
+				"an mx pattern ends with a dot (not a Domain of RFC 5321); the dot "
+				"is "
 				"ignored");
 			vn--;
 		}

@@ -8,24 +8,10 @@
 
 #include "util/util_dnsname.h"
 #include "util/util_reader.h"
+#include "util/util_text.h"
 
 static const char version_field[] = "v=STSv1";
 #define VERSION_LEN (sizeof version_field - 1)
-
-static bool is_alpha(uint8_t c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-static bool is_digit(uint8_t c)
-{
-	return c >= '0' && c <= '9';
-}
-
-static bool is_wsp(uint8_t c)
-{
-	return c == ' ' || c == '\t';
-}
 
 /* RFC 8461 §3.1 sts-ext-value: 1*(%x21-3A / %x3C / %x3E-7E), i.e. no "=", ";", SP or CTL. */
 static bool is_ext_value_char(uint8_t c)
@@ -36,7 +22,7 @@ static bool is_ext_value_char(uint8_t c)
 /* RFC 8461 §3.1 sts-ext-name after its first character: ALPHA / DIGIT / "_" / "-" / ".". */
 static bool is_ext_name_char(uint8_t c)
 {
-	return is_alpha(c) || is_digit(c) || c == '_' || c == '-' || c == '.';
+	return util_is_alpha(c) || util_is_digit(c) || c == '_' || c == '-' || c == '.';
 }
 
 /* The next byte without consuming it; false at the end. */
@@ -88,7 +74,7 @@ bool sts_txt_is_candidate(const char *p, size_t len)
 		return false;
 	/* RFC 8461 §3.1 keeps records beginning "v=STSv1;"; D4 also allows *WSP before ";". */
 	size_t i = VERSION_LEN;
-	while (i < len && is_wsp((uint8_t)p[i]))
+	while (i < len && util_is_wsp((uint8_t)p[i]))
 		i++;
 	return i < len && p[i] == ';';
 }
@@ -121,12 +107,12 @@ static const char *read_id(struct util_reader *r, char *id, uint32_t *col)
 	uint32_t start_col = column(r);
 	size_t n = 0;
 	uint8_t c;
-	while (peek(r, &c) && (is_alpha(c) || is_digit(c))) {
+	while (peek(r, &c) && (util_is_alpha(c) || util_is_digit(c))) {
 		skip(r);
 		n++;
 	}
 	*col = column(r);
-	if (peek(r, &c) && !is_wsp(c) && c != ';')
+	if (peek(r, &c) && !util_is_wsp(c) && c != ';')
 		return "the id must consist of letters and digits only (RFC 8461 section 3.1)";
 	if (n == 0)
 		return "the id is empty (RFC 8461 section 3.1: 1 to 32 letters and digits)";
@@ -145,7 +131,7 @@ static const char *read_extension(struct util_reader *r, size_t *name_len, uint3
 	*col = column(r);
 	if (!peek(r, &c) || c == ';')
 		return "empty field (two ';' in a row)";
-	if (!is_alpha(c) && !is_digit(c))
+	if (!util_is_alpha(c) && !util_is_digit(c))
 		return "a field name must start with a letter or digit (RFC 8461 section 3.1)";
 	size_t n = skip_while(r, is_ext_name_char);
 	*name_len = n;
@@ -158,7 +144,7 @@ static const char *read_extension(struct util_reader *r, size_t *name_len, uint3
 	if (skip_while(r, is_ext_value_char) == 0)
 		return "a field has an empty value (RFC 8461 section 3.1)";
 	*col = column(r);
-	if (peek(r, &c) && !is_wsp(c) && c != ';')
+	if (peek(r, &c) && !util_is_wsp(c) && c != ';')
 		return "a field value contains '=' or a control character (RFC 8461 section 3.1)";
 	return NULL;
 }
@@ -216,11 +202,11 @@ int sts_txt_parse(const char *p, size_t len, struct sts_txt *out, struct sts_rep
 				? "the version must be exactly v=STSv1 (RFC 8461 section 3.1)"
 				: "the record does not begin with v=STSv1 (RFC 8461 section 3.1)");
 	uint8_t c;
-	if (peek(&r, &c) && !is_wsp(c) && c != ';')
+	if (peek(&r, &c) && !util_is_wsp(c) && c != ';')
 		return fail(report, 1,
 			    "the version must be exactly v=STSv1 (RFC 8461 section 3.1)");
 	uint32_t ws_col = column(&r);
-	size_t ws = skip_while(&r, is_wsp);
+	size_t ws = skip_while(&r, util_is_wsp);
 	if (!accept(&r, ";"))
 		return fail(
 			report, column(&r),
@@ -231,7 +217,7 @@ int sts_txt_parse(const char *p, size_t len, struct sts_txt *out, struct sts_rep
 			"white space before the ';' after v=STSv1: accepted (mxtls decision "
 			"D4), but senders that look for the literal prefix \"v=STSv1;\" "
 			"discard the record (RFC 8461 erratum 6285)");
-	skip_while(&r, is_wsp);
+	skip_while(&r, util_is_wsp);
 
 	bool have_id = false;
 	size_t fields = 0;
@@ -264,7 +250,7 @@ int sts_txt_parse(const char *p, size_t len, struct sts_txt *out, struct sts_rep
 						"a second v field is ignored");
 		}
 		uint32_t end_col = column(&r);
-		ws = skip_while(&r, is_wsp);
+		ws = skip_while(&r, util_is_wsp);
 		if (util_reader_at_end(&r)) {
 			if (ws > 0)
 				sts_problem_add(&txt.warnings, 1, end_col,
@@ -274,7 +260,7 @@ int sts_txt_parse(const char *p, size_t len, struct sts_txt *out, struct sts_rep
 		}
 		if (!accept(&r, ";"))
 			return fail(report, column(&r), "expected ';' between fields");
-		skip_while(&r, is_wsp); /* the optional final field-delim may end the record */
+		skip_while(&r, util_is_wsp); /* the optional final field-delim may end the record */
 	}
 	if (!have_id)
 		return fail(report, 0, "the id field is missing (RFC 8461 section 3.1)");

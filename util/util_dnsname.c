@@ -4,15 +4,12 @@
 
 #include <string.h>
 
-static char lower(char c)
-{
-	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
-}
+#include "util/util_text.h"
 
 static bool equal_nocase(const char *a, const char *b, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		if (lower(a[i]) != lower(b[i]))
+		if (util_lower((uint8_t)a[i]) != util_lower((uint8_t)b[i]))
 			return false;
 	}
 	return true;
@@ -84,7 +81,7 @@ bool util_dnsname_canon(const char *p, size_t len, char *out, size_t cap)
 	if (len >= cap)
 		return false;
 	for (size_t i = 0; i < len; i++)
-		out[i] = (char)(p[i] >= 'A' && p[i] <= 'Z' ? p[i] + ('a' - 'A') : p[i]);
+		out[i] = util_lower((uint8_t)p[i]);
 	out[len] = '\0';
 	return true;
 }
