@@ -13,16 +13,12 @@ prog=${0##*/}
 }
 netns=$1 workdir=$2
 
-# is_nsd PID: PID is a live (not zombie) nsd process.  nsd renames its
-# processes "nsd: main", "nsd: xfrd", "nsd: server N".
-is_nsd() {
-    local comm stat
-    comm=$(cat "/proc/$1/comm" 2>/dev/null) || return 1
-    [[ $comm == nsd || $comm == 'nsd:'* ]] || return 1
-    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-    stat=${stat##*) }
-    [[ ${stat:0:1} != Z ]]
-}
+# shellcheck source=tests/net/lib-procs.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib-procs.sh"
+
+# is_nsd PID: a live nsd process.  nsd renames its processes "nsd: main", "nsd: xfrd",
+# "nsd: server N".
+is_nsd() { proc_live "$1" nsd 'nsd:*'; }
 
 # started_from_workdir PID: its command line names a config in WORKDIR
 # (guards against a stale pid file whose pid was reused).
@@ -41,26 +37,7 @@ for pidfile in "$workdir"/nsd*/nsd.pid; do
         pids+=("$pid")
     fi
 done
-if [[ -e /run/netns/$netns ]]; then
-    while read -r pid; do
-        if [[ $pid =~ ^[0-9]+$ ]] && is_nsd "$pid"; then
-            pids+=("$pid")
-        fi
-    done < <(ip netns pids "$netns" 2>/dev/null || true)
-fi
-((${#pids[@]})) || exit 0
-
-kill -TERM "${pids[@]}" 2>/dev/null || true
-alive=()
-for ((i = 0; i < 50; i++)); do
-    alive=()
-    for pid in "${pids[@]}"; do
-        if is_nsd "$pid"; then
-            alive+=("$pid")
-        fi
-    done
-    ((${#alive[@]})) || exit 0
-    sleep 0.1
-done
-printf '%s: nsd (%s) ignored SIGTERM, killing\n' "$prog" "${alive[*]}" >&2
-kill -KILL "${alive[@]}" 2>/dev/null || true
+while read -r pid; do
+    pids+=("$pid")
+done < <(netns_pids "$netns" is_nsd)
+stop_pids "$prog" nsd is_nsd "${pids[@]}"

@@ -14,16 +14,11 @@ prog=${0##*/}
 }
 netns=$1 workdir=$2
 
-# is_nginx PID: a live (not zombie) nginx process ("nginx: master process ...",
-# "nginx: worker process" keep the comm "nginx").
-is_nginx() {
-    local comm stat
-    comm=$(cat "/proc/$1/comm" 2>/dev/null) || return 1
-    [[ $comm == nginx ]] || return 1
-    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-    stat=${stat##*) }
-    [[ ${stat:0:1} != Z ]]
-}
+# shellcheck source=tests/net/lib-procs.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib-procs.sh"
+
+# is_nginx PID: a live nginx process (master and workers keep the comm "nginx").
+is_nginx() { proc_live "$1" nginx; }
 
 pids=()
 pidfile=$workdir/https/nginx.pid
@@ -35,27 +30,8 @@ if [[ -r $pidfile ]]; then
         pids+=("$pid")
     fi
 fi
-if [[ -e /run/netns/$netns ]]; then
-    while read -r pid; do
-        if [[ $pid =~ ^[0-9]+$ ]] && is_nginx "$pid"; then
-            pids+=("$pid")
-        fi
-    done < <(ip netns pids "$netns" 2>/dev/null || true)
-fi
-((${#pids[@]})) || exit 0
-
+while read -r pid; do
+    pids+=("$pid")
+done < <(netns_pids "$netns" is_nginx)
 # SIGTERM is nginx's fast shutdown (the master stops its workers).
-kill -TERM "${pids[@]}" 2>/dev/null || true
-alive=()
-for ((i = 0; i < 50; i++)); do
-    alive=()
-    for pid in "${pids[@]}"; do
-        if is_nginx "$pid"; then
-            alive+=("$pid")
-        fi
-    done
-    ((${#alive[@]})) || exit 0
-    sleep 0.1
-done
-printf '%s: nginx (%s) ignored SIGTERM, killing\n' "$prog" "${alive[*]}" >&2
-kill -KILL "${alive[@]}" 2>/dev/null || true
+stop_pids "$prog" nginx is_nginx "${pids[@]}"
