@@ -15,6 +15,8 @@ static const struct {
 	{"ca-file", "(the system trust store)"},
 	{"state-dir", "(none: nothing is persisted)"},
 	{"sts-timeout", "10"},
+	{"connect-timeout", "30"},
+	{"smtp-timeout", "(none: RFC 5321 4.5.3.2 per step, 2 to 10 minutes)"},
 };
 
 static int run(struct cli_env *env)

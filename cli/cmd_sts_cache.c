@@ -9,6 +9,7 @@
 #include "cli_env.h"
 #include "cli_exit.h"
 #include "cli_json.h"
+#include "cli_policy.h"
 
 enum { O_REFRESH, O_OLDER_THAN, O_CONCURRENCY, O_JITTER };
 
@@ -26,70 +27,6 @@ static const struct cli_opt refresh_options[] = {
 	 "start each fetch after a random delay of up to this long (default 0)"},
 	{NULL, 0, 0, 0, NULL, NULL},
 };
-
-/* Unix seconds as RFC 3339 UTC ("-" for 0). */
-static const char *when(int64_t t, char *buf, size_t cap)
-{
-	if (t == 0)
-		return "-";
-	time_t tt = (time_t)t;
-	struct tm tm;
-	if (gmtime_r(&tt, &tm) == NULL || strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(buf, cap, "%" PRId64, t);
-	return buf;
-}
-
-static void json_time(struct cli_json *j, const char *key, int64_t t)
-{
-	char buf[32];
-	if (t == 0)
-		cli_json_null(j, key);
-	else
-		cli_json_string(j, key, when(t, buf, sizeof buf));
-}
-
-/* The policy in force (or null) as a JSON object member "policy". */
-static void json_policy(struct cli_json *j, const struct mxtls_sts_policy *p)
-{
-	if (mxtls_sts_policy_mode(p) == NULL) {
-		cli_json_null(j, "policy");
-		return;
-	}
-	size_t len;
-	const char *text = mxtls_sts_policy_text(p, &len);
-	cli_json_object_begin(j, "policy");
-	cli_json_string(j, "id", mxtls_sts_policy_id(p));
-	cli_json_string(j, "mode", mxtls_sts_policy_mode(p));
-	cli_json_int(j, "max_age", mxtls_sts_policy_max_age(p));
-	cli_json_array_begin(j, "mx");
-	for (size_t i = 0; i < mxtls_sts_policy_mx_count(p); i++)
-		cli_json_string(j, NULL, mxtls_sts_policy_mx(p, i));
-	cli_json_array_end(j);
-	json_time(j, "fetched_at", mxtls_sts_policy_fetched_at(p));
-	json_time(j, "expires_at", mxtls_sts_policy_expires_at(p));
-	json_time(j, "last_checked", mxtls_sts_policy_last_checked(p));
-	cli_json_string(j, "last_error", mxtls_sts_policy_last_error(p));
-	cli_json_string_n(j, "text", text, len);
-	cli_json_object_end(j);
-}
-
-static void text_policy(FILE *out, const struct mxtls_sts_policy *p)
-{
-	char b1[32];
-	if (mxtls_sts_policy_mode(p) == NULL) {
-		fprintf(out, "policy: none\n");
-		return;
-	}
-	fprintf(out, "id: %s\nmode: %s\nmax_age: %" PRId64 "\n", mxtls_sts_policy_id(p),
-		mxtls_sts_policy_mode(p), mxtls_sts_policy_max_age(p));
-	for (size_t i = 0; i < mxtls_sts_policy_mx_count(p); i++)
-		fprintf(out, "mx: %s\n", mxtls_sts_policy_mx(p, i));
-	fprintf(out, "fetched: %s\n", when(mxtls_sts_policy_fetched_at(p), b1, sizeof b1));
-	fprintf(out, "expires: %s\n", when(mxtls_sts_policy_expires_at(p), b1, sizeof b1));
-	fprintf(out, "last checked: %s\n", when(mxtls_sts_policy_last_checked(p), b1, sizeof b1));
-	if (mxtls_sts_policy_last_error(p) != NULL)
-		fprintf(out, "last error: %s\n", mxtls_sts_policy_last_error(p));
-}
 
 /* Exit code for a library error, with the message printed. */
 static int fail(struct cli_env *env, int rc, const char *err)
@@ -152,7 +89,7 @@ static int run_fetch(struct cli_env *env)
 			cli_json_null(&j, "result_type");
 		cli_json_string(&j, "error", fe);
 		cli_json_bool(&j, "changed_same_id", mxtls_sts_policy_changed_same_id(p));
-		json_policy(&j, p);
+		cli_json_policy(&j, p);
 		cli_json_object_end(&j);
 	} else {
 		FILE *out = env->out;
@@ -170,7 +107,7 @@ static int run_fetch(struct cli_env *env)
 			fprintf(out, "fetch: %s\n", fe);
 		if (mxtls_sts_policy_changed_same_id(p))
 			fprintf(out, "warning: the policy changed without a new id in the TXT record\n");
-		text_policy(out, p);
+		cli_text_policy(out, p);
 	}
 	/* 0 when a policy is in force; 1 when none applies; 75 when only a temporary failure
 	 * (TXT lookup error, fetch failure without a cached policy) stands in the way. */
@@ -196,14 +133,14 @@ static int print_entry(void *arg, const struct mxtls_sts_policy *p)
 		struct cli_json *j = lo->j;
 		cli_json_object_begin(j, NULL);
 		cli_json_string(j, "domain", mxtls_sts_policy_domain(p));
-		json_policy(j, p);
+		cli_json_policy(j, p);
 		cli_json_object_end(j);
 	} else {
 		char b1[32], b2[32];
 		fprintf(env->out, "%s %s %s fetched=%s expires=%s%s%s\n", mxtls_sts_policy_domain(p),
 			mxtls_sts_policy_mode(p), mxtls_sts_policy_id(p),
-			when(mxtls_sts_policy_fetched_at(p), b1, sizeof b1),
-			when(mxtls_sts_policy_expires_at(p), b2, sizeof b2),
+			cli_when(mxtls_sts_policy_fetched_at(p), b1, sizeof b1),
+			cli_when(mxtls_sts_policy_expires_at(p), b2, sizeof b2),
 			mxtls_sts_policy_last_error(p) ? " last-error=" : "",
 			mxtls_sts_policy_last_error(p) ? mxtls_sts_policy_last_error(p) : "");
 	}
@@ -243,11 +180,11 @@ static int run_cache(struct cli_env *env)
 			cli_json_init(&j, env->out);
 			cli_json_object_begin(&j, NULL);
 			cli_json_string(&j, "domain", mxtls_sts_policy_domain(p));
-			json_policy(&j, p);
+			cli_json_policy(&j, p);
 			cli_json_object_end(&j);
 		} else if (rc == MXTLS_OK) {
 			fprintf(env->out, "domain: %s\n", mxtls_sts_policy_domain(p));
-			text_policy(env->out, p);
+			cli_text_policy(env->out, p);
 			size_t len;
 			const char *text = mxtls_sts_policy_text(p, &len);
 			fprintf(env->out, "--- policy as fetched ---\n");

@@ -23,6 +23,8 @@ enum global_id {
 	G_CA_FILE,
 	G_STATE_DIR,
 	G_STS_TIMEOUT,
+	G_CONNECT_TIMEOUT,
+	G_SMTP_TIMEOUT,
 	G_JSON,
 	G_VERBOSE,
 	G_HELP,
@@ -37,6 +39,10 @@ static const struct cli_opt global_options[] = {
 	{"state-dir", 0, CLI_VALUE, G_STATE_DIR, "DIR", "where persistent state lives"},
 	{"sts-timeout", 0, CLI_VALUE, G_STS_TIMEOUT, "SECONDS",
 	 "time limit of one MTA-STS policy fetch (default 10)"},
+	{"connect-timeout", 0, CLI_VALUE, G_CONNECT_TIMEOUT, "SECONDS",
+	 "time limit of one SMTP connection attempt (default 30)"},
+	{"smtp-timeout", 0, CLI_VALUE, G_SMTP_TIMEOUT, "SECONDS",
+	 "cap on every wait for an SMTP reply (default: RFC 5321 4.5.3.2, 2 to 10 minutes)"},
 	{"json", 0, CLI_FLAG, G_JSON, NULL, "machine-readable output on stdout"},
 	{"verbose", 'v', CLI_FLAG, G_VERBOSE, NULL, "log decisions to stderr (repeatable)"},
 	{"help", 'h', CLI_FLAG, G_HELP, NULL, "show help and exit"},
@@ -47,14 +53,16 @@ static const struct cli_opt global_options[] = {
 /* The global options as given on the command line (NULL / -1: not given). */
 struct globals {
 	const char *config;
-	const char *lib[4]; /* unbound-conf, ca-file, state-dir, sts-timeout */
+	const char *lib[6]; /* unbound-conf, ca-file, state-dir, sts-timeout, connect-timeout,
+			     * smtp-timeout */
 	int json;           /* -1 not given, else 1 */
 	int verbose;        /* -1 not given, else count */
 	bool help;
 	bool version;
 };
 
-static const char *const lib_keys[4] = {"unbound-conf", "ca-file", "state-dir", "sts-timeout"};
+static const char *const lib_keys[6] = {"unbound-conf", "ca-file",         "state-dir",
+					"sts-timeout",  "connect-timeout", "smtp-timeout"};
 
 void cli_errorf(const struct cli_env *env, const char *fmt, ...)
 {
@@ -219,7 +227,7 @@ static int build_config(struct cli_env *env, const struct globals *g)
 		env->json = true;
 	if (g->verbose >= 0)
 		env->verbose = g->verbose;
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < 6; i++) {
 		if (g->lib[i] == NULL)
 			continue;
 		rc = mxtls_config_set(env->cfg, lib_keys[i], g->lib[i], err, sizeof err);
@@ -304,6 +312,8 @@ int main(int argc, char **argv)
 		case G_CA_FILE:
 		case G_STATE_DIR:
 		case G_STS_TIMEOUT:
+		case G_CONNECT_TIMEOUT:
+		case G_SMTP_TIMEOUT:
 			g.lib[item.opt->id - G_UNBOUND_CONF] = item.value;
 			break;
 		case G_JSON:

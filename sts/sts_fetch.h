@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* HTTPS fetch of an MTA-STS policy (RFC 8461 §3.3) on the event loop: the only user of libcurl. */
-#ifndef MXTLS_STS_FETCH_H
-#define MXTLS_STS_FETCH_H
+#ifndef MXTLS_STS_STS_FETCH_H
+#define MXTLS_STS_STS_FETCH_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -29,6 +29,18 @@ static const char *const key_names[CONFIG_KEY_COUNT] = {
 	[CONFIG_KEY_CA_FILE] = "ca-file",
 	[CONFIG_KEY_STATE_DIR] = "state-dir",
 	[CONFIG_KEY_STS_TIMEOUT] = "sts-timeout",
+	[CONFIG_KEY_CONNECT_TIMEOUT] = "connect-timeout",
+	[CONFIG_KEY_SMTP_TIMEOUT] = "smtp-timeout",
+};
+
+/* Number-of-seconds settings and their ranges. */
+static const struct {
+	enum config_key key;
+	long min, max;
+} seconds_keys[] = {
+	{CONFIG_KEY_STS_TIMEOUT, 1, 300},
+	{CONFIG_KEY_CONNECT_TIMEOUT, 1, 600},
+	{CONFIG_KEY_SMTP_TIMEOUT, 1, 3600},
 };
 
 static void say(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -51,21 +63,24 @@ static int key_index(const char *key)
 	return -1;
 }
 
-/* sts-timeout is a number of seconds (1-300); the other keys are file or directory names. */
+/* The *-timeout keys are numbers of seconds (seconds_keys); the others are file or directory
+ * names. */
 static int check_value(int idx, const char *value, char *err, size_t errlen)
 {
 	if (value[0] == '\0') {
 		say(err, errlen, "%s: empty value", key_names[idx]);
 		return MXTLS_E_CONFIG;
 	}
-	if (idx == CONFIG_KEY_STS_TIMEOUT) {
+	for (size_t i = 0; i < sizeof seconds_keys / sizeof seconds_keys[0]; i++) {
+		if ((int)seconds_keys[i].key != idx)
+			continue;
 		char *end;
 		errno = 0;
 		long v = strtol(value, &end, 10);
-		if (value[0] < '0' || value[0] > '9' || *end != '\0' || errno != 0 || v < 1 ||
-		    v > 300) {
-			say(err, errlen, "%s: '%s' is not a number of seconds from 1 to 300",
-			    key_names[idx], value);
+		if (value[0] < '0' || value[0] > '9' || *end != '\0' || errno != 0 ||
+		    v < seconds_keys[i].min || v > seconds_keys[i].max) {
+			say(err, errlen, "%s: '%s' is not a number of seconds from %ld to %ld",
+			    key_names[idx], value, seconds_keys[i].min, seconds_keys[i].max);
 			return MXTLS_E_CONFIG;
 		}
 		return MXTLS_OK;

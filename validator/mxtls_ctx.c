@@ -71,6 +71,26 @@ int mxtls_ctx_new(const struct mxtls_config *cfg, struct mxtls_ctx **out, char *
 	/* RFC 8461 §3.3 lets senders bound the fetch; 10 s unless configured. */
 	const char *t = mxtls_config_value(cfg, CONFIG_KEY_STS_TIMEOUT);
 	ctx->sts_timeout_ms = t != NULL ? (unsigned)strtoul(t, NULL, 10) * 1000 : 10000;
+	/* RFC 5321 §4.5.3.2 timeouts; smtp-timeout, when set, caps every wait for a reply. */
+	smtp_timeouts_default(&ctx->timeouts);
+	t = mxtls_config_value(cfg, CONFIG_KEY_CONNECT_TIMEOUT);
+	if (t != NULL)
+		ctx->timeouts.connect = (unsigned)strtoul(t, NULL, 10) * 1000;
+	t = mxtls_config_value(cfg, CONFIG_KEY_SMTP_TIMEOUT);
+	if (t != NULL) {
+		unsigned cap = (unsigned)strtoul(t, NULL, 10) * 1000;
+		unsigned *all[] = {&ctx->timeouts.greeting, &ctx->timeouts.ehlo,
+				   &ctx->timeouts.starttls, &ctx->timeouts.mail, &ctx->timeouts.rcpt,
+				   &ctx->timeouts.data_init, &ctx->timeouts.data_block,
+				   &ctx->timeouts.data_done, &ctx->timeouts.quit};
+		for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+			if (*all[i] > cap)
+				*all[i] = cap;
+	}
+	/* EHLO name: this host's name, as the kernel knows it (RFC 5321 §4.1.1.1 wants the
+	 * FQDN; a message's --helo overrides it). */
+	if (gethostname(ctx->helo, sizeof ctx->helo - 1) != 0 || ctx->helo[0] == '\0')
+		snprintf(ctx->helo, sizeof ctx->helo, "localhost");
 	ctx->log.max = MXTLS_LOG_WARNING;
 	*out = ctx;
 	return MXTLS_OK;

@@ -3,12 +3,14 @@
 #ifndef MXTLS_VALIDATOR_CTX_H
 #define MXTLS_VALIDATOR_CTX_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <mxtls/context.h>
 
 #include <stddef.h>
 
+#include "smtp/smtp_client.h"
 #include "util/util_clock.h"
 #include "util/util_log.h"
 
@@ -16,20 +18,25 @@ struct event_base;
 struct dns_resolver;
 struct sts_fetcher;
 struct sts_cache;
+struct dane_pkix;
 
 struct mxtls_ctx {
 	char *unbound_conf; /* owned; NULL: built-in resolver set-up */
 	char *ca_file;      /* owned; NULL: the system trust store */
 	char *state_dir;    /* owned; NULL: no persistent state (the cache lives in memory) */
 	unsigned sts_timeout_ms; /* total time for one policy fetch */
+	struct smtp_timeouts timeouts; /* SMTP client steps (connect-timeout, smtp-timeout) */
+	char helo[256];          /* default EHLO name */
 	struct util_log log;
 	struct util_clock clock;
 	uint64_t next_id; /* per-decision ids for log lines */
 	/* Created on first use (validator/mxtls_runtime.c), freed with the context. */
 	struct event_base *base;
+	bool base_borrowed; /* the application's loop (mxtls_ctx_set_event_base()) */
 	struct dns_resolver *resolver;
 	struct sts_fetcher *fetcher;
 	struct sts_cache *cache;
+	struct dane_pkix *pkix;
 };
 
 /* A fresh decision id (never 0). */
@@ -46,6 +53,8 @@ int mxtls_ctx_resolver(struct mxtls_ctx *ctx, struct dns_resolver **out, char *e
 		       size_t errlen);
 int mxtls_ctx_fetcher(struct mxtls_ctx *ctx, struct sts_fetcher **out, char *err, size_t errlen);
 int mxtls_ctx_cache(struct mxtls_ctx *ctx, struct sts_cache **out, char *err, size_t errlen);
+/* The Web PKI roots (--ca-file, else the system store), for MX certificates under MTA-STS. */
+int mxtls_ctx_pkix(struct mxtls_ctx *ctx, struct dane_pkix **out, char *err, size_t errlen);
 
 /* Frees what the functions above created. */
 void mxtls_ctx_runtime_free(struct mxtls_ctx *ctx);

@@ -8,6 +8,7 @@
 #include <event2/event.h>
 #include <mxtls/error.h>
 
+#include "dane/dane_pkix.h"
 #include "dns/dns_resolver.h"
 #include "mxtls_build.h"
 #include "sts/sts_cache.h"
@@ -85,12 +86,25 @@ int mxtls_ctx_cache(struct mxtls_ctx *ctx, struct sts_cache **out, char *err, si
 	return MXTLS_OK;
 }
 
+int mxtls_ctx_pkix(struct mxtls_ctx *ctx, struct dane_pkix **out, char *err, size_t errlen)
+{
+	if (ctx->pkix == NULL) {
+		int rc = dane_pkix_new(ctx->ca_file, &ctx->pkix, err, errlen);
+		if (rc != MXTLS_OK)
+			return rc;
+	}
+	*out = ctx->pkix;
+	return MXTLS_OK;
+}
+
 void mxtls_ctx_runtime_free(struct mxtls_ctx *ctx)
 {
+	dane_pkix_free(ctx->pkix);
+	ctx->pkix = NULL;
 	sts_fetcher_free(ctx->fetcher);
 	dns_resolver_free(ctx->resolver);
 	sts_cache_close(ctx->cache);
-	if (ctx->base != NULL)
+	if (ctx->base != NULL && !ctx->base_borrowed)
 		event_base_free(ctx->base);
 	ctx->fetcher = NULL;
 	ctx->resolver = NULL;

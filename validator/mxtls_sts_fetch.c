@@ -10,13 +10,10 @@
 
 #include "util/util_dnsname.h"
 #include "validator/mxtls_ctx.h"
+#include "validator/mxtls_sts_policy.h"
 #include "validator/sts_refresh.h"
 #include "validator/sts_resolve.h"
 
-struct mxtls_sts_policy {
-	struct sts_resolve_result r;
-	bool cache_only; /* read from the cache, no discovery: no TXT or fetch information */
-};
 
 /* The pieces every call needs, created on first use. */
 static int runtime(struct mxtls_ctx *ctx, struct dns_resolver **r, struct sts_fetcher **f,

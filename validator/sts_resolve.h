@@ -52,7 +52,7 @@ struct sts_resolve_result {
 	struct sts_cache_entry policy; /* owned; the policy in force unless source is NONE */
 };
 
-/* Frees what r owns and zeroes it; NULL is a no-op. */
+/* Frees r and what it owns; NULL is a no-op. */
 void sts_resolve_result_free(struct sts_resolve_result *r);
 
 /* "none", "network", "cache"; "absent", "valid", "invalid", "multiple", "error".  Static. */

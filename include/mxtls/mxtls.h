@@ -3,12 +3,14 @@
 #ifndef MXTLS_MXTLS_H
 #define MXTLS_MXTLS_H
 
+#include <mxtls/check.h>
 #include <mxtls/config.h>
 #include <mxtls/context.h>
 #include <mxtls/dane.h>
 #include <mxtls/error.h>
 #include <mxtls/log.h>
 #include <mxtls/result.h>
+#include <mxtls/send.h>
 #include <mxtls/sts.h>
 #include <mxtls/sts_fetch.h>
 

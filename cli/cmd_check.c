@@ -1,0 +1,227 @@
+/* SPDX-License-Identifier: MIT */
+/* mxtls check DOMAIN [--connect]: the delivery decision for a domain, per MX host. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli_env.h"
+#include "cli_exit.h"
+#include "cli_json.h"
+#include "cli_policy.h"
+
+enum { O_CONNECT };
+
+static const struct cli_opt check_options[] = {
+	{"connect", 0, CLI_FLAG, O_CONNECT, NULL,
+	 "connect to each usable MX host, run STARTTLS and check its certificate (no mail)"},
+	{NULL, 0, 0, 0, NULL, NULL},
+};
+
+/* The --connect verdict of one host. */
+struct probe_out {
+	bool tried;       /* false: excluded or unreachable, not contacted */
+	int rc;           /* MXTLS_OK: a verdict; else no answer */
+	enum mxtls_result result;
+	char reason[512];
+	char version[16];
+};
+
+/* A failure that counts against the domain: a host with a TLS requirement that failed. */
+static bool required_failed(const char *security, const struct probe_out *p)
+{
+	bool required = strcmp(security, "dane") == 0 || strcmp(security, "dane-encrypt") == 0 ||
+			strcmp(security, "mta-sts") == 0;
+	return required && p->tried && (p->rc != MXTLS_OK || p->result != MXTLS_RESULT_OK);
+}
+
+static const char *probe_word(const struct probe_out *p)
+{
+	if (!p->tried)
+		return "not contacted";
+	if (p->rc != MXTLS_OK)
+		return p->rc == MXTLS_E_TIMEOUT ? "timeout" : "no connection";
+	return mxtls_result_name(p->result);
+}
+
+static void print_text(FILE *out, const struct mxtls_decision *d, const struct probe_out *pr,
+		       bool connect)
+{
+	fprintf(out, "domain: %s\n", mxtls_decision_domain(d));
+	fprintf(out, "mode: %s (%s)\n", mxtls_decision_mode(d), mxtls_decision_reason(d));
+	fprintf(out, "mx lookup: %s, %s%s\n", mxtls_decision_mx_status(d),
+		mxtls_decision_mx_secure(d) ? "dnssec secure" : "dnssec insecure",
+		mxtls_decision_mx_implicit(d) ? ", implicit MX (no MX records)" : "");
+	for (size_t i = 0; i < mxtls_decision_host_count(d); i++) {
+		fprintf(out, "  %u %s\n", mxtls_decision_host_preference(d, i),
+			mxtls_decision_host_name(d, i));
+		fprintf(out, "      security: %s -- %s\n", mxtls_decision_host_security(d, i),
+			mxtls_decision_host_reason(d, i));
+		fprintf(out, "      addresses (dnssec %s):", mxtls_decision_host_dnssec(d, i));
+		for (size_t k = 0; k < mxtls_decision_host_addr_count(d, i); k++)
+			fprintf(out, " %s", mxtls_decision_host_addr(d, i, k));
+		fputc('\n', out);
+		for (size_t k = 0; k < mxtls_decision_host_tlsa_count(d, i); k++) {
+			int usable;
+			const char *why;
+			const char *rec = mxtls_decision_host_tlsa(d, i, k, &usable, &why);
+			fprintf(out, "      tlsa: %s (%s%s%s)\n", rec != NULL ? rec : "?",
+				usable ? "usable" : "unusable", usable ? "" : ": ",
+				usable ? "" : why != NULL ? why : "");
+		}
+		int m = mxtls_decision_host_sts_match(d, i);
+		if (m >= 0)
+			fprintf(out, "      mta-sts: %s the policy\n", m ? "listed in" : "not listed in");
+		fprintf(out, "      tls server name: %s\n", mxtls_decision_host_sni(d, i));
+		if (connect)
+			fprintf(out, "      connect: %s%s%s -- %s\n", probe_word(&pr[i]),
+				pr[i].version[0] ? ", " : "", pr[i].version, pr[i].reason);
+	}
+	const struct mxtls_sts_policy *p = mxtls_decision_sts(d);
+	const char *txt = mxtls_sts_policy_txt(p);
+	fprintf(out, "mta-sts record: %s%s%s%s\n", mxtls_sts_policy_txt_state(p),
+		txt != NULL && txt[0] ? " \"" : "", txt != NULL && txt[0] ? txt : "",
+		txt != NULL && txt[0] ? "\"" : "");
+	if (mxtls_sts_policy_fetched(p) && mxtls_sts_policy_fetch_result(p) != MXTLS_RESULT_OK)
+		fprintf(out, "mta-sts fetch: %s (%s)\n",
+			mxtls_result_name(mxtls_sts_policy_fetch_result(p)),
+			mxtls_sts_policy_fetch_error(p));
+	fprintf(out, "mta-sts policy source: %s\n", mxtls_sts_policy_source(p));
+	if (mxtls_sts_policy_mode(p) != NULL) {
+		fprintf(out, "mta-sts policy: mode %s, max_age %lld, mx", mxtls_sts_policy_mode(p),
+			(long long)mxtls_sts_policy_max_age(p));
+		for (size_t k = 0; k < mxtls_sts_policy_mx_count(p); k++)
+			fprintf(out, " %s", mxtls_sts_policy_mx(p, k));
+		fputc('\n', out);
+	}
+	const char *rpt = mxtls_decision_tlsrpt(d);
+	fprintf(out, "tls-rpt record: %s%s%s%s\n", mxtls_decision_tlsrpt_state(d),
+		rpt[0] ? " \"" : "", rpt, rpt[0] ? "\"" : "");
+}
+
+static void print_json(FILE *outf, const struct mxtls_decision *d, const struct probe_out *pr,
+		       bool connect)
+{
+	struct cli_json j;
+	cli_json_init(&j, outf);
+	cli_json_object_begin(&j, NULL);
+	cli_json_string(&j, "domain", mxtls_decision_domain(d));
+	cli_json_string(&j, "mode", mxtls_decision_mode(d));
+	cli_json_string(&j, "reason", mxtls_decision_reason(d));
+	cli_json_string(&j, "mx_status", mxtls_decision_mx_status(d));
+	cli_json_bool(&j, "mx_secure", mxtls_decision_mx_secure(d));
+	cli_json_bool(&j, "implicit_mx", mxtls_decision_mx_implicit(d));
+	cli_json_array_begin(&j, "mx");
+	for (size_t i = 0; i < mxtls_decision_host_count(d); i++) {
+		cli_json_object_begin(&j, NULL);
+		cli_json_string(&j, "host", mxtls_decision_host_name(d, i));
+		cli_json_int(&j, "preference", mxtls_decision_host_preference(d, i));
+		cli_json_string(&j, "dnssec", mxtls_decision_host_dnssec(d, i));
+		cli_json_array_begin(&j, "addresses");
+		for (size_t k = 0; k < mxtls_decision_host_addr_count(d, i); k++)
+			cli_json_string(&j, NULL, mxtls_decision_host_addr(d, i, k));
+		cli_json_array_end(&j);
+		cli_json_array_begin(&j, "tlsa");
+		for (size_t k = 0; k < mxtls_decision_host_tlsa_count(d, i); k++) {
+			int usable;
+			const char *why;
+			const char *rec = mxtls_decision_host_tlsa(d, i, k, &usable, &why);
+			cli_json_object_begin(&j, NULL);
+			cli_json_string(&j, "record", rec);
+			cli_json_bool(&j, "usable", usable);
+			cli_json_string(&j, "reason", why);
+			cli_json_object_end(&j);
+		}
+		cli_json_array_end(&j);
+		int m = mxtls_decision_host_sts_match(d, i);
+		if (m < 0)
+			cli_json_null(&j, "sts_match");
+		else
+			cli_json_bool(&j, "sts_match", m);
+		cli_json_string(&j, "security", mxtls_decision_host_security(d, i));
+		cli_json_string(&j, "reason", mxtls_decision_host_reason(d, i));
+		cli_json_string(&j, "sni", mxtls_decision_host_sni(d, i));
+		if (connect) {
+			cli_json_string(&j, "result", pr[i].tried && pr[i].rc == MXTLS_OK
+							      ? mxtls_result_name(pr[i].result)
+							      : NULL);
+			cli_json_string(&j, "connect", probe_word(&pr[i]));
+			cli_json_string(&j, "connect_reason", pr[i].reason);
+			cli_json_string(&j, "tls_version", pr[i].version[0] ? pr[i].version : NULL);
+		}
+		cli_json_object_end(&j);
+	}
+	cli_json_array_end(&j);
+	const struct mxtls_sts_policy *p = mxtls_decision_sts(d);
+	cli_json_object_begin(&j, "sts");
+	const char *txt = mxtls_sts_policy_txt(p);
+	cli_json_string(&j, "txt_state", mxtls_sts_policy_txt_state(p));
+	cli_json_string(&j, "txt", txt != NULL && txt[0] ? txt : NULL);
+	cli_json_string(&j, "txt_reason", mxtls_sts_policy_txt_reason(p));
+	cli_json_string(&j, "source", mxtls_sts_policy_source(p));
+	cli_json_bool(&j, "fetched", mxtls_sts_policy_fetched(p));
+	cli_json_string(&j, "fetch_result",
+			mxtls_sts_policy_fetched(p)
+				? mxtls_result_name(mxtls_sts_policy_fetch_result(p)) : NULL);
+	cli_json_string(&j, "fetch_error", mxtls_sts_policy_fetch_error(p));
+	cli_json_policy(&j, p);
+	cli_json_object_end(&j);
+	const char *rpt = mxtls_decision_tlsrpt(d);
+	cli_json_string(&j, "tlsrpt_state", mxtls_decision_tlsrpt_state(d));
+	cli_json_string(&j, "tlsrpt", rpt[0] ? rpt : NULL);
+	cli_json_object_end(&j);
+	fputc('\n', outf);
+}
+
+static int run_check(struct cli_env *env)
+{
+	if (env->npos != 1) {
+		cli_errorf(env, "check takes one DOMAIN");
+		return EXIT_USAGE;
+	}
+	bool connect = false;
+	for (size_t i = 0; i < env->ngiven; i++)
+		connect |= env->given[i].id == O_CONNECT;
+	struct mxtls_ctx *ctx;
+	int ex = cli_open_ctx(env, &ctx);
+	if (ex != EXIT_OK)
+		return ex;
+	char err[512] = "";
+	struct mxtls_decision *d = NULL;
+	int rc = mxtls_decide(ctx, env->pos[0], &d, err, sizeof err);
+	if (rc != MXTLS_OK) {
+		cli_errorf(env, "%s", err[0] ? err : mxtls_strerror(rc));
+		mxtls_ctx_free(ctx);
+		return rc == MXTLS_E_INVAL ? EXIT_USAGE : rc == MXTLS_E_CONFIG ? EXIT_CONFIG
+											: EXIT_SOFTWARE;
+	}
+	size_t n = mxtls_decision_host_count(d);
+	struct probe_out pr[64] = {0};
+	bool failed = false;
+	for (size_t i = 0; connect && i < n && i < 64; i++) {
+		pr[i].rc = mxtls_decision_probe(ctx, d, i, &pr[i].result, pr[i].reason,
+						sizeof pr[i].reason, pr[i].version,
+						sizeof pr[i].version);
+		pr[i].tried = pr[i].rc != MXTLS_E_NOTFOUND;
+		failed |= required_failed(mxtls_decision_host_security(d, i), &pr[i]);
+	}
+	if (env->json)
+		print_json(env->out, d, pr, connect);
+	else
+		print_text(env->out, d, pr, connect);
+	const char *mode = mxtls_decision_mode(d);
+	/* tempfail: try later (75); undeliverable: the domain takes no mail (69); with --connect,
+	 * a host that must be authenticated and was not: a negative verdict (1). */
+	ex = strcmp(mode, "tempfail") == 0 ? EXIT_TEMPFAIL
+	     : strcmp(mode, "undeliverable") == 0 ? EXIT_UNAVAILABLE
+	     : failed ? EXIT_NEGATIVE : EXIT_OK;
+	mxtls_decision_free(d);
+	mxtls_ctx_free(ctx);
+	return ex;
+}
+
+const struct cli_command cli_cmd_check = {
+	.name = "check",
+	.usage = "DOMAIN [--connect]",
+	.summary = "show the delivery policy of DOMAIN per MX host (DANE, MTA-STS, TLS-RPT)",
+	.options = check_options,
+	.run = run_check,
+};

@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: MIT */
+/* The delivery decision for a recipient domain: DANE first, MTA-STS, else opportunistic TLS. */
+#ifndef MXTLS_CHECK_H
+#define MXTLS_CHECK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <mxtls/context.h>
+#include <mxtls/result.h>
+#include <mxtls/sts_fetch.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#ifndef MXTLS_API
+#define MXTLS_API __attribute__((visibility("default")))
+#endif
+
+/*
+ * What a sender must require of each MX host of a domain, decided from DNSSEC-signed TLSA
+ * records (RFC 7672), the MTA-STS policy (RFC 8461) and the MX lookup, by decision D1 of
+ * RFC-CHECKLIST.md: a host with secure usable TLSA is authenticated by DANE alone; other hosts
+ * follow the domain's MTA-STS policy; without either, TLS is opportunistic.
+ */
+struct mxtls_decision;
+
+/*
+ * Decides for domain, running ctx's event loop until done (blocking).  On success *out is set
+ * (free with mxtls_decision_free()); a decision that says "tempfail" or "undeliverable" is a
+ * success.  Returns MXTLS_OK, MXTLS_E_INVAL (not a domain name; reason in err),
+ * MXTLS_E_CONFIG (the resolver, trust anchor or state directory cannot be set up), MXTLS_E_IO,
+ * MXTLS_E_NOMEM.
+ */
+MXTLS_API int mxtls_decide(struct mxtls_ctx *ctx, const char *domain, struct mxtls_decision **out,
+			   char *err, size_t errlen);
+
+/* The asynchronous form, for an application that drives ctx's loop itself (see
+ * mxtls_ctx_set_event_base()).  cb runs once from the loop with the decision (owned by the
+ * callee) or NULL and an error.  *op (may be NULL) is valid until cb runs. */
+struct mxtls_decide_op;
+MXTLS_API int mxtls_decide_start(struct mxtls_ctx *ctx, const char *domain,
+				 void (*cb)(void *arg, struct mxtls_decision *d, int err),
+				 void *arg, struct mxtls_decide_op **op, char *err, size_t errlen);
+/* Cancels a pending decision; its callback is not called. */
+MXTLS_API void mxtls_decide_cancel(struct mxtls_decide_op *op);
+
+/* Frees d; NULL is a no-op. */
+MXTLS_API void mxtls_decision_free(struct mxtls_decision *d);
+
+/* The domain as decided (lower case); its mode: "dane", "mta-sts-enforce", "mta-sts-testing",
+ * "opportunistic", "tempfail" (defer: lookups failed) or "undeliverable" (null MX, NXDOMAIN);
+ * and why, in one line.  All borrowed from d. */
+MXTLS_API const char *mxtls_decision_domain(const struct mxtls_decision *d);
+MXTLS_API const char *mxtls_decision_mode(const struct mxtls_decision *d);
+MXTLS_API const char *mxtls_decision_reason(const struct mxtls_decision *d);
+
+/* The MX lookup: "ok", "null-mx", "nxdomain", "tempfail"; whether it was DNSSEC-secure;
+ * whether the MX was implicit (no MX records, RFC 5321 §5.1). */
+MXTLS_API const char *mxtls_decision_mx_status(const struct mxtls_decision *d);
+MXTLS_API int mxtls_decision_mx_secure(const struct mxtls_decision *d);
+MXTLS_API int mxtls_decision_mx_implicit(const struct mxtls_decision *d);
+
+/* The MX hosts in preference order.  For i >= the count, the accessors return NULL or 0. */
+MXTLS_API size_t mxtls_decision_host_count(const struct mxtls_decision *d);
+MXTLS_API const char *mxtls_decision_host_name(const struct mxtls_decision *d, size_t i);
+MXTLS_API unsigned mxtls_decision_host_preference(const struct mxtls_decision *d, size_t i);
+/* "dane", "dane-encrypt", "mta-sts", "mta-sts-testing", "opportunistic", "excluded",
+ * "unreachable" (a DNS error or no address: never contacted). */
+MXTLS_API const char *mxtls_decision_host_security(const struct mxtls_decision *d, size_t i);
+MXTLS_API const char *mxtls_decision_host_reason(const struct mxtls_decision *d, size_t i);
+/* DNSSEC status of the address lookup: "secure", "insecure", or "error". */
+MXTLS_API const char *mxtls_decision_host_dnssec(const struct mxtls_decision *d, size_t i);
+/* The server name sent in TLS (the TLSA base domain for DANE hosts, else the host name). */
+MXTLS_API const char *mxtls_decision_host_sni(const struct mxtls_decision *d, size_t i);
+/* 1 / 0 when an MTA-STS policy in force lists / does not list the host; -1 without one. */
+MXTLS_API int mxtls_decision_host_sts_match(const struct mxtls_decision *d, size_t i);
+/* The host's addresses as text ("192.0.2.1", "2001:db8::1"). */
+MXTLS_API size_t mxtls_decision_host_addr_count(const struct mxtls_decision *d, size_t i);
+MXTLS_API const char *mxtls_decision_host_addr(const struct mxtls_decision *d, size_t i,
+					       size_t k);
+/* The TLSA records (secure RRsets only): "U S M hex" text, whether usable, and if not why. */
+MXTLS_API size_t mxtls_decision_host_tlsa_count(const struct mxtls_decision *d, size_t i);
+MXTLS_API const char *mxtls_decision_host_tlsa(const struct mxtls_decision *d, size_t i,
+					       size_t k, int *usable, const char **why);
+
+/* The domain's MTA-STS discovery (borrowed from d; read with the mxtls_sts_policy_*
+ * accessors of <mxtls/sts_fetch.h>, never freed by the caller). */
+MXTLS_API const struct mxtls_sts_policy *mxtls_decision_sts(const struct mxtls_decision *d);
+/* The _smtp._tls record (RFC 8460 §3): "absent", "found", "multiple", "error"; its text. */
+MXTLS_API const char *mxtls_decision_tlsrpt_state(const struct mxtls_decision *d);
+MXTLS_API const char *mxtls_decision_tlsrpt(const struct mxtls_decision *d);
+
+/*
+ * Connects to host i of d (each address in turn until one answers), runs STARTTLS when the
+ * server offers it, checks the certificate as the decision requires, and QUITs without
+ * sending mail (blocking).  *result receives MXTLS_RESULT_OK or the RFC 8460 type of the
+ * failure; reason (reasonlen bytes) says what happened, and tls_version (vlen bytes) the
+ * protocol, "" without TLS.  Hosts that are excluded or unreachable are not contacted:
+ * MXTLS_E_NOTFOUND.  Returns MXTLS_OK when a verdict was reached, MXTLS_E_IO /
+ * MXTLS_E_TIMEOUT when no address answered, MXTLS_E_TEMPFAIL when the server refused the
+ * session, MXTLS_E_NOMEM.
+ */
+MXTLS_API int mxtls_decision_probe(struct mxtls_ctx *ctx, const struct mxtls_decision *d,
+				   size_t i, enum mxtls_result *result, char *reason,
+				   size_t reasonlen, char *tls_version, size_t vlen);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: MIT */
+/* Delivery of one message to its recipients' MX hosts, enforcing each domain's decision. */
+#ifndef MXTLS_VALIDATOR_DELIVER_H
+#define MXTLS_VALIDATOR_DELIVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <mxtls/result.h>
+
+#include "dane/dane_pkix.h"
+#include "smtp/smtp_client.h"
+#include "validator/decision.h"
+
+/* The most recipients of one message (RFC 5321 §4.5.3.1.8 requires servers to take 100). */
+#define DELIVER_RCPTS_MAX 1000
+
+enum deliver_status {
+	DELIVER_DELIVERED = 0, /* the server accepted the message for this recipient (2xx) */
+	DELIVER_DEFERRED = 1,  /* try again later: 4xx, or no acceptable server now */
+	DELIVER_BOUNCED = 2,   /* permanent: 5xx from the server, null MX, NXDOMAIN */
+};
+const char *deliver_status_name(enum deliver_status s);
+
+struct deliver_rcpt {
+	enum deliver_status status;
+	char mx[DNS_NAME_TEXT_MAX];  /* the host that answered (or last tried); "" when none */
+	bool tls;                    /* the message went to mx inside TLS */
+	bool has_security;
+	enum decision_security security; /* of mx */
+	struct smtp_brief reply;     /* the last reply for this recipient (local when made up) */
+	enum mxtls_result result_type; /* for failures with a TLS reason: the RFC 8460 type */
+	char detail[640];            /* one line: what happened, for people */
+};
+
+struct deliver_req {
+	const char *from;            /* reverse-path ("" for the null sender) */
+	const char *const *rcpts;
+	size_t nrcpts;
+	const unsigned char *msg;    /* the RFC 5322 message (any line ends) */
+	size_t len;
+	const char *helo;
+	struct smtp_timeouts timeouts;
+	uint16_t port;               /* 0 means 25 */
+	int64_t now;
+	const struct util_log *log;  /* may be NULL */
+	uint64_t log_id;
+};
+
+/* Called once from the loop; results[i] belongs to req->rcpts[i] (borrowed for the call). */
+typedef void (*deliver_callback)(void *arg, const struct deliver_rcpt *results, size_t n);
+
+struct deliver_run;
+
+/*
+ * Delivers req's message: recipients are grouped by domain; every domain's decision runs at
+ * once; then, per domain, the usable MX hosts are tried in preference order, each address in
+ * turn, with what the decision requires (ARCHITECTURE.md: the SMTP client asks host_verify()
+ * through its callback).  A host that fails a TLS requirement is skipped for the next one;
+ * when none is left the recipients are deferred, never bounced for a TLS reason and never
+ * sent in cleartext.  Opportunistic hosts whose TLS handshake fails are retried once in
+ * cleartext (RFC 7672 §2.2, DANE-11).  All of req is borrowed until cb runs; the runtime
+ * pieces must outlive the run.  Returns MXTLS_OK, MXTLS_E_INVAL (no recipient, too many, a
+ * bad address), MXTLS_E_SYNTAX (the message: empty or with a NUL byte), MXTLS_E_LIMIT
+ * (message too large), MXTLS_E_NOMEM.
+ */
+int deliver_start(struct event_base *base, struct dns_resolver *r, struct sts_fetcher *f,
+		  struct sts_cache *c, const struct dane_pkix *pkix, const struct deliver_req *req,
+		  deliver_callback cb, void *arg, struct deliver_run **out);
+
+/* Stops everything; the callback is not called. */
+void deliver_cancel(struct deliver_run *run);
+
+#endif

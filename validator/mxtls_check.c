@@ -1,0 +1,412 @@
+/* SPDX-License-Identifier: MIT */
+/* The public decision API (include/mxtls/check.h): decide, read, probe. */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <event2/event.h>
+#include <mxtls/check.h>
+#include <mxtls/error.h>
+
+#include "dane/dane_pkix.h"
+#include "smtp/smtp_client.h"
+#include "validator/decision.h"
+#include "validator/host_verify.h"
+#include "validator/mxtls_ctx.h"
+#include "validator/mxtls_sts_policy.h"
+
+struct mxtls_decision {
+	struct decision *d;
+	struct mxtls_sts_policy sts; /* the discovery, moved out of d->sts */
+	char (*addr_text)[INET6_ADDRSTRLEN]; /* per host, HOST_DANE_ADDRS_MAX each */
+	char (*tlsa_text)[2 * 64 + 16];      /* per record, filled on demand */
+};
+
+struct mxtls_decide_op {
+	struct decision_run *run;
+	struct mxtls_ctx *ctx;
+	void (*cb)(void *arg, struct mxtls_decision *d, int err);
+	void *arg;
+};
+
+static struct mxtls_decision *wrap(struct decision *d)
+{
+	struct mxtls_decision *md = calloc(1, sizeof *md);
+	if (md == NULL)
+		return NULL;
+	md->d = d;
+	if (d->sts != NULL) {
+		md->sts.r = *d->sts;
+		free(d->sts);
+		d->sts = NULL;
+	}
+	md->addr_text = calloc(d->nhosts * HOST_DANE_ADDRS_MAX + 1, sizeof *md->addr_text);
+	if (md->addr_text == NULL) {
+		mxtls_decision_free(md);
+		return NULL;
+	}
+	for (size_t i = 0; i < d->nhosts; i++) {
+		const struct host_dane_result *r = d->hosts[i].dane;
+		for (size_t k = 0; r != NULL && k < r->naddrs; k++)
+			inet_ntop(r->addrs[k].family, r->addrs[k].addr,
+				  md->addr_text[i * HOST_DANE_ADDRS_MAX + k], INET6_ADDRSTRLEN);
+	}
+	return md;
+}
+
+static void on_decided(void *arg, struct decision *d)
+{
+	struct mxtls_decide_op *op = arg;
+	struct mxtls_decision *md = d != NULL ? wrap(d) : NULL;
+	if (md == NULL)
+		decision_free(d);
+	op->cb(op->arg, md, md != NULL ? MXTLS_OK : MXTLS_E_NOMEM);
+	free(op);
+}
+
+int mxtls_decide_start(struct mxtls_ctx *ctx, const char *domain,
+		       void (*cb)(void *arg, struct mxtls_decision *d, int err), void *arg,
+		       struct mxtls_decide_op **opp, char *err, size_t errlen)
+{
+	if (ctx == NULL || domain == NULL || cb == NULL || err == NULL || errlen == 0)
+		return MXTLS_E_INVAL;
+	struct dns_resolver *r;
+	struct sts_fetcher *f;
+	struct sts_cache *c;
+	int rc = mxtls_ctx_resolver(ctx, &r, err, errlen);
+	if (rc == MXTLS_OK)
+		rc = mxtls_ctx_fetcher(ctx, &f, err, errlen);
+	if (rc == MXTLS_OK)
+		rc = mxtls_ctx_cache(ctx, &c, err, errlen);
+	if (rc != MXTLS_OK)
+		return rc;
+	struct mxtls_decide_op *op = calloc(1, sizeof *op);
+	if (op == NULL)
+		return MXTLS_E_NOMEM;
+	*op = (struct mxtls_decide_op){.ctx = ctx, .cb = cb, .arg = arg};
+	struct decision_req req = {.domain = domain, .now = mxtls_ctx_now(ctx), .log = &ctx->log,
+				   .log_id = mxtls_ctx_decision_id(ctx)};
+	rc = decision_start(r, f, c, &req, on_decided, op, &op->run);
+	if (rc != MXTLS_OK) {
+		free(op);
+		if (rc == MXTLS_E_INVAL)
+			snprintf(err, errlen, "'%s' is not a domain name", domain);
+		else
+			snprintf(err, errlen, "%s", mxtls_strerror(rc));
+		return rc;
+	}
+	if (opp != NULL)
+		*opp = op;
+	return MXTLS_OK;
+}
+
+void mxtls_decide_cancel(struct mxtls_decide_op *op)
+{
+	if (op == NULL)
+		return;
+	decision_cancel(op->run);
+	free(op);
+}
+
+struct blocking {
+	bool done;
+	struct mxtls_decision *d;
+	int err;
+};
+
+static void on_blocking(void *arg, struct mxtls_decision *d, int err)
+{
+	struct blocking *b = arg;
+	b->done = true;
+	b->d = d;
+	b->err = err;
+}
+
+int mxtls_decide(struct mxtls_ctx *ctx, const char *domain, struct mxtls_decision **out,
+		 char *err, size_t errlen)
+{
+	if (out == NULL)
+		return MXTLS_E_INVAL;
+	struct blocking b = {0};
+	int rc = mxtls_decide_start(ctx, domain, on_blocking, &b, NULL, err, errlen);
+	if (rc != MXTLS_OK)
+		return rc;
+	while (!b.done)
+		if (event_base_loop(ctx->base, EVLOOP_ONCE) < 0) {
+			snprintf(err, errlen, "event loop failed");
+			return MXTLS_E_INTERNAL;
+		}
+	if (b.err != MXTLS_OK) {
+		snprintf(err, errlen, "%s", mxtls_strerror(b.err));
+		return b.err;
+	}
+	*out = b.d;
+	return MXTLS_OK;
+}
+
+void mxtls_decision_free(struct mxtls_decision *md)
+{
+	if (md == NULL)
+		return;
+	sts_cache_entry_clear(&md->sts.r.policy);
+	decision_free(md->d);
+	free(md->addr_text);
+	free(md->tlsa_text);
+	free(md);
+}
+
+const char *mxtls_decision_domain(const struct mxtls_decision *md)
+{
+	return md != NULL ? md->d->domain : NULL;
+}
+
+const char *mxtls_decision_mode(const struct mxtls_decision *md)
+{
+	return md != NULL ? decision_mode_name(md->d->mode) : NULL;
+}
+
+const char *mxtls_decision_reason(const struct mxtls_decision *md)
+{
+	return md != NULL ? md->d->why : NULL;
+}
+
+const char *mxtls_decision_mx_status(const struct mxtls_decision *md)
+{
+	return md != NULL ? mx_lookup_status_name(md->d->mx.status) : NULL;
+}
+
+int mxtls_decision_mx_secure(const struct mxtls_decision *md)
+{
+	return md != NULL && md->d->mx.secure;
+}
+
+int mxtls_decision_mx_implicit(const struct mxtls_decision *md)
+{
+	return md != NULL && md->d->mx.implicit;
+}
+
+size_t mxtls_decision_host_count(const struct mxtls_decision *md)
+{
+	return md != NULL ? md->d->nhosts : 0;
+}
+
+static const struct decision_host *host(const struct mxtls_decision *md, size_t i)
+{
+	return md != NULL && i < md->d->nhosts ? &md->d->hosts[i] : NULL;
+}
+
+const char *mxtls_decision_host_name(const struct mxtls_decision *md, size_t i)
+{
+	const struct decision_host *h = host(md, i);
+	return h != NULL ? h->name : NULL;
+}
+
+unsigned mxtls_decision_host_preference(const struct mxtls_decision *md, size_t i)
+{
+	const struct decision_host *h = host(md, i);
+	return h != NULL ? h->preference : 0;
+}
+
+const char *mxtls_decision_host_security(const struct mxtls_decision *md, size_t i)
+{
+	const struct decision_host *h = host(md, i);
+	return h != NULL ? decision_security_name(h->security) : NULL;
+}
+
+const char *mxtls_decision_host_reason(const struct mxtls_decision *md, size_t i)
+{
+	const struct decision_host *h = host(md, i);
+	return h != NULL ? h->why : NULL;
+}
+
+const char *mxtls_decision_host_dnssec(const struct mxtls_decision *md, size_t i)
+{
+	const struct decision_host *h = host(md, i);
+	if (h == NULL)
+		return NULL;
+	if (h->dane == NULL || h->dane->naddrs == 0)
+		return "error";
+	return h->dane->addr_secure ? "secure" : "insecure";
+}
+
+const char *mxtls_decision_host_sni(const struct mxtls_decision *md, size_t i)
+{
+	const struct decision_host *h = host(md, i);
+	return h != NULL ? h->sni : NULL;
+}
+
+int mxtls_decision_host_sts_match(const struct mxtls_decision *md, size_t i)
+{
+	const struct decision_host *h = host(md, i);
+	if (h == NULL || !h->sts_applies)
+		return -1;
+	return h->sts_match ? 1 : 0;
+}
+
+size_t mxtls_decision_host_addr_count(const struct mxtls_decision *md, size_t i)
+{
+	const struct decision_host *h = host(md, i);
+	return h != NULL && h->dane != NULL ? h->dane->naddrs : 0;
+}
+
+const char *mxtls_decision_host_addr(const struct mxtls_decision *md, size_t i, size_t k)
+{
+	if (k >= mxtls_decision_host_addr_count(md, i))
+		return NULL;
+	return md->addr_text[i * HOST_DANE_ADDRS_MAX + k];
+}
+
+size_t mxtls_decision_host_tlsa_count(const struct mxtls_decision *md, size_t i)
+{
+	const struct decision_host *h = host(md, i);
+	return h != NULL && h->dane != NULL ? h->dane->ntlsa : 0;
+}
+
+const char *mxtls_decision_host_tlsa(const struct mxtls_decision *md, size_t i, size_t k,
+				     int *usable, const char **why)
+{
+	if (k >= mxtls_decision_host_tlsa_count(md, i))
+		return NULL;
+	const struct dane_tlsa *t = &md->d->hosts[i].dane->tlsa[k];
+	if (usable != NULL)
+		*usable = t->usable;
+	if (why != NULL)
+		*why = t->usable ? NULL : t->reason;
+	struct mxtls_decision *m = (struct mxtls_decision *)md; /* a lazily filled cache */
+	if (m->tlsa_text == NULL) {
+		m->tlsa_text = calloc(md->d->nhosts * HOST_DANE_TLSA_MAX, sizeof *m->tlsa_text);
+		if (m->tlsa_text == NULL)
+			return NULL;
+	}
+	char *out = m->tlsa_text[i * HOST_DANE_TLSA_MAX + k];
+	size_t cap = sizeof *m->tlsa_text;
+	int n = snprintf(out, cap, "%u %u %u ", t->usage, t->selector, t->mtype);
+	for (size_t b = 0; b < t->len && (size_t)n + 3 <= cap; b++)
+		n += snprintf(out + n, cap - (size_t)n, "%02x", t->data[b]);
+	if (2 * t->len + 8 > cap)
+		snprintf(out + cap - 4, 4, "...");
+	return out;
+}
+
+const struct mxtls_sts_policy *mxtls_decision_sts(const struct mxtls_decision *md)
+{
+	return md != NULL ? &md->sts : NULL;
+}
+
+const char *mxtls_decision_tlsrpt_state(const struct mxtls_decision *md)
+{
+	return md != NULL ? tlsrpt_state_name(md->d->tlsrpt) : NULL;
+}
+
+const char *mxtls_decision_tlsrpt(const struct mxtls_decision *md)
+{
+	return md != NULL ? md->d->tlsrpt_text : NULL;
+}
+
+/* ---- probe ------------------------------------------------------------------------------ */
+
+struct probe {
+	const struct decision_host *h;
+	const struct dane_pkix *pkix;
+	int64_t now;
+	struct host_verify_outcome verify;
+	bool verified;
+	bool done;
+	struct smtp_session_result res;
+};
+
+static enum mxtls_result probe_verify(void *arg, const uint8_t *const *der, const size_t *len,
+				      size_t n, char *why, size_t whylen)
+{
+	struct probe *p = arg;
+	enum mxtls_result r = host_verify(p->h, p->pkix, der, len, n, p->now, &p->verify);
+	p->verified = true;
+	snprintf(why, whylen, "%s", p->verify.reason);
+	return r;
+}
+
+static void on_probed(void *arg, const struct smtp_session_result *res)
+{
+	struct probe *p = arg;
+	p->res = *res;
+	p->done = true;
+}
+
+int mxtls_decision_probe(struct mxtls_ctx *ctx, const struct mxtls_decision *md, size_t i,
+			 enum mxtls_result *result, char *reason, size_t reasonlen,
+			 char *tls_version, size_t vlen)
+{
+	const struct decision_host *h = host(md, i);
+	if (ctx == NULL || h == NULL || result == NULL || reason == NULL || reasonlen == 0 ||
+	    tls_version == NULL || vlen == 0)
+		return MXTLS_E_INVAL;
+	tls_version[0] = '\0';
+	if (h->security == SEC_EXCLUDED || h->security == SEC_UNREACHABLE || h->dane == NULL) {
+		snprintf(reason, reasonlen, "not contacted: %s", decision_security_name(h->security));
+		return MXTLS_E_NOTFOUND;
+	}
+	char err[256];
+	struct event_base *base;
+	struct dane_pkix *pkix = NULL;
+	int rc = mxtls_ctx_base(ctx, &base, err, sizeof err);
+	if (rc == MXTLS_OK && h->pkix_auth)
+		rc = mxtls_ctx_pkix(ctx, &pkix, err, sizeof err);
+	if (rc != MXTLS_OK) {
+		snprintf(reason, reasonlen, "%s", err);
+		return rc;
+	}
+	rc = MXTLS_E_IO;
+	snprintf(reason, reasonlen, "no address");
+	for (size_t k = 0; k < h->dane->naddrs; k++) {
+		struct probe p = {.h = h, .pkix = pkix, .now = mxtls_ctx_now(ctx)};
+		struct smtp_txn none;
+		struct smtp_session_req req = {
+			.family = h->dane->addrs[k].family,
+			.helo = ctx->helo,
+			.tls = h->tls_required ? SMTP_TLS_REQUIRED : SMTP_TLS_MAY,
+			.sni = h->sni,
+			.verify = probe_verify,
+			.verify_arg = &p,
+			.timeouts = ctx->timeouts,
+			.txns = &none,
+			.ntxns = 0,
+		};
+		memcpy(req.addr, h->dane->addrs[k].addr, sizeof req.addr);
+		rc = smtp_session_start(base, &req, on_probed, &p, NULL);
+		if (rc != MXTLS_OK) {
+			snprintf(reason, reasonlen, "%s", mxtls_strerror(rc));
+			return rc;
+		}
+		while (!p.done)
+			if (event_base_loop(base, EVLOOP_ONCE) < 0)
+				return MXTLS_E_INTERNAL;
+		snprintf(tls_version, vlen, "%s", p.res.tls ? p.res.tls_version : "");
+		if (p.res.error == MXTLS_E_IO || p.res.error == MXTLS_E_TIMEOUT) {
+			rc = p.res.error;
+			snprintf(reason, reasonlen, "%s", p.res.reason);
+			continue; /* the next address */
+		}
+		if (p.res.error == MXTLS_E_TEMPFAIL || p.res.error == MXTLS_E_SYNTAX) {
+			snprintf(reason, reasonlen, "%s", p.res.reason);
+			return MXTLS_E_TEMPFAIL;
+		}
+		if (p.res.error == MXTLS_E_TLS) {
+			*result = p.res.tls_result;
+			snprintf(reason, reasonlen, "%s", p.res.reason);
+		} else if (p.verified) {
+			/* For MTA-STS testing the verdict is what a report would say. */
+			*result = p.verify.reported;
+			snprintf(reason, reasonlen, "%s (%s, %s)", p.verify.reason,
+				 p.res.tls_version, h->sni);
+		} else {
+			*result = p.res.tls ? MXTLS_RESULT_OK : MXTLS_RESULT_STARTTLS_NOT_SUPPORTED;
+			snprintf(reason, reasonlen, "%s",
+				 p.res.tls ? "TLS without certificate checks"
+					   : "the server does not offer STARTTLS");
+		}
+		return MXTLS_OK;
+	}
+	return rc;
+}
