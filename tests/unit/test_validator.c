@@ -8,6 +8,7 @@
 #include <mxtls/mxtls.h>
 
 #include "test_main.h"
+#include "validator/decision.h"
 #include "validator/mx_lookup.h"
 #include "validator/mxtls_ctx.h"
 
@@ -368,6 +369,169 @@ START_TEST(mx_too_many_hosts)
 }
 END_TEST
 
+/* ---- decision_classify: every row of decision D1 and the domain modes ---- */
+
+/* One MX host of a classification case: its DANE state (or -1 for "no result at all"). */
+struct cls_host {
+	const char *name;
+	int dane;                /* enum host_dane_state, or -1 */
+	const char *tbd;         /* for DANE states */
+	const char *security;    /* expected */
+	bool tls_required, dane_auth, pkix_auth, report_only;
+	const char *sni;         /* expected */
+};
+
+static const struct cls_case {
+	const char *what;
+	enum mx_lookup_status mx;
+	int sts_mode;            /* 0: no policy in force, else enum sts_mode */
+	const char *patterns[3]; /* the policy's mx patterns */
+	struct cls_host hosts[3];
+	const char *mode;        /* expected domain mode */
+} cls_cases[] = {
+	{"MX lookup error: defer (DANE-05)", MX_LOOKUP_TEMPFAIL, 0, {NULL}, {{NULL}}, "tempfail"},
+	{"null MX: undeliverable", MX_LOOKUP_NULL_MX, 0, {NULL}, {{NULL}}, "undeliverable"},
+	{"NXDOMAIN: undeliverable", MX_LOOKUP_NXDOMAIN, STS_MODE_ENFORCE, {"*.x.test"}, {{NULL}},
+	 "undeliverable"},
+	{"usable TLSA: dane, SNI = TBD (DANE-09, DANE-48)", MX_LOOKUP_OK, 0, {NULL},
+	 {{"mail.x.test", HOST_DANE_USABLE, "mx.provider.test", "dane", true, true, false, false,
+	   "mx.provider.test"}},
+	 "dane"},
+	{"D1: DANE host not in an enforce policy is still used, DANE alone", MX_LOOKUP_OK,
+	 STS_MODE_ENFORCE, {"other.x.test"},
+	 {{"mx1.x.test", HOST_DANE_USABLE, "mx1.x.test", "dane", true, true, false, false,
+	   "mx1.x.test"}},
+	 "dane"},
+	{"D1: DANE host in an enforce policy gets no PKIX check", MX_LOOKUP_OK, STS_MODE_ENFORCE,
+	 {"mx1.x.test"},
+	 {{"mx1.x.test", HOST_DANE_USABLE, "mx1.x.test", "dane", true, true, false, false,
+	   "mx1.x.test"}},
+	 "dane"},
+	{"all-unusable TLSA: encrypt (DANE-10)", MX_LOOKUP_OK, 0, {NULL},
+	 {{"mx1.x.test", HOST_DANE_ENCRYPT, "mx1.x.test", "dane-encrypt", true, false, false,
+	   false, "mx1.x.test"}},
+	 "dane"},
+	{"D1: encrypt + enforce listing the host: PKIX on top", MX_LOOKUP_OK, STS_MODE_ENFORCE,
+	 {"mx1.x.test"},
+	 {{"mx1.x.test", HOST_DANE_ENCRYPT, "mx1.x.test", "dane-encrypt", true, false, true, false,
+	   "mx1.x.test"}},
+	 "dane"},
+	{"D1: encrypt + enforce not listing the host: excluded", MX_LOOKUP_OK, STS_MODE_ENFORCE,
+	 {"mx9.x.test"},
+	 {{"mx1.x.test", HOST_DANE_ENCRYPT, "mx1.x.test", "excluded", false, false, false, false,
+	   "mx1.x.test"}},
+	 "mta-sts-enforce"},
+	{"encrypt + testing: PKIX reported only", MX_LOOKUP_OK, STS_MODE_TESTING, {"mx1.x.test"},
+	 {{"mx1.x.test", HOST_DANE_ENCRYPT, "mx1.x.test", "dane-encrypt", true, false, true, true,
+	   "mx1.x.test"}},
+	 "dane"},
+	{"enforce, host listed: mta-sts, SNI = MX name (STS-47)", MX_LOOKUP_OK, STS_MODE_ENFORCE,
+	 {"mx1.x.test"},
+	 {{"mx1.x.test", HOST_DANE_NONE, "", "mta-sts", true, false, true, false, "mx1.x.test"},
+	  {"mx2.x.test", HOST_DANE_NONE, "", "excluded", false, false, false, false,
+	   "mx2.x.test"}},
+	 "mta-sts-enforce"},
+	{"enforce wildcard covers one label only (STS-45)", MX_LOOKUP_OK, STS_MODE_ENFORCE,
+	 {"*.x.test"},
+	 {{"mx1.x.test", HOST_DANE_NONE, "", "mta-sts", true, false, true, false, "mx1.x.test"},
+	  {"a.b.x.test", HOST_DANE_NONE, "", "excluded", false, false, false, false,
+	   "a.b.x.test"},
+	  {"x.test", HOST_DANE_NONE, "", "excluded", false, false, false, false, "x.test"}},
+	 "mta-sts-enforce"},
+	{"D2: implicit MX host is the domain, matched as such", MX_LOOKUP_OK, STS_MODE_ENFORCE,
+	 {"x.test"},
+	 {{"x.test", HOST_DANE_NONE, "", "mta-sts", true, false, true, false, "x.test"}},
+	 "mta-sts-enforce"},
+	{"testing: checked, never enforced (STS-52)", MX_LOOKUP_OK, STS_MODE_TESTING,
+	 {"mx1.x.test"},
+	 {{"mx1.x.test", HOST_DANE_NONE, "", "mta-sts-testing", false, false, true, true,
+	   "mx1.x.test"},
+	  {"mx2.x.test", HOST_DANE_NONE, "", "mta-sts-testing", false, false, true, true,
+	   "mx2.x.test"}},
+	 "mta-sts-testing"},
+	{"policy mode none = no policy (STS-53)", MX_LOOKUP_OK, STS_MODE_NONE, {NULL},
+	 {{"mx1.x.test", HOST_DANE_NONE, "", "opportunistic", false, false, false, false,
+	   "mx1.x.test"}},
+	 "opportunistic"},
+	{"nothing: opportunistic", MX_LOOKUP_OK, 0, {NULL},
+	 {{"mx1.x.test", HOST_DANE_NONE, "", "opportunistic", false, false, false, false,
+	   "mx1.x.test"}},
+	 "opportunistic"},
+	{"a failed host is skipped, the rest decide the mode (DANE-06)", MX_LOOKUP_OK, 0, {NULL},
+	 {{"mx1.x.test", HOST_DANE_UNREACHABLE, "", "unreachable", false, false, false, false,
+	   "mx1.x.test"},
+	  {"mx2.x.test", HOST_DANE_USABLE, "mx2.x.test", "dane", true, true, false, false,
+	   "mx2.x.test"},
+	  {"mx3.x.test", -1, "", "unreachable", false, false, false, false, "mx3.x.test"}},
+	 "dane"},
+	{"partial DANE without STS is not a DANE domain", MX_LOOKUP_OK, 0, {NULL},
+	 {{"mx1.x.test", HOST_DANE_USABLE, "mx1.x.test", "dane", true, true, false, false,
+	   "mx1.x.test"},
+	  {"mx2.x.test", HOST_DANE_NONE, "", "opportunistic", false, false, false, false,
+	   "mx2.x.test"}},
+	 "opportunistic"},
+	{"partial DANE with enforce: every host protected", MX_LOOKUP_OK, STS_MODE_ENFORCE,
+	 {"mx2.x.test"},
+	 {{"mx1.x.test", HOST_DANE_USABLE, "mx1.x.test", "dane", true, true, false, false,
+	   "mx1.x.test"},
+	  {"mx2.x.test", HOST_DANE_NONE, "", "mta-sts", true, false, true, false, "mx2.x.test"}},
+	 "mta-sts-enforce"},
+	{"every host unreachable: defer (DANE-07)", MX_LOOKUP_OK, STS_MODE_ENFORCE, {"*.x.test"},
+	 {{"mx1.x.test", HOST_DANE_UNREACHABLE, "", "unreachable", false, false, false, false,
+	   "mx1.x.test"}},
+	 "tempfail"},
+};
+
+START_TEST(decision_classify_rows)
+{
+	const struct cls_case *c = &cls_cases[_i];
+	struct decision *d = calloc(1, sizeof *d);
+	ck_assert_ptr_nonnull(d);
+	snprintf(d->domain, sizeof d->domain, "x.test");
+	d->mx.status = c->mx;
+	snprintf(d->mx.reason, sizeof d->mx.reason, "why");
+	d->sts = calloc(1, sizeof *d->sts);
+	ck_assert_ptr_nonnull(d->sts);
+	if (c->sts_mode != 0) {
+		d->sts->source = STS_SOURCE_NETWORK;
+		d->sts->policy.mode = (enum sts_mode)c->sts_mode;
+		d->sts->policy.mx = calloc(3, sizeof(char *));
+		for (size_t k = 0; k < 3 && c->patterns[k] != NULL; k++)
+			d->sts->policy.mx[d->sts->policy.nmx++] = strdup(c->patterns[k]);
+	}
+	for (size_t i = 0; i < 3 && c->hosts[i].name != NULL; i++) {
+		struct decision_host *h = &d->hosts[d->nhosts++];
+		h->preference = (uint16_t)(10 * (i + 1));
+		snprintf(h->name, sizeof h->name, "%s", c->hosts[i].name);
+		if (c->hosts[i].dane >= 0) {
+			h->dane = calloc(1, sizeof *h->dane);
+			h->dane->state = (enum host_dane_state)c->hosts[i].dane;
+			h->dane->naddrs = 1;
+			snprintf(h->dane->tbd, sizeof h->dane->tbd, "%s", c->hosts[i].tbd);
+			snprintf(h->dane->reason, sizeof h->dane->reason, "r");
+		}
+	}
+	decision_classify(d);
+	ck_assert_msg(strcmp(decision_mode_name(d->mode), c->mode) == 0, "%s: mode %s, want %s",
+		      c->what, decision_mode_name(d->mode), c->mode);
+	for (size_t i = 0; i < d->nhosts; i++) {
+		const struct cls_host *w = &c->hosts[i];
+		const struct decision_host *h = &d->hosts[i];
+		ck_assert_msg(strcmp(decision_security_name(h->security), w->security) == 0,
+			      "%s: host %s is %s, want %s", c->what, w->name,
+			      decision_security_name(h->security), w->security);
+		ck_assert_msg(h->tls_required == w->tls_required && h->dane_auth == w->dane_auth &&
+				      h->pkix_auth == w->pkix_auth &&
+				      h->report_only == w->report_only,
+			      "%s: host %s requirements tls=%d dane=%d pkix=%d report=%d", c->what,
+			      w->name, h->tls_required, h->dane_auth, h->pkix_auth, h->report_only);
+		ck_assert_str_eq(h->sni, w->sni);
+		ck_assert_str_ne(h->why, "");
+	}
+	decision_free(d);
+}
+END_TEST
+
 static Suite *validator_suite(void)
 {
 	Suite *s = suite_create("validator");
@@ -386,6 +550,9 @@ static Suite *validator_suite(void)
 	tcase_add_loop_test(tc, mx_from_answer, 0, ARRAY_LEN(mx_unit_cases));
 	tcase_add_test(tc, mx_malformed_record);
 	tcase_add_test(tc, mx_too_many_hosts);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("decision");
+	tcase_add_loop_test(tc, decision_classify_rows, 0, ARRAY_LEN(cls_cases));
 	suite_add_tcase(s, tc);
 	return s;
 }
