@@ -13,6 +13,10 @@ packages=(
   gnutls-bin openssl iproute2 util-linux nsd ldnsutils unbound-host
   # tests: the MTA-STS policy hosts (tests/net/https-up.sh; nginx-light brings the echo module)
   nginx-light curl
+  # tests: the receiving SMTP servers (tests/net/smtp-receiver.py runs on /usr/bin/python3 with
+  # aiosmtpd) and the SMTP client of their self-test (swaks; its TLS needs libnet-ssleay-perl,
+  # only a Recommends of swaks)
+  python3-aiosmtpd swaks libnet-ssleay-perl
   # the differential test's peers (OpenSSL DANE API; GnuTLS libdane comes with libgnutls28-dev;
   # postfix-mta-sts-resolver's Python policy parser for diff-sts-peer; its daemon is not run)
   libssl-dev postfix-mta-sts-resolver

@@ -100,6 +100,14 @@ for s in enforce testing none html notype charset params wildcardcert delegated 
     policy "$mode" "mx1.$s.sts.test" >"$(body "$s")"
 done
 policy enforce "*.wildcard.sts.test" >"$(body wildcard)"
+# the delivery scenarios (SMTP receivers, smtp-up.sh)
+for s in stsnotls danests danebad daneencsts; do
+    policy enforce "mx1.$s.sts.test" >"$(body "$s")"
+done
+printf 'version: STSv1\nmode: enforce\nmx: mx1.stsbadcert.sts.test\nmx: mx2.stsbadcert.sts.test\nmax_age: %s\n' \
+    "$MAX_AGE" >"$(body stsbadcert)"
+policy enforce mx9.stsmismatch.sts.test >"$(body stsmismatch)"
+policy enforce "*.stswild.sts.test" >"$(body stswild)"
 policy enforce mx1.crlf.sts.test $'\r\n' >"$(body crlf)"
 printf 'version: STSv1\nmode enforce\nmx: mx1.badsyntax.sts.test\nmax_age: %s\n' "$MAX_AGE" \
     >"$(body badsyntax)"
@@ -201,7 +209,8 @@ http {
 EOF
 
     default_server "$GOOD_ADDR"
-    for s in enforce testing none crlf badsyntax large oversized wildcard; do
+    for s in enforce testing none crlf badsyntax large oversized wildcard \
+        stsbadcert stsmismatch stsnotls danests danebad daneencsts stswild; do
         good "$s" <<<""
         resolve "mta-sts.$s.sts.test" "$GOOD_ADDR"
     done

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: MIT
-# Shared by dns-down.sh and https-down.sh (sourced): find and stop the test network's daemons.
+# Shared by dns-down.sh, https-down.sh and smtp-down.sh (sourced): find and stop the test network's daemons.
+# shellcheck shell=bash
 
 # proc_live PID GLOB...: PID is a live (not zombie) process whose comm matches one of the globs.
 proc_live() {

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# run-with-dns.sh [--tap] [--https] [--pre SCRIPT] CMD...
+# run-with-dns.sh [--tap] [--https] [--smtp] [--pre SCRIPT] CMD...
 #
 # Run CMD inside a fresh network namespace that holds the hermetic test DNS
 # (an nsd serving the signed test root, test. and the scenario zones on
@@ -16,6 +16,8 @@
 #     MXTLS_TEST_HTTPS_RESOLVE  WORKDIR/https/resolve.txt ("HOST:443:ADDR" lines)
 #     MXTLS_TEST_HTTPS_SLOW_SECONDS  how long the slow policy hosts stall
 #     MXTLS_TEST_WORKDIR        WORKDIR
+# and, with --smtp only,
+#     MXTLS_TEST_SMTP_DIR       WORKDIR/smtp (receivers.conf, received.jsonl, spool/, ...)
 # and the script exits with CMD's status.  Everything is torn down on exit,
 # failure or interrupt.
 #
@@ -25,6 +27,10 @@
 #   --https        also start the MTA-STS policy hosts: pki-up.sh (before the
 #                  --pre SCRIPT, so it can use the CA) and https-up.sh (after the
 #                  DNS); needs nginx-light and certtool
+#   --smtp         also start the receiving SMTP servers (implies --https):
+#                  smtp-pki.sh (after pki-up.sh, before the --pre SCRIPT: certificates
+#                  and their TLSA records in WORKDIR/zones.d/) and smtp-up.sh (after
+#                  https-up.sh); needs python3-aiosmtpd (for /usr/bin/python3) and swaks
 #   --pre SCRIPT   run "SCRIPT WORKDIR" (outside the namespace) before the DNS
 #                  is built, e.g. to drop extra records into WORKDIR/zones.d/
 #
@@ -37,12 +43,13 @@ prog=${0##*/}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 usage() {
-    printf 'usage: %s [--tap] [--https] [--pre SCRIPT] CMD...\n' "$prog" >&2
+    printf 'usage: %s [--tap] [--https] [--smtp] [--pre SCRIPT] CMD...\n' "$prog" >&2
     exit 2
 }
 
 tap=0
 https=0
+smtp=0
 pre=""
 while (($#)); do
     case $1 in
@@ -51,6 +58,11 @@ while (($#)); do
         shift
         ;;
     --https)
+        https=1
+        shift
+        ;;
+    --smtp)
+        smtp=1
         https=1
         shift
         ;;
@@ -90,6 +102,14 @@ if ((https)); then
         command -v "$tool" >/dev/null || skip "$tool not installed (see tests/net/README.md)"
     done
 fi
+if ((smtp)); then
+    for tool in swaks ss; do
+        command -v "$tool" >/dev/null || skip "$tool not installed (see tests/net/README.md)"
+    done
+    if ! /usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null; then
+        skip "python3-aiosmtpd not installed for /usr/bin/python3 (see tests/net/README.md)"
+    fi
+fi
 ip netns list >/dev/null 2>&1 || skip "'ip netns' is not available"
 
 netns=mxtls-$$-$RANDOM
@@ -101,6 +121,9 @@ cleanup() {
     local rc=$?
     trap - EXIT INT TERM HUP
     if [[ -n $workdir ]]; then
+        if ((smtp)); then
+            bash "$here/smtp-down.sh" "$netns" "$workdir" || true
+        fi
         if ((https)); then
             bash "$here/https-down.sh" "$netns" "$workdir" || true
         fi
@@ -135,6 +158,9 @@ bash "$here/netns.sh" up "$netns"
 if ((https)); then
     bash "$here/pki-up.sh" "$workdir"
 fi
+if ((smtp)); then
+    bash "$here/smtp-pki.sh" "$workdir"
+fi
 if [[ -n $pre ]]; then
     "$pre" "$workdir"
 fi
@@ -150,6 +176,10 @@ if ((https)); then
         MXTLS_TEST_HTTPS_SLOW_SECONDS="${MXTLS_TEST_HTTPS_SLOW_SECONDS:-6}"
         MXTLS_TEST_WORKDIR="$workdir"
     )
+fi
+if ((smtp)); then
+    bash "$here/smtp-up.sh" "$netns" "$workdir"
+    https_env+=(MXTLS_TEST_SMTP_DIR="$workdir/smtp")
 fi
 
 # CMD runs in the background (with our stdin) so that a signal sent to this

@@ -205,6 +205,25 @@ dns "delegated: MX" MX delegated.sts.test "mail is handled by 10 mx1.delegated.s
 expect "delegated: provider's host serves mta-sts.delegated.sts.test" \
     mta-sts.delegated.sts.test $G 0 200 text/plain "$(policy enforce mx1.delegated.sts.test)"$'\n'
 
+# --- the delivery scenarios (their SMTP receivers: test-smtp-scenarios.sh) ------------
+for s in stsnotls danests danebad daneencsts; do
+    scenario "$s" $G
+    expect "$s: 200 text/plain, mode enforce" "mta-sts.$s.sts.test" $G 0 200 text/plain \
+        "$(policy enforce "mx1.$s.sts.test")"$'\n'
+done
+scenario stsbadcert $G
+dns "stsbadcert: second MX" MX stsbadcert.sts.test "mail is handled by 20 mx2.stsbadcert.sts.test. $SEC"
+expect "stsbadcert: policy with two mx lines" mta-sts.stsbadcert.sts.test $G 0 200 text/plain \
+    $'version: STSv1\nmode: enforce\nmx: mx1.stsbadcert.sts.test\nmx: mx2.stsbadcert.sts.test\nmax_age: 86400\n'
+scenario stsmismatch $G
+expect "stsmismatch: the policy names only mx9" mta-sts.stsmismatch.sts.test $G 0 200 text/plain \
+    "$(policy enforce mx9.stsmismatch.sts.test)"$'\n'
+scenario stswild $G
+dns "stswild: MX outside the pattern (two labels under it)" MX stswild.sts.test \
+    "mail is handled by 20 mx2.sub.stswild.sts.test. $SEC"
+expect "stswild: policy with mx: *.stswild.sts.test" mta-sts.stswild.sts.test $G 0 200 text/plain \
+    "$(policy enforce '*.stswild.sts.test')"$'\n'
+
 # --- HTTP-level failures ---------------------------------------------------------------
 target=https://mta-sts.enforce.sts.test/.well-known/mta-sts.txt
 for c in 301 302; do

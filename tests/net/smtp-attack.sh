@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# smtp-attack.sh WORKDIR on|off ADDR... -- switch the STARTTLS-stripping attacker per listener.
+#
+# "on" creates WORKDIR/smtp/attack/ADDR, "off" removes it; ADDR "all" means every listener
+# of WORKDIR/smtp/receivers.conf.  The receiver reads the switch when it ACCEPTS a
+# connection: while it is on, new connections to ADDR get an EHLO reply without STARTTLS
+# (the command gets 502 5.5.1), and their mail is stored under WORKDIR/smtp/captured/
+# with "attacker": true in received.jsonl.  Connections already open are not affected.
+# Works inside or outside the namespace (it only touches files).
+set -euo pipefail
+
+prog=${0##*/}
+usage() {
+    printf 'usage: %s WORKDIR on|off ADDR...|all\n' "$prog" >&2
+    exit 2
+}
+die() {
+    printf '%s: %s\n' "$prog" "$*" >&2
+    exit 1
+}
+
+(($# >= 3)) || usage
+dir=$1/smtp
+mode=$2
+shift 2
+[[ $mode == on || $mode == off ]] || usage
+conf=$dir/receivers.conf
+[[ -r $conf ]] || die "no $conf (is smtp-up.sh running for $1?)"
+mapfile -t known < <(awk '!/^#/ && NF { print $1 }' "$conf")
+
+targets=()
+for a in "$@"; do
+    if [[ $a == all ]]; then
+        targets+=("${known[@]}")
+        continue
+    fi
+    a=${a#[}
+    a=${a%]}
+    [[ " ${known[*]} " == *" $a "* ]] || die "$a is not a listener in $conf"
+    targets+=("$a")
+done
+
+mkdir -p "$dir/attack"
+for a in "${targets[@]}"; do
+    if [[ $mode == on ]]; then
+        : >"$dir/attack/$a"
+    else
+        rm -f -- "$dir/attack/$a"
+    fi
+done
