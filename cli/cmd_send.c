@@ -58,12 +58,15 @@ static void print_text(FILE *out, const struct mxtls_delivery *dl)
 		const char *mx = mxtls_delivery_mx(dl, i);
 		const char *sec = mxtls_delivery_security(dl, i);
 		const char *rt = mxtls_delivery_result_type(dl, i);
-		const char *st = mxtls_delivery_reply_status(dl, i);
-		fprintf(out, "%s: %s", mxtls_delivery_recipient(dl, i), mxtls_delivery_status(dl, i));
-		if (mx[0])
+		const char *status = mxtls_delivery_status(dl, i);
+		fprintf(out, "%s: %s", mxtls_delivery_recipient(dl, i), status);
+		if (mx[0] && strcmp(status, "delivered") == 0)
 			fprintf(out, " via %s (%s, %s)", mx, sec != NULL ? sec : "-",
 				mxtls_delivery_tls(dl, i) == 1 ? "TLS" : "no TLS");
-		fprintf(out, ": %d%s%s %s%s", mxtls_delivery_reply_code(dl, i), st[0] ? " " : "", st,
+		else if (mx[0])
+			fprintf(out, ", last tried %s (%s)", mx, sec != NULL ? sec : "-");
+		/* The text of a reply begins with its RFC 3463 status when it has one. */
+		fprintf(out, ": %d %s%s", mxtls_delivery_reply_code(dl, i),
 			mxtls_delivery_reply_text(dl, i),
 			mxtls_delivery_reply_local(dl, i) == 1 ? " (mxtls)" : "");
 		if (rt != NULL)

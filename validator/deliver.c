@@ -147,13 +147,12 @@ static void settle_all(struct domain_job *j, enum deliver_status st, int code, c
 		res->tls = false;
 		res->has_security = j->last_has_security;
 		res->security = j->last_security;
-		if (j->last_reply.code != 0 && st == DELIVER_DEFERRED) {
-			res->reply = j->last_reply;
-		} else {
-			res->reply = (struct smtp_brief){.code = code, .local = true};
-			snprintf(res->reply.enhanced, sizeof res->reply.enhanced, "%s", enh);
-			snprintf(res->reply.text, sizeof res->reply.text, "%s", detail);
-		}
+		/* The reply is ours: no server refused this recipient.  The detail names the
+		 * last host and what went wrong there (with the server's words, if any). */
+		res->reply = (struct smtp_brief){.code = code, .local = true};
+		snprintf(res->reply.enhanced, sizeof res->reply.enhanced, "%s", enh);
+		snprintf(res->reply.text, sizeof res->reply.text, "%s %.*s", enh,
+			 (int)(sizeof res->reply.text - 16), detail);
 		res->result_type = rt;
 		snprintf(res->detail, sizeof res->detail, "%s", detail);
 	}
