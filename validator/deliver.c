@@ -43,13 +43,14 @@ struct domain_job {
 	struct decision *d;
 	size_t host, addr;         /* the next candidate */
 	bool cleartext_retry;      /* this attempt is the cleartext retry of the same address */
+	bool attempted;            /* some host was contacted: its failure is the one reported */
 	struct smtp_session *sess;
 	struct smtp_txn txn;
 	struct host_verify_outcome verify;
 	bool verified;
 	/* The last failure, for the recipients if no host takes the mail. */
 	enum mxtls_result last_result;
-	char last_detail[640];
+	char last_detail[1024];
 	char last_mx[DNS_NAME_TEXT_MAX];
 	struct smtp_brief last_reply;
 	bool last_has_security;
@@ -212,6 +213,7 @@ static void on_session(void *arg, const struct smtp_session_result *sr)
 		return;
 	}
 	/* The session ended before the transaction: remember why, and try elsewhere. */
+	j->attempted = true;
 	j->last_result = sr->error == MXTLS_E_TLS ? sr->tls_result : MXTLS_RESULT_OK;
 	snprintf(j->last_detail, sizeof j->last_detail, "%s: %s", h->name, sr->reason);
 	snprintf(j->last_mx, sizeof j->last_mx, "%s", h->name);
@@ -238,8 +240,9 @@ static void try_next(struct domain_job *j)
 	for (; j->host < d->nhosts; j->host++, j->addr = 0, j->cleartext_retry = false) {
 		struct decision_host *h = &d->hosts[j->host];
 		if (h->security == SEC_UNREACHABLE || h->security == SEC_EXCLUDED) {
-			if (j->addr == 0 && h->security == SEC_EXCLUDED) {
-				/* D10: a host skipped for the STS mx patterns counts as a failure. */
+			if (j->addr == 0 && h->security == SEC_EXCLUDED && !j->attempted) {
+				/* D10: a host skipped for the STS mx patterns counts as a failure; the
+				 * failure of a host actually contacted says more, and is kept. */
 				j->last_result = MXTLS_RESULT_VALIDATION_FAILURE;
 				snprintf(j->last_detail, sizeof j->last_detail, "%s: %s", h->name,
 					 h->why);

@@ -31,7 +31,7 @@ struct deliver_rcpt {
 	enum decision_security security; /* of mx */
 	struct smtp_brief reply;     /* the last reply for this recipient (local when made up) */
 	enum mxtls_result result_type; /* for failures with a TLS reason: the RFC 8460 type */
-	char detail[640];            /* one line: what happened, for people */
+	char detail[1024];           /* one line: what happened, for people */
 };
 
 struct deliver_req {
