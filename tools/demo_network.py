@@ -1,0 +1,104 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+# The demo's second half, run inside the test network by tools/demo.sh: mail to a DANE domain,
+# an MTA-STS domain and an unprotected domain, first on an honest network, then with an active
+# attacker that strips STARTTLS from all three MX hosts.
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+MXTLS = sys.argv[1]
+HERE = os.path.dirname(os.path.abspath(__file__))
+SMTP_DIR = os.environ["MXTLS_TEST_SMTP_DIR"]
+WORKDIR = os.environ["MXTLS_TEST_WORKDIR"]
+STATE = tempfile.mkdtemp(prefix="mxtls-demo.")
+BASE = [MXTLS, "--config", "/dev/null", "--unbound-conf", os.environ["MXTLS_TEST_UNBOUND_CONF"],
+        "--ca-file", os.environ["MXTLS_TEST_CA_FILE"], "--state-dir", STATE,
+        "--connect-timeout", "5", "--smtp-timeout", "30"]
+DOMAINS = [("dane-ee.mail.test", "DANE (TLSA 3 1 1, signed zone)", "127.0.25.1"),
+           ("enforce.sts.test", "MTA-STS enforce", "127.0.10.101"),
+           ("plain.test", "none (unsigned zone, no policy)", "127.0.25.20")]
+
+
+def show(args):
+    print("\n$ mxtls " + " ".join(args[len(BASE):] if args[:len(BASE)] == BASE else args))
+    sys.stdout.flush()
+    subprocess.run(args)
+
+
+def received(rcpt):
+    path = os.path.join(SMTP_DIR, "received.jsonl")
+    with open(path, encoding="utf-8") as f:
+        return [m for m in map(json.loads, filter(str.strip, f)) if rcpt in m["rcpt_to"]]
+
+
+def send_all(tag):
+    rows = []
+    for domain, protection, _ in DOMAINS:
+        rcpt = "%s@%s" % (tag, domain)
+        msg = ("From: alice@sender.test\nTo: %s\nSubject: quarterly figures (%s)\n\n"
+               "The numbers are in.\n" % (rcpt, tag))
+        p = subprocess.run(BASE + ["--json", "send", "--from", "alice@sender.test", "--to", rcpt,
+                                   "--helo", "sender.test", "-"], input=msg.encode(),
+                           capture_output=True)
+        r = json.loads(p.stdout)["recipients"][0]
+        got = received(rcpt)
+        rows.append((domain, protection, r, p.returncode, got))
+    return rows
+
+
+def table(headers, rows):
+    widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows)]
+    line = "  ".join("%-*s" % (w, h) for w, h in zip(widths, headers))
+    print(line.rstrip())
+    print("  ".join("-" * w for w in widths))
+    for row in rows:
+        print("  ".join("%-*s" % (w, c) for w, c in zip(widths, row)).rstrip())
+
+
+def main():
+    print("\n== What the sender must require, per MX host (mxtls check) ==")
+    for domain, _, _ in DOMAINS:
+        show(BASE + ["check", "--connect", domain])
+
+    print("\n== 1. An honest network: one message to each domain (mxtls send) ==\n")
+    rows = []
+    for domain, protection, r, rc, got in send_all("before"):
+        where = ("%s, %s" % (got[0]["host"], "TLS " + (got[0]["tls_version"] or ""))
+                 if got and got[0]["tls"] else got[0]["host"] + ", CLEARTEXT" if got else "-")
+        rows.append((domain, protection, "%s (exit %d)" % (r["status"], rc),
+                     r["security"] or "-", where))
+    table(["recipient domain", "protection", "mxtls send", "MX security", "receiver got it"],
+          rows)
+
+    print("\n== 2. An attacker on the path deletes STARTTLS from all three MX hosts ==")
+    print("$ tests/net/smtp-attack.sh WORKDIR on " + " ".join(a for _, _, a in DOMAINS) + "\n")
+    subprocess.run(["bash", os.path.join(HERE, "..", "tests", "net", "smtp-attack.sh"),
+                    WORKDIR, "on"] + [a for _, _, a in DOMAINS], check=True)
+    rows = []
+    for domain, protection, r, rc, got in send_all("attacked"):
+        stolen = [m for m in got if m["attacker"]]
+        outcome = "%s (exit %d)" % (r["status"], rc)
+        if r.get("result_type"):
+            outcome += ", " + r["result_type"]
+        rows.append((domain, protection, outcome,
+                     "READ THE MAIL (%d bytes, cleartext)" % stolen[0]["size"] if stolen
+                     else "nothing"))
+    table(["recipient domain", "protection", "mxtls send", "what the attacker got"], rows)
+    print("\nDANE and MTA-STS mail is deferred (exit 75: the sender will retry), never sent in the"
+          "\nclear; the unprotected domain's mail goes out in cleartext to the attacker."
+          "\nThe attacker's copy:\n")
+    cap = os.path.join(SMTP_DIR, "captured")
+    for host in sorted(os.listdir(cap)) if os.path.isdir(cap) else []:
+        for name in sorted(os.listdir(os.path.join(cap, host))):
+            with open(os.path.join(cap, host, name), encoding="utf-8", errors="replace") as f:
+                print("    " + f.read().replace("\n", "\n    ").rstrip())
+    subprocess.run(["bash", os.path.join(HERE, "..", "tests", "net", "smtp-attack.sh"),
+                    WORKDIR, "off"] + [a for _, _, a in DOMAINS], check=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
