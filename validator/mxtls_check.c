@@ -305,6 +305,38 @@ const char *mxtls_decision_tlsrpt(const struct mxtls_decision *md)
 	return md != NULL ? md->d->tlsrpt_text : NULL;
 }
 
+int mxtls_decision_verify(struct mxtls_ctx *ctx, const struct mxtls_decision *md, size_t i,
+			  const unsigned char *const *der, const size_t *len, size_t n,
+			  enum mxtls_result *result, enum mxtls_result *reported, char *reason,
+			  size_t reasonlen)
+{
+	const struct decision_host *h = host(md, i);
+	if (ctx == NULL || h == NULL || result == NULL || reason == NULL || reasonlen == 0 ||
+	    (n > 0 && (der == NULL || len == NULL)))
+		return MXTLS_E_INVAL;
+	if (h->security == SEC_EXCLUDED || h->security == SEC_UNREACHABLE) {
+		snprintf(reason, reasonlen, "host %s is %s: it must not be used", h->name,
+			 decision_security_name(h->security));
+		return MXTLS_E_INVAL;
+	}
+	struct dane_pkix *pkix = NULL;
+	char err[256];
+	if (h->pkix_auth) {
+		int rc = mxtls_ctx_pkix(ctx, &pkix, err, sizeof err);
+		if (rc != MXTLS_OK) {
+			snprintf(reason, reasonlen, "%s", err);
+			return rc;
+		}
+	}
+	struct host_verify_outcome o;
+	host_verify(h, pkix, der, len, n, mxtls_ctx_now(ctx), &o);
+	*result = o.result;
+	if (reported != NULL)
+		*reported = o.reported;
+	snprintf(reason, reasonlen, "%s", o.reason);
+	return MXTLS_OK;
+}
+
 /* ---- probe ------------------------------------------------------------------------------ */
 
 struct probe {

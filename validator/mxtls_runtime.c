@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include <event2/event.h>
+#include <mxtls/context.h>
 #include <mxtls/error.h>
 
 #include "dane/dane_pkix.h"
@@ -14,6 +15,15 @@
 #include "sts/sts_cache.h"
 #include "sts/sts_fetch.h"
 #include "validator/mxtls_ctx.h"
+
+int mxtls_ctx_set_event_base(struct mxtls_ctx *ctx, void *event_base)
+{
+	if (ctx == NULL || event_base == NULL || ctx->base != NULL)
+		return MXTLS_E_INVAL;
+	ctx->base = event_base;
+	ctx->base_borrowed = true;
+	return MXTLS_OK;
+}
 
 int mxtls_ctx_base(struct mxtls_ctx *ctx, struct event_base **out, char *err, size_t errlen)
 {

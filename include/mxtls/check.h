@@ -93,6 +93,23 @@ MXTLS_API const char *mxtls_decision_tlsrpt_state(const struct mxtls_decision *d
 MXTLS_API const char *mxtls_decision_tlsrpt(const struct mxtls_decision *d);
 
 /*
+ * The verify step for an MTA with its own SMTP client: checks the chain a server presented
+ * after STARTTLS (der[k] of len[k] bytes, leaf first, as the TLS library hands it over; all
+ * borrowed) against what d requires of host i, at ctx's clock.  *result (may not be NULL)
+ * receives what to obey: MXTLS_RESULT_OK to go on with the session, else the RFC 8460 type of
+ * the failure (then the session must end before MAIL FROM, and the next host be tried).
+ * *reported (may be NULL) receives what a TLS report would say: it differs from *result only
+ * for MTA-STS testing, where failures are reported and not enforced.  reason (reasonlen bytes)
+ * gets one line.  A host that requires no authentication accepts any chain.  Returns
+ * MXTLS_OK, MXTLS_E_INVAL (bad arguments, i out of range), MXTLS_E_CONFIG (the Web PKI roots
+ * cannot be loaded), MXTLS_E_NOMEM.
+ */
+MXTLS_API int mxtls_decision_verify(struct mxtls_ctx *ctx, const struct mxtls_decision *d,
+				    size_t i, const unsigned char *const *der, const size_t *len,
+				    size_t n, enum mxtls_result *result, enum mxtls_result *reported,
+				    char *reason, size_t reasonlen);
+
+/*
  * Connects to host i of d (each address in turn until one answers), runs STARTTLS when the
  * server offers it, checks the certificate as the decision requires, and QUITs without
  * sending mail (blocking).  *result receives MXTLS_RESULT_OK or the RFC 8460 type of the

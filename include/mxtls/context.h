@@ -46,6 +46,15 @@ MXTLS_API void mxtls_ctx_set_log(struct mxtls_ctx *ctx, enum mxtls_log_level max
  */
 MXTLS_API void mxtls_ctx_set_clock(struct mxtls_ctx *ctx, int64_t (*now)(void *arg), void *arg);
 
+/*
+ * Makes ctx run its lookups, policy fetches and SMTP sessions on the application's libevent 2
+ * loop: event_base is a `struct event_base *` (borrowed: the application owns it, runs it and
+ * frees it after ctx).  Without this call ctx creates a loop of its own, which the blocking
+ * functions run.  Must come before the first lookup; returns MXTLS_OK, or MXTLS_E_INVAL when
+ * event_base is NULL or ctx already has a loop.
+ */
+MXTLS_API int mxtls_ctx_set_event_base(struct mxtls_ctx *ctx, void *event_base);
+
 /* The current time of ctx's clock, in Unix seconds. */
 MXTLS_API int64_t mxtls_ctx_now(const struct mxtls_ctx *ctx);
 
