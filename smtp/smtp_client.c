@@ -408,7 +408,8 @@ static void start_handshake(struct smtp_session *s)
 	const char *why = NULL;
 	int rc = smtp_tls_new(s->fd, s->req.sni, &s->tls, &why);
 	if (rc != MXTLS_OK) {
-		finish(s, rc, MXTLS_RESULT_OK, "cannot set up TLS: %s", why != NULL ? why : "?");
+		finish(s, rc, MXTLS_RESULT_VALIDATION_FAILURE, "cannot set up TLS: %s",
+		       why != NULL ? why : "?");
 		return;
 	}
 	s->res.stage = SMTP_STAGE_HANDSHAKE;
@@ -497,6 +498,13 @@ static void on_starttls(struct smtp_session *s, const struct smtp_reply *r)
 			       "the server sent %zu bytes after its 220 to STARTTLS", s->in_len);
 			return;
 		}
+		/* Nor is a 220 that came before STARTTLS itself went out (it arrived in the
+		 * same read as the EHLO reply): it answers nothing. */
+		if (output_pending(s)) {
+			finish(s, MXTLS_E_SYNTAX, MXTLS_RESULT_OK,
+			       "the server sent its 220 to STARTTLS before the command");
+			return;
+		}
 		start_handshake(s);
 		return;
 	}
@@ -534,8 +542,11 @@ static void on_txn_reply(struct smtp_session *s, const struct pending *p,
 		brief_from(&t->rcpt[p->rcpt], r);
 		if (is2xx(r->code))
 			s->accepted++;
-		if (piped)
+		if (piped) {
+			if (p->rcpt + 1 == t->nrcpts)
+				s->res.stage = SMTP_STAGE_DATA; /* DATA's reply is next */
 			return;
+		}
 		if (p->rcpt + 1 < t->nrcpts) {
 			send_rcpt(s, p->rcpt + 1);
 		} else if (s->accepted > 0) {
@@ -560,6 +571,13 @@ static void on_txn_reply(struct smtp_session *s, const struct pending *p,
 			expect(s, CMD_DOT, 0);
 			return;
 		}
+		if (is2xx(r->code)) {
+			/* RFC 5321 §4.3.2: DATA gets 354 or a failure.  A 2xx here would record a
+			 * message that was never sent as accepted. */
+			finish(s, MXTLS_E_SYNTAX, MXTLS_RESULT_OK, "DATA answered %d, not 354",
+			       r->code);
+			return;
+		}
 		if (s->accepted > 0)
 			brief_from(&t->data, r);
 		end_transaction(s, true);
@@ -577,6 +595,14 @@ static void on_txn_reply(struct smtp_session *s, const struct pending *p,
 static void on_reply(struct smtp_session *s, const struct smtp_reply *r)
 {
 	brief_from(&s->res.last, r);
+	if (s->seg != NULL && s->seg_off < s->seg_len) {
+		/* RFC 5321 §4.1.1.4: the reply to "." follows the whole message.  One that comes
+		 * while the payload is still going out answers nothing, and acting on it would
+		 * put the next command in the middle of the message. */
+		finish(s, MXTLS_E_SYNTAX, MXTLS_RESULT_OK,
+		       "reply %d before the end of the message data", r->code);
+		return;
+	}
 	if (s->qlen == 0) {
 		finish(s, MXTLS_E_SYNTAX, MXTLS_RESULT_OK, "unexpected reply %d from the server",
 		       r->code);

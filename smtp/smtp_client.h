@@ -141,7 +141,8 @@ struct smtp_session;
 int smtp_session_start(struct event_base *base, const struct smtp_session_req *req,
 		       smtp_session_callback cb, void *arg, struct smtp_session **out);
 
-/* Closes the connection at once; the callback is not called. */
+/* Closes the connection at once; the callback is not called.  Not from inside the session's
+ * own verify function or callback (the session is in use there). */
 void smtp_session_cancel(struct smtp_session *s);
 
 #endif

@@ -27,7 +27,9 @@ int smtp_tls_new(int fd, const char *sni, struct smtp_tls **out, const char **wh
 	int rc = gnutls_certificate_allocate_credentials(&t->cred);
 	if (rc < 0)
 		goto fail;
-	rc = gnutls_init(&t->session, GNUTLS_CLIENT | GNUTLS_NONBLOCK);
+	/* GNUTLS_NO_SIGNAL: a write to a peer that reset the connection must be an error, not a
+	 * SIGPIPE that ends the caller's process (convention 10: the library never exits). */
+	rc = gnutls_init(&t->session, GNUTLS_CLIENT | GNUTLS_NONBLOCK | GNUTLS_NO_SIGNAL);
 	if (rc < 0) {
 		t->session = NULL;
 		goto fail;
