@@ -176,6 +176,15 @@ void decision_classify(struct decision *d)
 	case MX_LOOKUP_OK:
 		break;
 	}
+	if (d->sts == NULL) {
+		/* The discovery did not finish (out of memory): whether a policy applies is
+		 * unknown, which is not the same as "no policy" (convention 2). */
+		d->mode = MODE_TEMPFAIL;
+		snprintf(d->why, sizeof d->why, "the MTA-STS discovery did not complete");
+		for (size_t i = 0; i < d->nhosts; i++)
+			classify_host(&d->hosts[i], STS_MODE_NONE, NULL);
+		return;
+	}
 	size_t reachable = 0, dane = 0, excluded = 0;
 	for (size_t i = 0; i < d->nhosts; i++) {
 		struct decision_host *h = &d->hosts[i];

@@ -75,11 +75,7 @@ int mxtls_decide_start(struct mxtls_ctx *ctx, const char *domain,
 	struct dns_resolver *r;
 	struct sts_fetcher *f;
 	struct sts_cache *c;
-	int rc = mxtls_ctx_resolver(ctx, &r, err, errlen);
-	if (rc == MXTLS_OK)
-		rc = mxtls_ctx_fetcher(ctx, &f, err, errlen);
-	if (rc == MXTLS_OK)
-		rc = mxtls_ctx_cache(ctx, &c, err, errlen);
+	int rc = mxtls_ctx_lookups(ctx, &r, &f, &c, err, errlen);
 	if (rc != MXTLS_OK)
 		return rc;
 	struct mxtls_decide_op *op = calloc(1, sizeof *op);
@@ -133,11 +129,9 @@ int mxtls_decide(struct mxtls_ctx *ctx, const char *domain, struct mxtls_decisio
 	int rc = mxtls_decide_start(ctx, domain, on_blocking, &b, NULL, err, errlen);
 	if (rc != MXTLS_OK)
 		return rc;
-	while (!b.done)
-		if (event_base_loop(ctx->base, EVLOOP_ONCE) < 0) {
-			snprintf(err, errlen, "event loop failed");
-			return MXTLS_E_INTERNAL;
-		}
+	rc = mxtls_ctx_wait(ctx, &b.done, err, errlen);
+	if (rc != MXTLS_OK)
+		return rc;
 	if (b.err != MXTLS_OK) {
 		snprintf(err, errlen, "%s", mxtls_strerror(b.err));
 		return b.err;
@@ -411,9 +405,9 @@ int mxtls_decision_probe(struct mxtls_ctx *ctx, const struct mxtls_decision *md,
 			snprintf(reason, reasonlen, "%s", mxtls_strerror(rc));
 			return rc;
 		}
-		while (!p.done)
-			if (event_base_loop(base, EVLOOP_ONCE) < 0)
-				return MXTLS_E_INTERNAL;
+		rc = mxtls_ctx_wait(ctx, &p.done, reason, reasonlen);
+		if (rc != MXTLS_OK)
+			return rc;
 		snprintf(tls_version, vlen, "%s", p.res.tls ? p.res.tls_version : "");
 		if (p.res.error == MXTLS_E_IO || p.res.error == MXTLS_E_TIMEOUT) {
 			rc = p.res.error;

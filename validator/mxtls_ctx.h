@@ -53,9 +53,15 @@ int mxtls_ctx_resolver(struct mxtls_ctx *ctx, struct dns_resolver **out, char *e
 		       size_t errlen);
 int mxtls_ctx_fetcher(struct mxtls_ctx *ctx, struct sts_fetcher **out, char *err, size_t errlen);
 int mxtls_ctx_cache(struct mxtls_ctx *ctx, struct sts_cache **out, char *err, size_t errlen);
+/* The resolver, fetcher and cache a decision needs, all three (as the functions above). */
+int mxtls_ctx_lookups(struct mxtls_ctx *ctx, struct dns_resolver **r, struct sts_fetcher **f,
+		      struct sts_cache **c, char *err, size_t errlen);
 /* The Web PKI roots (--ca-file, else the system store), for MX certificates under MTA-STS. */
 int mxtls_ctx_pkix(struct mxtls_ctx *ctx, struct dane_pkix **out, char *err, size_t errlen);
 
+/* Runs the context's loop until *done turns true (set by a callback).  Returns MXTLS_OK, or
+ * MXTLS_E_INTERNAL with the reason in err when the loop fails. */
+int mxtls_ctx_wait(struct mxtls_ctx *ctx, const bool *done, char *err, size_t errlen);
 /* Frees what the functions above created. */
 void mxtls_ctx_runtime_free(struct mxtls_ctx *ctx);
 

@@ -96,6 +96,27 @@ int mxtls_ctx_cache(struct mxtls_ctx *ctx, struct sts_cache **out, char *err, si
 	return MXTLS_OK;
 }
 
+int mxtls_ctx_lookups(struct mxtls_ctx *ctx, struct dns_resolver **r, struct sts_fetcher **f,
+		      struct sts_cache **c, char *err, size_t errlen)
+{
+	int rc = mxtls_ctx_resolver(ctx, r, err, errlen);
+	if (rc == MXTLS_OK)
+		rc = mxtls_ctx_fetcher(ctx, f, err, errlen);
+	if (rc == MXTLS_OK)
+		rc = mxtls_ctx_cache(ctx, c, err, errlen);
+	return rc;
+}
+
+int mxtls_ctx_wait(struct mxtls_ctx *ctx, const bool *done, char *err, size_t errlen)
+{
+	while (!*done)
+		if (ctx->base == NULL || event_base_loop(ctx->base, EVLOOP_ONCE) < 0) {
+			snprintf(err, errlen, "event loop failed");
+			return MXTLS_E_INTERNAL;
+		}
+	return MXTLS_OK;
+}
+
 int mxtls_ctx_pkix(struct mxtls_ctx *ctx, struct dane_pkix **out, char *err, size_t errlen)
 {
 	if (ctx->pkix == NULL) {

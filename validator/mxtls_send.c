@@ -110,11 +110,7 @@ int mxtls_send_start(struct mxtls_ctx *ctx, const struct mxtls_message *m,
 	struct dane_pkix *pkix = NULL;
 	int rc = mxtls_ctx_base(ctx, &base, err, errlen);
 	if (rc == MXTLS_OK)
-		rc = mxtls_ctx_resolver(ctx, &r, err, errlen);
-	if (rc == MXTLS_OK)
-		rc = mxtls_ctx_fetcher(ctx, &f, err, errlen);
-	if (rc == MXTLS_OK)
-		rc = mxtls_ctx_cache(ctx, &c, err, errlen);
+		rc = mxtls_ctx_lookups(ctx, &r, &f, &c, err, errlen);
 	if (rc == MXTLS_OK)
 		rc = mxtls_ctx_pkix(ctx, &pkix, err, errlen);
 	if (rc != MXTLS_OK)
@@ -179,11 +175,9 @@ int mxtls_send(struct mxtls_ctx *ctx, const struct mxtls_message *m, struct mxtl
 	int rc = mxtls_send_start(ctx, m, on_blocking, &b, NULL, err, errlen);
 	if (rc != MXTLS_OK)
 		return rc;
-	while (!b.done)
-		if (event_base_loop(ctx->base, EVLOOP_ONCE) < 0) {
-			snprintf(err, errlen, "event loop failed");
-			return MXTLS_E_INTERNAL;
-		}
+	rc = mxtls_ctx_wait(ctx, &b.done, err, errlen);
+	if (rc != MXTLS_OK)
+		return rc;
 	if (b.dl == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return MXTLS_E_NOMEM;

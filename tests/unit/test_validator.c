@@ -532,6 +532,24 @@ START_TEST(decision_classify_rows)
 }
 END_TEST
 
+/* A discovery that never finished is "unknown", never "no policy": defer. */
+START_TEST(decision_without_sts_result_defers)
+{
+	struct decision *d = calloc(1, sizeof *d);
+	ck_assert_ptr_nonnull(d);
+	d->mx.status = MX_LOOKUP_OK;
+	d->nhosts = 1;
+	snprintf(d->hosts[0].name, sizeof d->hosts[0].name, "mx1.x.test");
+	d->hosts[0].dane = calloc(1, sizeof *d->hosts[0].dane);
+	ck_assert_ptr_nonnull(d->hosts[0].dane);
+	d->hosts[0].dane->state = HOST_DANE_NONE;
+	d->hosts[0].dane->naddrs = 1;
+	decision_classify(d);
+	ck_assert_str_eq(decision_mode_name(d->mode), "tempfail");
+	decision_free(d);
+}
+END_TEST
+
 static Suite *validator_suite(void)
 {
 	Suite *s = suite_create("validator");
@@ -553,6 +571,7 @@ static Suite *validator_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("decision");
 	tcase_add_loop_test(tc, decision_classify_rows, 0, ARRAY_LEN(cls_cases));
+	tcase_add_test(tc, decision_without_sts_result_defers);
 	suite_add_tcase(s, tc);
 	return s;
 }
