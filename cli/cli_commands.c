@@ -5,6 +5,7 @@
 const struct cli_command *const cli_commands[] = {
 	&cli_cmd_check,
 	&cli_cmd_send,
+	&cli_cmd_policyd,
 	&cli_cmd_config,
 	&cli_cmd_dane_verify,
 	&cli_cmd_dane_tlsa,

@@ -10,6 +10,7 @@
 /* One definition per cmd_*.c file. */
 extern const struct cli_command cli_cmd_check;
 extern const struct cli_command cli_cmd_send;
+extern const struct cli_command cli_cmd_policyd;
 extern const struct cli_command cli_cmd_config;
 extern const struct cli_command cli_cmd_dane_verify;
 extern const struct cli_command cli_cmd_dane_tlsa;

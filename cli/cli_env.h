@@ -17,6 +17,13 @@ struct cli_given {
 	const char *value; /* borrowed from argv; NULL for flags */
 };
 
+/* Policy-server keys (policyd_option_keys) read from the configuration file: every command
+ * accepts them, since one file serves them all; `mxtls policyd` applies them. */
+#define CLI_FILE_KEYS_MAX 64
+struct cli_file_key {
+	char *key, *value; /* owned */
+};
+
 struct cli_env {
 	struct mxtls_config *cfg; /* command line > config file > defaults, already merged */
 	const char *config_path;  /* the configuration file read, NULL if none */
@@ -28,6 +35,9 @@ struct cli_env {
 	size_t npos;
 	const struct cli_given *given; /* command options */
 	size_t ngiven;
+	struct cli_file_key file_keys[CLI_FILE_KEYS_MAX];
+	size_t nfile_keys;
+	const void *globals; /* the global options as given (main.c), for cli_config_rebuild() */
 };
 
 struct cli_command {
@@ -44,6 +54,14 @@ struct cli_command {
  * mxtls_ctx_free()), or prints the reason and returns EXIT_CONFIG / EXIT_SOFTWARE.
  */
 int cli_open_ctx(struct cli_env *env, struct mxtls_ctx **out);
+
+/*
+ * Builds the settings again from the configuration file and the global options given on the
+ * command line (for a reload): on success *out is set (caller frees with mxtls_config_free())
+ * and env->file_keys holds the file's policy-server keys.  Returns MXTLS_OK or an MXTLS_E_*
+ * code with the reason in err.
+ */
+int cli_config_rebuild(struct cli_env *env, struct mxtls_config **out, char *err, size_t errlen);
 
 /* Prints "mxtls: " + message + newline to env->err. */
 void cli_errorf(const struct cli_env *env, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

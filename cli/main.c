@@ -13,6 +13,7 @@
 #include "cli_commands.h"
 #include "cli_env.h"
 #include "cli_exit.h"
+#include "policyd/policyd.h"
 
 #define DEFAULT_CONFIG "/etc/mxtls/mxtls.conf"
 #define MAX_GIVEN 256 /* command options on one command line */
@@ -184,7 +185,34 @@ static int app_key(void *arg, const char *key, const char *value, char *err, siz
 		env->verbose = (int)v;
 		return MXTLS_OK;
 	}
+	for (size_t i = 0; policyd_option_keys[i] != NULL; i++) {
+		if (strcmp(key, policyd_option_keys[i]) != 0)
+			continue;
+		if (env->nfile_keys == CLI_FILE_KEYS_MAX) {
+			snprintf(err, errlen, "too many policy-server settings");
+			return MXTLS_E_CONFIG;
+		}
+		struct cli_file_key *k = &env->file_keys[env->nfile_keys];
+		k->key = strdup(key);
+		k->value = strdup(value);
+		if (k->key == NULL || k->value == NULL) {
+			free(k->key);
+			free(k->value);
+			return MXTLS_E_NOMEM;
+		}
+		env->nfile_keys++;
+		return MXTLS_OK;
+	}
 	return MXTLS_E_NOTFOUND;
+}
+
+static void clear_file_keys(struct cli_env *env)
+{
+	for (size_t i = 0; i < env->nfile_keys; i++) {
+		free(env->file_keys[i].key);
+		free(env->file_keys[i].value);
+	}
+	env->nfile_keys = 0;
 }
 
 /* The default state directory (CLI.md): /var/lib/mxtls as root, else the XDG state home. */
@@ -201,26 +229,21 @@ static int default_state_dir(char *buf, size_t len)
 	return -1;
 }
 
-/* Merges defaults < configuration file < command line into env->cfg.  Returns an exit code. */
-static int build_config(struct cli_env *env, const struct globals *g)
+int cli_config_rebuild(struct cli_env *env, struct mxtls_config **out, char *err, size_t errlen)
 {
-	char err[512];
-	int rc = mxtls_config_new(&env->cfg);
+	const struct globals *g = env->globals;
+	struct mxtls_config *cfg;
+	int rc = mxtls_config_new(&cfg);
 	if (rc != MXTLS_OK) {
-		cli_errorf(env, "%s", mxtls_strerror(rc));
-		return EXIT_SOFTWARE;
+		snprintf(err, errlen, "%s", mxtls_strerror(rc));
+		return rc;
 	}
-	const char *path = g->config;
-	if (path == NULL && access(DEFAULT_CONFIG, F_OK) == 0)
-		path = DEFAULT_CONFIG;
-	env->config_path = path;
-	if (path != NULL) {
+	clear_file_keys(env);
+	if (env->config_path != NULL) {
 		struct mxtls_config_app app = {.key = app_key, .arg = env};
-		rc = mxtls_config_load_file(env->cfg, path, &app, err, sizeof err);
-		if (rc != MXTLS_OK) {
-			cli_errorf(env, "%s", err);
-			return rc == MXTLS_E_NOMEM ? EXIT_SOFTWARE : EXIT_CONFIG;
-		}
+		rc = mxtls_config_load_file(cfg, env->config_path, &app, err, errlen);
+		if (rc != MXTLS_OK)
+			goto fail;
 	}
 	/* The command line wins over the file. */
 	if (g->json >= 0)
@@ -230,21 +253,44 @@ static int build_config(struct cli_env *env, const struct globals *g)
 	for (int i = 0; i < 6; i++) {
 		if (g->lib[i] == NULL)
 			continue;
-		rc = mxtls_config_set(env->cfg, lib_keys[i], g->lib[i], err, sizeof err);
+		char why[512];
+		rc = mxtls_config_set(cfg, lib_keys[i], g->lib[i], why, sizeof why);
 		if (rc != MXTLS_OK) {
-			cli_errorf(env, "--%s", err);
-			return EXIT_USAGE;
+			snprintf(err, errlen, "--%s", why);
+			rc = MXTLS_E_INVAL;
+			goto fail;
 		}
 	}
-	if (mxtls_config_get(env->cfg, "state-dir") == NULL) {
+	if (mxtls_config_get(cfg, "state-dir") == NULL) {
 		char dir[4096];
 		if (default_state_dir(dir, sizeof dir) == 0 &&
-		    mxtls_config_set(env->cfg, "state-dir", dir, NULL, 0) != MXTLS_OK) {
-			cli_errorf(env, "cannot set the default state directory");
-			return EXIT_SOFTWARE;
+		    mxtls_config_set(cfg, "state-dir", dir, NULL, 0) != MXTLS_OK) {
+			snprintf(err, errlen, "cannot set the default state directory");
+			rc = MXTLS_E_NOMEM;
+			goto fail;
 		}
 	}
-	return EXIT_OK;
+	*out = cfg;
+	return MXTLS_OK;
+fail:
+	mxtls_config_free(cfg);
+	return rc;
+}
+
+/* Merges defaults < configuration file < command line into env->cfg.  Returns an exit code. */
+static int build_config(struct cli_env *env, const struct globals *g)
+{
+	char err[512];
+	const char *path = g->config;
+	if (path == NULL && access(DEFAULT_CONFIG, F_OK) == 0)
+		path = DEFAULT_CONFIG;
+	env->config_path = path;
+	env->globals = g;
+	int rc = cli_config_rebuild(env, &env->cfg, err, sizeof err);
+	if (rc == MXTLS_OK)
+		return EXIT_OK;
+	cli_errorf(env, "%s", err);
+	return rc == MXTLS_E_INVAL ? EXIT_USAGE : rc == MXTLS_E_NOMEM ? EXIT_SOFTWARE : EXIT_CONFIG;
 }
 
 int main(int argc, char **argv)
@@ -359,6 +405,7 @@ int main(int argc, char **argv)
 	status = cmd->run(&env);
 out:
 	mxtls_config_free(env.cfg);
+	clear_file_keys(&env);
 	free(pos);
 	if (fflush(stdout) != 0 && status == EXIT_OK)
 		status = EXIT_SOFTWARE; /* a full disk or closed pipe must not look like success */

@@ -299,6 +299,21 @@ const char *mxtls_decision_tlsrpt(const struct mxtls_decision *md)
 	return md != NULL ? md->d->tlsrpt_text : NULL;
 }
 
+int64_t mxtls_decision_ttl(const struct mxtls_decision *md)
+{
+	if (md == NULL || md->d->mode == MODE_TEMPFAIL)
+		return 0;
+	const struct decision *d = md->d;
+	uint32_t ttl = d->mx.ttl;
+	for (size_t i = 0; i < d->nhosts; i++)
+		if (d->hosts[i].dane != NULL && d->hosts[i].dane->ttl < ttl)
+			ttl = d->hosts[i].dane->ttl;
+	/* A new _mta-sts id must be noticed when the TXT record's TTL runs out. */
+	if (md->sts.r.txt_answered && md->sts.r.txt_ttl < ttl)
+		ttl = md->sts.r.txt_ttl;
+	return ttl;
+}
+
 int mxtls_decision_verify(struct mxtls_ctx *ctx, const struct mxtls_decision *md, size_t i,
 			  const unsigned char *const *der, const size_t *len, size_t n,
 			  enum mxtls_result *result, enum mxtls_result *reported, char *reason,

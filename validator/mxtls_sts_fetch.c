@@ -157,23 +157,36 @@ int mxtls_sts_cache_list(struct mxtls_ctx *ctx,
 	return rc;
 }
 
-struct refresh_wait {
-	struct sts_refresh_stats stats;
-	bool done;
+struct mxtls_sts_refresh_op {
+	struct mxtls_ctx *ctx;
+	struct sts_refresh *run;
+	uint64_t id;
+	void (*cb)(void *arg, size_t refreshed, size_t failed);
+	void *arg;
 };
 
 static void on_refreshed(void *arg, const struct sts_refresh_stats *stats)
 {
-	struct refresh_wait *w = arg;
-	w->stats = *stats;
-	w->done = true;
+	struct mxtls_sts_refresh_op *op = arg;
+	char due[24], ok[24], bad[24];
+	snprintf(due, sizeof due, "%zu", stats->due);
+	snprintf(ok, sizeof ok, "%zu", stats->refreshed);
+	snprintf(bad, sizeof bad, "%zu", stats->failed);
+	util_log_kv(&op->ctx->log, MXTLS_LOG_INFO, op->id, "sts-refresh", "due", due, "refreshed",
+		    ok, "failed", bad, (const char *)NULL);
+	void (*cb)(void *, size_t, size_t) = op->cb;
+	void *cbarg = op->arg;
+	size_t refreshed = stats->refreshed, failed = stats->failed;
+	free(op);
+	cb(cbarg, refreshed, failed);
 }
 
-int mxtls_sts_refresh(struct mxtls_ctx *ctx, int64_t older_than, unsigned concurrency,
-		      unsigned jitter_ms, size_t *refreshed, size_t *failed, char *err,
-		      size_t errlen)
+int mxtls_sts_refresh_start(struct mxtls_ctx *ctx, int64_t older_than, unsigned concurrency,
+			    unsigned jitter_ms,
+			    void (*cb)(void *arg, size_t refreshed, size_t failed), void *arg,
+			    struct mxtls_sts_refresh_op **out, char *err, size_t errlen)
 {
-	if (ctx == NULL || older_than < 0 || err == NULL || errlen == 0)
+	if (ctx == NULL || older_than < 0 || cb == NULL || err == NULL || errlen == 0)
 		return MXTLS_E_INVAL;
 	struct dns_resolver *r;
 	struct sts_fetcher *f;
@@ -181,32 +194,60 @@ int mxtls_sts_refresh(struct mxtls_ctx *ctx, int64_t older_than, unsigned concur
 	int rc = runtime(ctx, &r, &f, &c, err, errlen);
 	if (rc != MXTLS_OK)
 		return rc;
-	struct refresh_wait w = {{0}, false};
-	uint64_t id = mxtls_ctx_decision_id(ctx);
+	struct mxtls_sts_refresh_op *op = calloc(1, sizeof *op);
+	if (op == NULL)
+		return MXTLS_E_NOMEM;
+	*op = (struct mxtls_sts_refresh_op){ctx, NULL, mxtls_ctx_decision_id(ctx), cb, arg};
 	struct sts_refresh_opts opts = {.base = ctx->base, .now = mxtls_ctx_now(ctx),
 					.older_than = older_than,
 					.concurrency = concurrency ? concurrency : 8,
-					.jitter_ms = jitter_ms, .log = &ctx->log, .log_id = id};
-	rc = sts_refresh_start(r, f, c, &opts, on_refreshed, &w, NULL);
+					.jitter_ms = jitter_ms, .log = &ctx->log, .log_id = op->id};
+	rc = sts_refresh_start(r, f, c, &opts, on_refreshed, op, &op->run);
 	if (rc != MXTLS_OK) {
+		free(op);
 		snprintf(err, errlen, "cannot read the policy cache");
 		return rc;
 	}
-	while (!w.done)
-		if (event_base_loop(ctx->base, EVLOOP_ONCE) < 0) {
-			snprintf(err, errlen, "event loop failed");
-			return MXTLS_E_INTERNAL;
-		}
-	char due[24], ok[24], bad[24];
-	snprintf(due, sizeof due, "%zu", w.stats.due);
-	snprintf(ok, sizeof ok, "%zu", w.stats.refreshed);
-	snprintf(bad, sizeof bad, "%zu", w.stats.failed);
-	util_log_kv(&ctx->log, MXTLS_LOG_INFO, id, "sts-refresh", "due", due, "refreshed", ok,
-		    "failed", bad, (const char *)NULL);
+	if (out != NULL)
+		*out = op;
+	return MXTLS_OK;
+}
+
+void mxtls_sts_refresh_cancel(struct mxtls_sts_refresh_op *op)
+{
+	if (op == NULL)
+		return;
+	sts_refresh_cancel(op->run);
+	free(op);
+}
+
+struct refresh_wait {
+	size_t refreshed, failed;
+	bool done;
+};
+
+static void on_refresh_waited(void *arg, size_t refreshed, size_t failed)
+{
+	struct refresh_wait *w = arg;
+	*w = (struct refresh_wait){refreshed, failed, true};
+}
+
+int mxtls_sts_refresh(struct mxtls_ctx *ctx, int64_t older_than, unsigned concurrency,
+		      unsigned jitter_ms, size_t *refreshed, size_t *failed, char *err,
+		      size_t errlen)
+{
+	struct refresh_wait w = {0, 0, false};
+	int rc = mxtls_sts_refresh_start(ctx, older_than, concurrency, jitter_ms,
+					 on_refresh_waited, &w, NULL, err, errlen);
+	if (rc != MXTLS_OK)
+		return rc;
+	rc = mxtls_ctx_wait(ctx, &w.done, err, errlen);
+	if (rc != MXTLS_OK)
+		return rc;
 	if (refreshed != NULL)
-		*refreshed = w.stats.refreshed;
+		*refreshed = w.refreshed;
 	if (failed != NULL)
-		*failed = w.stats.failed;
+		*failed = w.failed;
 	return MXTLS_OK;
 }
 

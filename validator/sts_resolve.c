@@ -273,6 +273,9 @@ static void on_txt(void *arg, struct dns_answer *a)
 		finish(s);
 		return;
 	}
+	res->txt_answered = a->outcome == DNS_NXDOMAIN || a->outcome == DNS_NODATA ||
+			    a->outcome == DNS_DATA;
+	res->txt_ttl = a->ttl;
 	if (a->outcome == DNS_NXDOMAIN || a->outcome == DNS_NODATA) {
 		res->txt = STS_TXT_STATE_ABSENT;
 		snprintf(res->txt_reason, sizeof res->txt_reason, "no TXT record at _mta-sts.%s",

@@ -43,6 +43,8 @@ struct sts_resolve_result {
 	char txt_text[512];     /* the selected record as published (cut at 511 bytes) */
 	char txt_id[40];        /* for STS_TXT_STATE_VALID */
 	char txt_reason[320];   /* why the record is absent, invalid, or the lookup failed */
+	bool txt_answered;      /* the TXT lookup got an answer (data or a denial) ... */
+	uint32_t txt_ttl;       /* ... valid this many seconds */
 	bool fetched;           /* a fetch was attempted (policy host lookup, then HTTPS) */
 	bool backoff;           /* a fetch was due but held back (RFC 8461 §3.3, STS-18) */
 	enum mxtls_result fetch_result; /* MXTLS_RESULT_OK, or the RFC 8460 type of the failure */

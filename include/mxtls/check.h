@@ -92,6 +92,10 @@ MXTLS_API const struct mxtls_sts_policy *mxtls_decision_sts(const struct mxtls_d
 MXTLS_API const char *mxtls_decision_tlsrpt_state(const struct mxtls_decision *d);
 MXTLS_API const char *mxtls_decision_tlsrpt(const struct mxtls_decision *d);
 
+/* How long d may be reused, in seconds: the smallest TTL of the DNS answers it rests on (MX,
+ * addresses, TLSA, the _mta-sts TXT record).  0 for "tempfail": do not reuse it. */
+MXTLS_API int64_t mxtls_decision_ttl(const struct mxtls_decision *d);
+
 /*
  * The verify step for an MTA with its own SMTP client: checks the chain a server presented
  * after STARTTLS (der[k] of len[k] bytes, leaf first, as the TLS library hands it over; all

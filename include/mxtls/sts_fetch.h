@@ -66,6 +66,20 @@ MXTLS_API int mxtls_sts_refresh(struct mxtls_ctx *ctx, int64_t older_than, unsig
 				unsigned jitter_ms, size_t *refreshed, size_t *failed, char *err,
 				size_t errlen);
 
+/*
+ * The asynchronous form, for an application driving ctx's loop (mxtls_ctx_set_event_base()):
+ * cb runs once from the loop with the counts.  *op (may be NULL) is valid until cb runs.
+ * Returns as mxtls_sts_refresh() does, and MXTLS_E_INVAL for a NULL cb.
+ */
+struct mxtls_sts_refresh_op;
+MXTLS_API int mxtls_sts_refresh_start(struct mxtls_ctx *ctx, int64_t older_than,
+				      unsigned concurrency, unsigned jitter_ms,
+				      void (*cb)(void *arg, size_t refreshed, size_t failed),
+				      void *arg, struct mxtls_sts_refresh_op **op, char *err,
+				      size_t errlen);
+/* Stops a refresh; its callback is not called.  NULL is a no-op. */
+MXTLS_API void mxtls_sts_refresh_cancel(struct mxtls_sts_refresh_op *op);
+
 /* Frees p; NULL is a no-op. */
 MXTLS_API void mxtls_sts_policy_free(struct mxtls_sts_policy *p);
 
