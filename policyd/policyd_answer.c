@@ -156,16 +156,18 @@ size_t policyd_answer(const struct policyd_facts *f, const struct policyd_answer
 	if (f->mode == POLICYD_MODE_TEMPFAIL)
 		return o->fail_open ? literal(&w, "NOTFOUND ") : temp(&w, f->reason);
 
+	bool enforce = f->sts_mode != NULL && strcmp(f->sts_mode, "enforce") == 0;
+	bool testing = f->sts_mode != NULL && strcmp(f->sts_mode, "testing") == 0;
+	/* D1: a DANE-encrypt host (secure TLSA, none usable) needs only encryption from DANE;
+	 * under an enforce policy the Web PKI check applies on top, which is "secure". */
 	size_t ndane = 0, nother = 0;
 	for (size_t i = 0; i < f->nhosts; i++) {
 		enum policyd_host_security s = f->hosts[i].security;
-		if (s == POLICYD_SEC_DANE || s == POLICYD_SEC_DANE_ENCRYPT)
+		if (s == POLICYD_SEC_DANE || (s == POLICYD_SEC_DANE_ENCRYPT && !enforce))
 			ndane++;
 		else if (s != POLICYD_SEC_UNREACHABLE)
 			nother++;
 	}
-	bool enforce = f->sts_mode != NULL && strcmp(f->sts_mode, "enforce") == 0;
-	bool testing = f->sts_mode != NULL && strcmp(f->sts_mode, "testing") == 0;
 	if (ndane == 0 && nother == 0)
 		return o->fail_open ? literal(&w, "NOTFOUND ")
 				    : temp(&w, "no MX host can be reached");

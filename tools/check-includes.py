@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: MIT
 """Checks that #include lines follow the dependency direction of ARCHITECTURE.md; prints TAP.
 
-Rules: cli/ includes only <mxtls/...> and its own files; validator/ may include every module;
+Rules: cli/ includes only <mxtls/...>, policyd/ and its own files; policyd/ (the Postfix policy
+server, built on the public API like cli/) includes only <mxtls/...> and itself; validator/ may
+include every module;
 dane/, sts/, smtp/, dns/ include util/ and themselves but never one another; util/ includes only
 util/ (and the public headers it implements); include/mxtls/ includes only include/mxtls/.
 Each third-party library is confined to its module (convention 8).
@@ -11,7 +13,7 @@ import os
 import re
 import sys
 
-MODULES = ("util", "dns", "dane", "sts", "smtp", "validator", "cli", "include/mxtls")
+MODULES = ("util", "dns", "dane", "sts", "smtp", "validator", "policyd", "cli", "include/mxtls")
 # Project folders each module may include (besides itself and the public <mxtls/...> headers).
 ALLOWED = {
     "util": set(),
@@ -20,16 +22,17 @@ ALLOWED = {
     "sts": {"util"},
     "smtp": {"util"},
     "validator": {"util", "dns", "dane", "sts", "smtp"},
-    "cli": set(),
+    "policyd": set(),
+    "cli": {"policyd"},
     "include/mxtls": set(),
 }
 # Third-party headers and the only modules that may include them.
 THIRD_PARTY = [
     (re.compile(r"^unbound(-event)?\.h$"), {"dns"}),
     (re.compile(r"^curl/"), {"sts"}),
-    (re.compile(r"^sqlite3\.h$"), {"sts", "validator"}),
+    (re.compile(r"^sqlite3\.h$"), {"sts", "validator", "policyd"}),
     (re.compile(r"^gnutls/"), {"dane", "smtp"}),
-    (re.compile(r"^event2/"), {"dns", "sts", "smtp", "validator", "cli"}),
+    (re.compile(r"^event2/"), {"dns", "sts", "smtp", "validator", "policyd", "cli"}),
 ]
 # Headers meson generates into the build tree.
 GENERATED = {"mxtls_build.h"}
@@ -74,7 +77,7 @@ def check_file(root, rel, mod):
                 continue
             if first == mod:
                 continue
-            if mod == "cli" or first not in ALLOWED.get(mod, set()):
+            if first not in ALLOWED.get(mod, set()):
                 problems.append(f"{where}: {mod}/ may not include {first}/")
     return problems
 
