@@ -105,12 +105,22 @@ static struct ctx_gen *gen_new(struct policyd_server *s, const struct mxtls_conf
 	return g;
 }
 
-static void gen_release(struct ctx_gen *g)
+static void gen_free(evutil_socket_t fd, short what, void *arg)
 {
-	if (g != NULL && --g->refs == 0) {
-		mxtls_ctx_free(g->ctx);
-		free(g);
-	}
+	struct ctx_gen *g = arg;
+	mxtls_ctx_free(g->ctx);
+	free(g);
+}
+
+/* Drops a reference.  The last one may be dropped from inside one of the context's own
+ * callbacks, so the context goes on the next turn of the loop, never under its caller. */
+static void gen_release(struct policyd_server *s, struct ctx_gen *g)
+{
+	if (g == NULL || --g->refs > 0)
+		return;
+	struct timeval now = {0, 0};
+	if (s->stopping || event_base_once(s->base, -1, EV_TIMEOUT, gen_free, g, &now) != 0)
+		gen_free(-1, 0, g);
 }
 
 /* ---- answers ---- */
@@ -145,6 +155,16 @@ static void job_finish(struct job *j, const char *payload, size_t plen, int64_t 
 	e->op = NULL;
 	char framed[POLICYD_ANSWER_MAX + 16];
 	size_t flen = policyd_netstring_encode(payload, plen, framed, sizeof framed);
+	if (j->refresh && !keep && e->framed != NULL && now < e->expires) {
+		/* A refresh-ahead that failed: the current answer stays in force until it
+		 * expires (its DNS answers are still valid); the next request tries again. */
+		policyd_log(MXTLS_LOG_WARNING, "refresh-failed", "domain", e->key, "answer",
+			    payload, (const char *)NULL);
+		job_unlink(j);
+		gen_release(s, j->gen);
+		free(j);
+		return;
+	}
 	if (policyd_cache_set_answer(e, payload, plen, now + ttl, ttl) != 0)
 		policyd_log(MXTLS_LOG_ERROR, "out-of-memory", "domain", e->key, (const char *)NULL);
 	if (keep && s->store != NULL &&
@@ -159,7 +179,7 @@ static void job_finish(struct job *j, const char *payload, size_t plen, int64_t 
 		    "mode", mode, "answer", answer, "ttl", t, "ms", ms, (const char *)NULL);
 	job_unlink(j);
 	policyd_conn_wake(e, framed, flen);
-	gen_release(j->gen);
+	gen_release(j->srv, j->gen);
 	if (j->detached)
 		policyd_entry_free(e);
 	free(j);
@@ -593,7 +613,7 @@ static void reload(struct policyd_server *s)
 			mxtls_sts_refresh_cancel(refresh_op);
 			refresh_op = NULL;
 		}
-		gen_release(s->gen);
+		gen_release(s, s->gen);
 		s->gen = g;
 		mxtls_config_free(s->cfg);
 		s->cfg = cfg;
@@ -634,7 +654,7 @@ static void cancel_jobs(void)
 		struct job *j = jobs;
 		job_unlink(j);
 		mxtls_decide_cancel(j->op);
-		gen_release(j->gen);
+		gen_release(j->srv, j->gen);
 		j->entry->op = NULL;
 		if (j->detached)
 			policyd_entry_free(j->entry);
@@ -759,7 +779,7 @@ out:
 	if (s.cache.buckets != NULL)
 		policyd_cache_free(&s.cache);
 	policyd_store_close(s.store);
-	gen_release(s.gen);
+	gen_release(&s, s.gen);
 	mxtls_config_free(s.cfg);
 	policyd_options_free(&s.opts);
 	struct event **evs[] = {&ev_term, &ev_int, &ev_hup, &ev_commit, &ev_sweep, &ev_refresh};
