@@ -158,32 +158,38 @@ size_t policyd_answer(const struct policyd_facts *f, const struct policyd_answer
 
 	bool enforce = f->sts_mode != NULL && strcmp(f->sts_mode, "enforce") == 0;
 	bool testing = f->sts_mode != NULL && strcmp(f->sts_mode, "testing") == 0;
-	/* D1: a DANE-encrypt host (secure TLSA, none usable) needs only encryption from DANE;
-	 * under an enforce policy the Web PKI check applies on top, which is "secure". */
-	size_t ndane = 0, nother = 0;
+	size_t ndane = 0, nencrypt = 0, nother = 0;
 	for (size_t i = 0; i < f->nhosts; i++) {
 		enum policyd_host_security s = f->hosts[i].security;
-		if (s == POLICYD_SEC_DANE || (s == POLICYD_SEC_DANE_ENCRYPT && !enforce))
+		if (s == POLICYD_SEC_DANE)
 			ndane++;
+		else if (s == POLICYD_SEC_DANE_ENCRYPT)
+			nencrypt++;
 		else if (s != POLICYD_SEC_UNREACHABLE)
 			nother++;
 	}
-	if (ndane == 0 && nother == 0)
+	if (ndane + nencrypt + nother == 0)
 		return o->fail_open ? literal(&w, "NOTFOUND ")
 				    : temp(&w, "no MX host can be reached");
 	/*
-	 * Decision D1: DANE before MTA-STS, per host.  Every usable host a DANE host: Postfix
-	 * must do DANE and nothing else (dane-only).  Some: Postfix does DANE where TLSA exist
-	 * (dane) -- unless an enforce policy also covers the others, where one answer cannot say
-	 * both "DANE here" and "Web PKI there".  "secure" would let a Web-valid certificate
-	 * override a failing TLSA match (RFC 8461 §2 forbids it) and would refuse a valid DANE-EE
-	 * self-signed certificate; "dane" would leave the other hosts opportunistic, open to
-	 * STARTTLS stripping.  dane-only is the safer answer: mail goes only to hosts DANE
-	 * authenticates, and waits in the queue if none of them answers (doc/policyd.md).
+	 * Decision D1: DANE before MTA-STS, per host.  Every usable host has usable TLSA:
+	 * Postfix must do DANE and nothing else (dane-only).  Postfix's dane-only never falls
+	 * back to encryption for a host whose TLSA records are all unusable ("DANE-encrypt"),
+	 * while its dane level does exactly what RFC 7672 §2.2 asks for such a host (TLS
+	 * without authentication), so any DANE-encrypt host, or any host without TLSA, makes
+	 * the answer "dane".  With an enforce policy, a DANE-encrypt host needs the Web PKI on
+	 * top (D1): that is "secure" when no host has usable TLSA.
+	 *
+	 * Some hosts with usable TLSA and an enforce policy for the others: one answer cannot
+	 * say both "DANE here" and "Web PKI there".  "secure" would let a Web-valid certificate
+	 * override a failing TLSA match (RFC 8461 §2 forbids it) and would refuse a valid
+	 * DANE-EE self-signed certificate; "dane" would leave the other hosts opportunistic,
+	 * open to STARTTLS stripping.  dane-only is the safer answer: mail goes only to hosts
+	 * DANE authenticates, and waits in the queue if none of them answers (doc/policyd.md).
 	 */
-	if (ndane > 0 && (nother == 0 || enforce))
+	if (ndane > 0 && (enforce || (nencrypt == 0 && nother == 0)))
 		return literal(&w, "OK dane-only");
-	if (ndane > 0)
+	if (!enforce && ndane + nencrypt > 0)
 		return literal(&w, "OK dane");
 	if (enforce) {
 		/* RFC 8461 §4.1: Postfix's "match=.example.com" would accept any depth below

@@ -38,7 +38,8 @@ struct conn {
 	uint64_t id;
 	char peer[80];
 	bool paused;
-	bool failed; /* out of memory: closed once the request being handled is done */
+	bool failed;  /* out of memory: closed once the request being handled is done */
+	bool closing; /* no more requests: closed once every reply owed is written */
 };
 
 const char *policyd_conn_peer(const struct conn *c)
@@ -75,6 +76,16 @@ void policyd_conn_close(struct conn *c)
 
 static void read_requests(struct conn *c);
 
+/* Stops reading; the connection closes once the replies owed before this point are written
+ * (a client that half-closes, or sends a bad frame after good requests, gets those). */
+static void finish_then_close(struct conn *c)
+{
+	c->closing = true;
+	bufferevent_disable(c->bev, EV_READ);
+	if (c->head == NULL && evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+		policyd_conn_close(c);
+}
+
 /* Writes the replies that are ready at the head of the queue. */
 static void flush(struct conn *c)
 {
@@ -88,6 +99,13 @@ static void flush(struct conn *c)
 		c->npending--;
 		slot_free(s);
 	}
+	if (c->head == NULL && !c->closing) {
+		/* Idle from now on: the timeout counts from the last reply, not the last read. */
+		struct timeval idle = {(time_t)c->srv->opts.idle_timeout, 0};
+		bufferevent_set_timeouts(c->bev, &idle, NULL);
+	}
+	if (c->closing)
+		return;
 	if (c->paused && c->npending < CONN_PIPELINE_MAX / 2 &&
 	    evbuffer_get_length(out) < CONN_OUTPUT_MAX / 2) {
 		c->paused = false;
@@ -168,7 +186,7 @@ static void read_requests(struct conn *c)
 	struct policyd_server *srv = c->srv;
 	struct evbuffer *in = bufferevent_get_input(c->bev);
 	size_t frame_max = srv->opts.max_request + POLICYD_NETSTRING_DIGITS_MAX + 2;
-	for (;;) {
+	while (!c->closing) {
 		size_t len = evbuffer_get_length(in);
 		if (len == 0)
 			return;
@@ -194,8 +212,8 @@ static void read_requests(struct conn *c)
 			snprintf(max, sizeof max, "%zu", srv->opts.max_request);
 			policyd_log(MXTLS_LOG_WARNING, "bad-request", "peer", c->peer, "reason",
 				    policyd_netstring_name(r), "max-request", max,
-				    "action", "connection closed", (const char *)NULL);
-			policyd_conn_close(c);
+				    "action", "closing after the replies owed", (const char *)NULL);
+			finish_then_close(c);
 			return;
 		}
 		policyd_server_request(srv, c, payload, plen);
@@ -215,6 +233,10 @@ static void on_read(struct bufferevent *bev, void *arg)
 static void on_write(struct bufferevent *bev, void *arg)
 {
 	struct conn *c = arg;
+	if (c->closing && c->head == NULL) {
+		policyd_conn_close(c); /* the output is empty: this callback says so */
+		return;
+	}
 	if (c->paused)
 		flush(c);
 }
@@ -225,6 +247,11 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 	if ((what & BEV_EVENT_TIMEOUT) && c->npending > 0) {
 		/* Silent because it waits for our replies, not idle. */
 		bufferevent_enable(bev, EV_READ);
+		return;
+	}
+	if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR) && !c->closing) {
+		/* The client is done sending (a half-close): answer what it asked, then close. */
+		finish_then_close(c);
 		return;
 	}
 	if (what & BEV_EVENT_TIMEOUT)

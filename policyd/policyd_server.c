@@ -390,7 +390,8 @@ static int listen_tcp(struct policyd_server *s, const char *spec, char *err, siz
 		host[colon - spec] = '\0';
 		port = colon + 1;
 	}
-	if (host[0] == '\0' || port[0] == '\0')
+	if (host[0] == '\0' || strspn(port, "0123456789") != strlen(port) || strlen(port) > 5 ||
+	    atoi(port) < 1 || atoi(port) > 65535)
 		goto bad;
 	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
 				 .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
@@ -412,7 +413,8 @@ static int listen_tcp(struct policyd_server *s, const char *spec, char *err, siz
 	listeners.l[listeners.n++] = l;
 	return 0;
 bad:
-	snprintf(err, errlen, "--listen %s: expected HOST:PORT or [IPV6]:PORT", spec);
+	snprintf(err, errlen, "--listen %s: expected HOST:PORT or [IPV6]:PORT, PORT from 1 to 65535",
+		 spec);
 	return -1;
 }
 
@@ -435,8 +437,11 @@ static int listen_unix(struct policyd_server *s, const char *path, unsigned mode
 		unlink(path);
 	}
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 || chmod(path, mode) != 0 ||
-	    listen(fd, 1024) != 0) {
+	/* The umask keeps the socket closed between bind() and chmod(). */
+	mode_t old_mask = umask(0777);
+	int bound = fd >= 0 ? bind(fd, (struct sockaddr *)&sa, sizeof sa) : -1;
+	umask(old_mask);
+	if (fd < 0 || bound != 0 || chmod(path, mode) != 0 || listen(fd, 1024) != 0) {
 		snprintf(err, errlen, "--socket %s: %s", path, strerror(errno));
 		if (fd >= 0)
 			close(fd);
@@ -673,7 +678,8 @@ static void log_stats(const struct policyd_server *s, const char *event)
 	char cached[24];
 	snprintf(cached, sizeof cached, "%zu", s->cache.count);
 	policyd_log(MXTLS_LOG_INFO, event, "requests", v[0], "hits", v[1], "misses", v[2],
-		    "decisions", v[3], "refreshes", v[4], "notfound", v[5], "temp", v[6],
+		    "decisions", v[3], "refreshes", v[4], "not-looked-up", v[5],
+		    "temp-decisions", v[6],
 		    "bad-frames", v[7], "connections", v[8], "cached", cached, (const char *)NULL);
 }
 
@@ -769,6 +775,7 @@ bind_failed:
 	policyd_log(MXTLS_LOG_ERROR, "listen-failed", "reason", err, (const char *)NULL);
 	status = EX_CONFIG_;
 out:
+	s.stopping = true; /* the loop is over: contexts are freed at once */
 	close_listeners();
 	while (s.conns != NULL)
 		policyd_conn_close(s.conns);

@@ -23,8 +23,11 @@ struct ctx_gen {
 };
 
 struct policyd_stats {
-	uint64_t requests, hits, misses, decisions, refreshes, notfound, temp, bad_frames,
-		connections;
+	uint64_t requests, hits, misses, decisions, refreshes;
+	uint64_t notfound;   /* keys not looked up: parent, IP literal, other port, not a name */
+	uint64_t temp;       /* decisions that answered TEMP */
+	uint64_t bad_frames; /* connections closed for a bad netstring */
+	uint64_t connections;
 };
 
 struct policyd_server {

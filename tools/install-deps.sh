@@ -18,8 +18,13 @@ packages=(
   # only a Recommends of swaks)
   python3-aiosmtpd swaks libnet-ssleay-perl
   # the differential test's peers (OpenSSL DANE API; GnuTLS libdane comes with libgnutls28-dev;
-  # postfix-mta-sts-resolver's Python policy parser for diff-sts-peer; its daemon is not run)
+  # postfix-mta-sts-resolver: its Python policy parser for diff-sts-peer, and its daemon for
+  # e2e-postfix-policyd via tests/net/peer-resolver.sh)
   libssl-dev postfix-mta-sts-resolver
+  # tests: a real Postfix delivering through mxtls policyd (tests/net/postfix-up.sh; a private
+  # instance, the system one is never configured), and the unbound daemon as the validating
+  # resolver that Postfix and the peer use through /etc/resolv.conf (tests/net/resolver-up.sh)
+  postfix unbound
 )
 # --list: print the package names only (for .ci/run and for packagers).
 if [ "${1:-}" = --list ]; then
@@ -39,14 +44,19 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive
-# Daemons we install only for tests (nsd, nginx) must not start on the host: tests run their own copy
-# inside a network namespace.  policy-rc.d is Debian's switch for that, removed afterwards.
+# Daemons we install only for tests (nsd, nginx, postfix, unbound) must not start on the host:
+# tests run their own copy inside a network namespace.  policy-rc.d is Debian's switch for that, removed afterwards.
 guard=""
 if [ ! -e /usr/sbin/policy-rc.d ]; then
   guard=/usr/sbin/policy-rc.d
   printf '#!/bin/sh\nexit 101\n' >"$guard"
   chmod 755 "$guard"
   trap 'rm -f "$guard"' EXIT
+fi
+# Postfix's package asks debconf how to configure the system's mail server: "No configuration"
+# leaves /etc/postfix/main.cf absent (the tests run their own instance with its own config).
+if command -v debconf-set-selections >/dev/null; then
+  echo 'postfix postfix/main_mailer_type select No configuration' | debconf-set-selections
 fi
 apt-get update -q
 apt-get install -y -q --no-install-recommends "${packages[@]}"

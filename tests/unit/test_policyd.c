@@ -202,9 +202,10 @@ static const struct answer_case {
 	{"every host DANE", {.domain = "d.test", .nhosts = 2,
 	  .hosts = {H("mx1.d.test", DANE, -1), H("mx2.d.test", DANE, -1)}},
 	 {0}, "OK dane-only"},
-	{"DANE and DANE-encrypt", {.domain = "d.test", .nhosts = 2,
+	{"DANE and DANE-encrypt: dane (Postfix's dane-only refuses unusable TLSA)",
+	 {.domain = "d.test", .nhosts = 2,
 	  .hosts = {H("mx1.d.test", DANE, -1), H("mx2.d.test", DANE_ENCRYPT, -1)}},
-	 {0}, "OK dane-only"},
+	 {0}, "OK dane"},
 	{"DANE, the other host unreachable", {.domain = "d.test", .nhosts = 2,
 	  .hosts = {H("mx1.d.test", DANE, -1), H("mx2.d.test", UNREACHABLE, -1)}},
 	 {0}, "OK dane-only"},
@@ -219,9 +220,13 @@ static const struct answer_case {
 	  .hosts = {H("mx1.d.test", DANE, 1), H("mx2.d.test", MTA_STS, 1)},
 	  .sts_mode = "enforce", .npatterns = 1, .patterns = {"*.d.test"}},
 	 {0}, "OK dane-only"},
-	{"DANE-encrypt only, no policy: encryption", {.domain = "d.test", .nhosts = 1,
+	{"DANE-encrypt only, no policy: dane (encryption)", {.domain = "d.test", .nhosts = 1,
 	  .hosts = {H("mx1.d.test", DANE_ENCRYPT, -1)}},
-	 {0}, "OK dane-only"},
+	 {0}, "OK dane"},
+	{"DANE-encrypt + testing policy: dane", {.domain = "d.test", .nhosts = 1,
+	  .hosts = {H("mx1.d.test", DANE_ENCRYPT, 1)}, .sts_mode = "testing", .npatterns = 1,
+	  .patterns = {"mx1.d.test"}},
+	 {.tlsrpt = true}, "OK dane"},
 	{"DANE-encrypt + enforce: Web PKI on top (D1)", {.domain = "d.test", .nhosts = 1,
 	  .hosts = {H("mx1.d.test", DANE_ENCRYPT, 1)}, .sts_mode = "enforce", .npatterns = 1,
 	  .patterns = {"mx1.d.test"}},
@@ -315,7 +320,7 @@ END_TEST
 
 START_TEST(answer_too_small_is_an_error)
 {
-	const struct answer_case *c = &answer_cases[10];
+	const struct answer_case *c = &answer_cases[11];
 	char out[16];
 	ck_assert_uint_eq(policyd_answer(&c->f, &c->o, out, sizeof out), 0);
 	ck_assert_str_eq(out, "");
