@@ -22,6 +22,7 @@ enum {
 	O_TEMP_TTL,
 	O_CACHE_SIZE,
 	O_STS_REFRESH,
+	O_STS_REFRESH_AGE,
 };
 
 /* Each option is also a configuration-file key of the same name (policyd_option_keys). */
@@ -50,6 +51,8 @@ static const struct cli_opt policyd_options_table[] = {
 	{"cache-size", 0, CLI_VALUE, O_CACHE_SIZE, "N", "answers kept in memory (default 1000000)"},
 	{"sts-refresh", 0, CLI_VALUE, O_STS_REFRESH, "SECONDS",
 	 "interval of the proactive MTA-STS policy refresh; 0 turns it off (default 3600)"},
+	{"sts-refresh-age", 0, CLI_VALUE, O_STS_REFRESH_AGE, "SECONDS",
+	 "a refresh renews the policies fetched at least this long ago (default 43200)"},
 	{NULL, 0, 0, 0, NULL, NULL},
 };
 

@@ -28,7 +28,9 @@ struct policyd_options {
 	unsigned temp_ttl;                /* cache time of a TEMP answer (default 30 s) */
 	size_t cache_size;                /* answers kept in memory (default 1000000) */
 	unsigned sts_refresh;             /* seconds between proactive MTA-STS refresh runs; 0 off
-					   * (default 3600; policies older than 12 h are renewed) */
+					   * (default 3600) */
+	unsigned sts_refresh_age;         /* a run renews the policies fetched at least this many
+					   * seconds ago (default 43200) */
 };
 
 /* The keys policyd_options_set() takes (NULL-terminated), for the configuration loader. */

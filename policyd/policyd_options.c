@@ -14,7 +14,7 @@
 const char *const policyd_option_keys[] = {
 	"listen",    "socket",  "socket-mode", "tlsrpt",     "fail-open",  "idle-timeout",
 	"max-request", "max-connections", "min-ttl", "max-ttl", "temp-ttl", "cache-size",
-	"sts-refresh", NULL,
+	"sts-refresh", "sts-refresh-age", NULL,
 };
 
 void policyd_options_init(struct policyd_options *o)
@@ -29,6 +29,7 @@ void policyd_options_init(struct policyd_options *o)
 	o->temp_ttl = 30;
 	o->cache_size = 1000000;
 	o->sts_refresh = 3600;
+	o->sts_refresh_age = 43200;
 }
 
 void policyd_options_free(struct policyd_options *o)
@@ -148,6 +149,8 @@ int policyd_options_set(struct policyd_options *o, const char *key, const char *
 		{"temp-ttl", 0, 3600, offsetof(struct policyd_options, temp_ttl), false},
 		{"cache-size", 1, 100000000, offsetof(struct policyd_options, cache_size), true},
 		{"sts-refresh", 0, 604800, offsetof(struct policyd_options, sts_refresh), false},
+		{"sts-refresh-age", 0, 31557600, offsetof(struct policyd_options, sts_refresh_age),
+		 false},
 	};
 	for (size_t i = 0; i < sizeof numbers / sizeof numbers[0]; i++) {
 		if (strcmp(key, numbers[i].key) != 0)

@@ -31,8 +31,6 @@
 
 /* A refresh-ahead starts when a served answer has less than this share of its TTL left. */
 #define REFRESH_AHEAD_DIVISOR 10
-/* MTA-STS policies older than this are renewed by the proactive refresh. */
-#define STS_REFRESH_AGE (12 * 3600)
 
 struct job {
 	struct job *prev, *next; /* all running decisions, for the shutdown */
@@ -536,8 +534,8 @@ static void on_refresh_timer(evutil_socket_t fd, short what, void *arg)
 		return;
 	char err[256];
 	/* RFC 8461 §3.3, §10.2: renew cached policies before they expire, a few at a time. */
-	if (mxtls_sts_refresh_start(s->gen->ctx, STS_REFRESH_AGE, 4, 2000, on_sts_refreshed, s,
-				    &refresh_op, err, sizeof err) != MXTLS_OK)
+	if (mxtls_sts_refresh_start(s->gen->ctx, s->opts.sts_refresh_age, 4, 2000,
+				    on_sts_refreshed, s, &refresh_op, err, sizeof err) != MXTLS_OK)
 		policyd_log(MXTLS_LOG_WARNING, "sts-refresh-failed", "reason", err,
 			    (const char *)NULL);
 }
