@@ -279,6 +279,9 @@ ANSWERS = [
     ("implicit.mail.test", DANE_ONLY),
     ("danests.sts.test", DANE_ONLY),
     ("danebad.sts.test", DANE_ONLY),
+    # DANE on mx1 only, enforce policy for mx2: one answer for both hosts, the safer dane-only
+    # (doc/policyd.md, "Partial DANE and an enforce policy")
+    ("danepart.sts.test", DANE_ONLY),
     # D1 (commit 80d188d): no usable TLSA under an enforce policy: Web PKI on top, "secure"
     ("daneencsts.sts.test", "OK secure match=mx1.daneencsts.sts.test servername=hostname"),
     ("enforce.sts.test", secure("mx1.enforce.sts.test")),

@@ -13,7 +13,10 @@
 #       reason Postfix logged) or bounced -- and that this is what `mxtls send` gets,
 # plus three cases where the peer's answer makes Postfix do the wrong thing, run with both
 # (danests: DANE overridden by `secure`; danebad: failing DANE "rescued" by MTA-STS;
-# stswild with mx1 attacked: the peer's ".stswild.sts.test" matches mx2.sub at any depth).
+# stswild with mx1 attacked: the peer's ".stswild.sts.test" matches mx2.sub at any depth), and
+# danepart (DANE on mx1 only, enforce for mx2), where the two differ without either being
+# insecure: the peer's `secure` skips mx1's DANE and uses mx2; with mx1 attacked, the policyd's
+# `dane-only` defers (availability lost, never security) where the peer uses mx2.
 # The table of answers and outcomes is printed as TAP comments.
 #
 # Needs (else SKIP, or a failure with MXTLS_TEST_NO_SKIP=1): postfix, the unbound daemon
@@ -41,7 +44,11 @@ MXTLS_PORT = 8461
 PEER_PORT = 8462
 MXTLS_MAP = "socketmap:inet:127.0.0.1:%d:postfix" % MXTLS_PORT
 PEER_MAP = "socketmap:inet:127.0.0.1:%d:postfix" % PEER_PORT
-ATTACKED = "127.0.10.147"  # mx1.stswild.sts.test
+# The attacked cases: key -> (domain, the address of its mx1, where STARTTLS is stripped).
+ATTACK_KEY = "stswild.sts.test+attack"
+DANEPART_ATTACK_KEY = "danepart.sts.test+attack"
+ATTACKS = {ATTACK_KEY: ("stswild.sts.test", "127.0.10.147"),
+           DANEPART_ATTACK_KEY: ("danepart.sts.test", "127.0.10.149")}
 
 results = []
 
@@ -151,29 +158,49 @@ EXPECT = {
     # (policyd_answer.c, D1), which is "secure"; the self-signed certificate fails it.
     "daneencsts.sts.test": ("secure match=mx1.daneencsts.sts.test servername=hostname",
                             NOT_VERIFIED),
+    # DANE on mx1 only, an enforce policy covering mx1 and mx2: one answer for both hosts,
+    # dane-only (doc/policyd.md, "Partial DANE and an enforce policy").  mx1 passes DANE.
+    "danepart.sts.test": ("dane-only", "Verified"),
 }
 # Addresses mxtls send never contacts but Postfix does (see stsmismatch above).
 POSTFIX_CONTACTS = {"stsmismatch.sts.test": ["127.0.10.142"]}
 
+# Postfix+policyd with danepart's mx1 attacked: dane-only never uses mx2 (no TLSA), so the
+# message waits; Postfix's reason is that of the last host it considered, mx2.
+DANEPART_ATTACKED_REASON = "no TLSA records found"
+
 # The contrast cases: domain -> (peer answer, Postfix+peer outcome (status, relay host,
-# detail), the correct outcome (Postfix+mxtls policyd), why the peer is wrong).
-ATTACK_KEY = "stswild.sts.test+attack"
+# detail), the outcome with Postfix+mxtls policyd, how the peer differs).
 CONTRAST = {
     "danests.sts.test": (
         "secure match=mx1.danests.sts.test servername=hostname",
         ("deferred", "mx1.danests.sts.test", NOT_VERIFIED),
         ("sent", "mx1.danests.sts.test", "Verified"),
-        "'secure' overrides DANE; the DANE-EE self-signed certificate fails the Web PKI"),
+        "peer wrong: 'secure' overrides DANE; the DANE-EE self-signed certificate fails the "
+        "Web PKI"),
     "danebad.sts.test": (
         "secure match=mx1.danebad.sts.test servername=hostname",
         ("sent", "mx1.danebad.sts.test", "Verified"),
         ("deferred", "mx1.danebad.sts.test", NOT_VERIFIED),
-        "MTA-STS overrides a failing DANE match, RFC 8461 section 2 forbids it"),
+        "peer wrong: MTA-STS overrides a failing DANE match, RFC 8461 section 2 forbids it"),
     ATTACK_KEY: (
         "secure match=.stswild.sts.test servername=hostname",
         ("sent", "mx2.sub.stswild.sts.test", "Verified"),
         ("deferred", "mx2.sub.stswild.sts.test", NOT_VERIFIED),
-        "Postfix matches '.stswild.sts.test' at any depth, RFC 8461 section 4.1 '*.' one label"),
+        "peer wrong: Postfix matches '.stswild.sts.test' at any depth, RFC 8461 section 4.1 "
+        "'*.' one label"),
+    "danepart.sts.test": (
+        "secure match=.danepart.sts.test servername=hostname",
+        ("sent", "mx2.danepart.sts.test", "Verified"),
+        ("sent", "mx1.danepart.sts.test", "Verified"),
+        "peer differs: 'secure' skips mx1's DANE, its self-signed certificate fails the Web PKI "
+        "and mx2 (in the policy) takes the mail"),
+    DANEPART_ATTACK_KEY: (
+        "secure match=.danepart.sts.test servername=hostname",
+        ("sent", "mx2.danepart.sts.test", "Verified"),
+        ("deferred", "mx2.danepart.sts.test", DANEPART_ATTACKED_REASON),
+        "peer differs: mx2 on the Web PKI, as mxtls send does; the policyd's dane-only defers "
+        "(availability, never security)"),
 }
 
 
@@ -283,18 +310,19 @@ def short(o):
     return "%s %s: %s" % (o["status"], o["dsn"], o["reason"])
 
 
-def deliver(tag, domains, attack=False):
-    """Send one message per domain (all at once), wait for their outcomes."""
+def deliver(tag, domains, attack=None):
+    """Send one message per domain (all at once), wait for their outcomes; with ATTACK (an
+    address), the attacker strips STARTTLS there meanwhile."""
     rcpts = {d: "%s@%s" % (tag, d) for d in domains}
     if attack:
-        net("smtp-attack.sh", WORKDIR, "on", ATTACKED)
+        net("smtp-attack.sh", WORKDIR, "on", attack)
     try:
         for d in domains:
             submit(rcpts[d])
         got = outcomes(set(rcpts.values()))
     finally:
         if attack:
-            net("smtp-attack.sh", WORKDIR, "off", ATTACKED)
+            net("smtp-attack.sh", WORKDIR, "off", attack)
     return rcpts, got
 
 
@@ -358,7 +386,7 @@ def main():
           "only there: %s; only here: %s" % (sorted(set(domains) - set(EXPECT)),
                                              sorted(set(EXPECT) - set(domains))))
     domains = [d for d in domains if d in EXPECT]
-    for d in ("danests.sts.test", "danebad.sts.test"):  # the table agrees with itself
+    for d in ("danests.sts.test", "danebad.sts.test", "danepart.sts.test"):  # agrees with itself
         st = {"delivered": "sent"}.get(send_by_domain[d][3], send_by_domain[d][3])
         if CONTRAST[d][2] != (st, send_by_domain[d][4], EXPECT[d][1]):
             raise RuntimeError("CONTRAST[%r] disagrees with EXPECT / SCENARIOS" % d)
@@ -373,7 +401,7 @@ def main():
                                 "--ca-file", CA, "--state-dir", state, "policyd", "--listen",
                                 "127.0.0.1:%d" % MXTLS_PORT],
                                stdin=subprocess.DEVNULL, stdout=plog, stderr=plog)
-    table = {d: {} for d in domains + [ATTACK_KEY]}
+    table = {d: {} for d in domains + list(ATTACKS)}
     try:
         deadline = time.time() + 15
         ready = False
@@ -423,14 +451,24 @@ def main():
                       "Postfix+policyd %s: %s contacted (TLS refused), unlike mxtls send" %
                       (d, addr))
 
-        # stswild with mx1 attacked (STARTTLS stripped): mx2.sub must not be used.
-        rc_att, got_att = deliver("pf-mxtls-attack", ["stswild.sts.test"], attack=True)
-        o = got_att.get(rc_att["stswild.sts.test"])
-        table[ATTACK_KEY]["mxtls"] = table["stswild.sts.test"]["mxtls"]
-        table[ATTACK_KEY]["mxtls_out"] = short(o)
-        st, host, detail = CONTRAST[ATTACK_KEY][2]
-        check_outcome("Postfix+policyd stswild.sts.test, mx1 attacked", rc_att["stswild.sts.test"],
-                      o, st, host, detail, host, True, host)
+        # mx1 attacked (STARTTLS stripped).  stswild: mx2.sub must not be used (not in the
+        # policy).  danepart: dane-only does not use mx2 (no TLSA): deferred, mx2 never
+        # contacted, and nobody got the message in cleartext.
+        for key, (d, addr) in ATTACKS.items():
+            t_att = time.time()
+            rc_att, got_att = deliver("pf-mxtls-attack", [d], attack=addr)
+            o = got_att.get(rc_att[d])
+            table[key]["mxtls"] = table[d]["mxtls"]
+            table[key]["mxtls_out"] = short(o)
+            st, host, detail = CONTRAST[key][2]
+            label = "Postfix+policyd %s, mx1 attacked" % d
+            check_outcome(label, rc_att[d], o, st, host, detail, host, True, host)
+            seen = contacted(addr, t_att)
+            check(seen != [] and all(c.get("attacker") for c in seen),
+                  "%s: mx1 (%s) was tried, STARTTLS stripped" % (label, addr), repr(seen))
+            if key == DANEPART_ATTACK_KEY:
+                check(contacted("127.0.10.150", t_att) == [],
+                      "%s: mx2 (127.0.10.150, no TLSA) never contacted under dane-only" % label)
         shutil.copy(PF_LOG, os.path.join(WORKDIR, "maillog.policyd"))
 
         # ------------------------------------------------ with postfix-mta-sts-resolver
@@ -440,19 +478,20 @@ def main():
             net("postfix-up.sh", NETNS, WORKDIR, PEER_MAP)
             for d in domains:
                 table[d]["peer"] = postmap(d, PEER_MAP)
-            table[ATTACK_KEY]["peer"] = table["stswild.sts.test"]["peer"]
             rcpts, got = deliver("pf-peer", domains)
             for d in domains:
                 table[d]["peer_out"] = short(got.get(rcpts[d]))
-            rc_att, got_att = deliver("pf-peer-attack", ["stswild.sts.test"], attack=True)
-            rcpts[ATTACK_KEY] = rc_att["stswild.sts.test"]
-            got[rcpts[ATTACK_KEY]] = got_att.get(rcpts[ATTACK_KEY])
-            table[ATTACK_KEY]["peer_out"] = short(got[rcpts[ATTACK_KEY]])
+            for key, (d, addr) in ATTACKS.items():
+                table[key]["peer"] = table[d]["peer"]
+                rc_att, got_att = deliver("pf-peer-attack", [d], attack=addr)
+                rcpts[key] = rc_att[d]
+                got[rcpts[key]] = got_att.get(rcpts[key])
+                table[key]["peer_out"] = short(got[rcpts[key]])
             for key, (ans, (st, host, detail), _, why) in CONTRAST.items():
                 label = "Postfix+peer %s" % (key.replace("+attack", ", mx1 attacked"))
                 check(table[key]["peer"] == ans, "peer %s: %s" % (key.split("+")[0], ans),
                       "got %r" % table[key]["peer"])
-                check_outcome(label + " (peer wrong: %s)" % why, rcpts[key], got.get(rcpts[key]),
+                check_outcome(label + " (%s)" % why, rcpts[key], got.get(rcpts[key]),
                               st, host, detail, host, True, host)
             shutil.copy(PF_LOG, os.path.join(WORKDIR, "maillog.peer"))
         finally:
@@ -481,7 +520,7 @@ def main():
         return text[:40] + "..." if text.startswith("TEMP ") and len(text) > 41 else text
 
     rows = []
-    for d in domains + [ATTACK_KEY]:
+    for d in domains + list(ATTACKS):
         t = table[d]
         rows.append((d.replace("+attack", " (mx1 attacked)"), cell(t.get("mxtls", "-")),
                      t.get("mxtls_out", "-"), cell(t.get("peer", "-")), t.get("peer_out", "-")))

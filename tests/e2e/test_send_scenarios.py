@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 
 MXTLS = sys.argv[1]
 SMTP_DIR = os.environ["MXTLS_TEST_SMTP_DIR"]
@@ -152,6 +153,11 @@ SCENARIOS = [
     ("D1: unusable TLSA + enforce: STS PKIX still applies", "daneencsts.sts.test", 75,
      "deferred", "mx1.daneencsts.sts.test", False, "dane-encrypt", "certificate-not-trusted",
      None, None, []),
+    # D1 per host: mx1 has DANE (self-signed), mx2 no TLSA but the enforce policy (Web PKI);
+    # the attacked case (mx2 used) is below
+    ("D1: partial DANE + enforce: the DANE host mx1 first", "danepart.sts.test", 0,
+     "delivered", "mx1.danepart.sts.test", True, "dane", None, "mx1.danepart.sts.test",
+     "mx1.danepart.sts.test", []),
 ]
 
 
@@ -207,17 +213,24 @@ def main():
         check(b"\r\n.leading dot line\r\n" in body and b"\r\n\r\nbody line one\r\n" in body,
               "multi: CRLF line ends and the dot line survive dot-stuffing", repr(body[-80:]))
 
-    # The STARTTLS-stripping attacker on the MX of a DANE, an MTA-STS and a plain domain.
-    attack = ["127.0.25.1", "127.0.10.101", "127.0.25.20"]
+    # The STARTTLS-stripping attacker on the MX of a DANE, an MTA-STS and a plain domain, and on
+    # mx1 of danepart (DANE there; mx2 has no TLSA and is covered by the enforce policy).
+    attack = ["127.0.25.1", "127.0.10.101", "127.0.25.20", "127.0.10.149"]
     subprocess.run(["bash", os.path.join(os.path.dirname(os.path.dirname(__file__)), "net",
                                          "smtp-attack.sh"), os.environ["MXTLS_TEST_WORKDIR"],
                     "on"] + attack, check=True, capture_output=True)
-    for dom, rc_want, status, rtype in (("dane-ee.mail.test", 75, "deferred",
-                                         "starttls-not-supported"),
-                                        ("enforce.sts.test", 75, "deferred",
-                                         "starttls-not-supported"),
-                                        ("plain.test", 0, "delivered", None)):
+    # domain, exit, status, result type, (mx, security) that must deliver over TLS (None: the
+    # attacker reads a delivered message in cleartext), address the attacker must have seen
+    for dom, rc_want, status, rtype, via, stripped in (
+            ("dane-ee.mail.test", 75, "deferred", "starttls-not-supported", None, None),
+            ("enforce.sts.test", 75, "deferred", "starttls-not-supported", None, None),
+            ("plain.test", 0, "delivered", None, None, None),
+            # D1: mx1's DANE requires TLS, so it is given up; mx2 is in the enforce policy and
+            # passes the Web PKI check: delivered there, over TLS
+            ("danepart.sts.test", 0, "delivered", None, ("mx2.danepart.sts.test", "mta-sts"),
+             "127.0.10.149")):
         rcpt = "attacked@" + dom
+        t0 = time.time()
         rc, doc, err = send([rcpt], "attack-" + dom)
         r = (doc or {}).get("recipients", [{}])[0]
         check(rc == rc_want and r.get("status") == status and r.get("result_type") == rtype,
@@ -227,10 +240,26 @@ def main():
         if status == "deferred":
             check(received(rcpt) == [], "stripping attacker, %s: the attacker got nothing" % dom,
                   repr(received(rcpt)))
-        else:
+        elif via is None:
             check(len(cap) == 1 and not cap[0]["tls"],
                   "stripping attacker, %s: the attacker read the mail in cleartext" % dom,
                   repr(received(rcpt)))
+        else:
+            host, security = via
+            got = (r.get("mx"), r.get("tls"), r.get("security"))
+            check(got == (host, True, security),
+                  "stripping attacker, %s: via %s over TLS, security %s" % (dom, host, security),
+                  "got %r (%s)" % (got, r.get("detail")))
+            msgs = received(rcpt)
+            check(len(msgs) == 1 and msgs[0]["host"] == host and msgs[0]["tls"] and
+                  not msgs[0]["attacker"] and msgs[0]["sni"] == host,
+                  "stripping attacker, %s: %s received it once over TLS, SNI %s, the attacker "
+                  "got nothing" % (dom, host, host), repr(msgs))
+        if stripped:
+            seen = [c for c in contacted(stripped) if c.get("time", 0) >= t0]
+            check(seen != [] and all(c.get("attacker") for c in seen),
+                  "stripping attacker, %s: %s was tried first (and stripped)" % (dom, stripped),
+                  repr(seen))
     subprocess.run(["bash", os.path.join(os.path.dirname(os.path.dirname(__file__)), "net",
                                          "smtp-attack.sh"), os.environ["MXTLS_TEST_WORKDIR"],
                     "off"] + attack, check=True, capture_output=True)
@@ -247,7 +276,10 @@ def main():
                                 [("mx1.testing.sts.test", "certificate-host-mismatch"),
                                  ("mx2.testing.sts.test", "ok")]),
                                ("notls.plain.test", 0,
-                                [("mx1.notls.plain.test", "starttls-not-supported")])):
+                                [("mx1.notls.plain.test", "starttls-not-supported")]),
+                               ("danepart.sts.test", 0,
+                                [("mx1.danepart.sts.test", "ok"),
+                                 ("mx2.danepart.sts.test", "ok")])):
         p = subprocess.run(BASE + ["check", "--connect", dom], capture_output=True, timeout=120)
         try:
             d = json.loads(p.stdout)
@@ -258,6 +290,24 @@ def main():
               "check --connect %s: exit %d, %r" % (dom, rc_want, want),
               "got %d %r %s" % (p.returncode, got, p.stderr.decode(errors="replace")))
     check(len(jsonl("received.jsonl")) == before, "check --connect sends no mail")
+
+    # check (no connection): D1 per host, DANE for mx1 and the enforce policy for mx2.  The domain
+    # mode is mta-sts-enforce: "dane" needs every reachable host to have DANE
+    # (validator/decision.c, decision_classify).
+    conns = len(jsonl("connections.jsonl"))
+    p = subprocess.run(BASE + ["check", "danepart.sts.test"], capture_output=True, timeout=120)
+    try:
+        d = json.loads(p.stdout)
+        got = (d["mode"], [(h["host"], h["security"], h["sts_match"], h["sni"]) for h in d["mx"]])
+    except (ValueError, KeyError, TypeError):
+        got = None
+    want = ("mta-sts-enforce", [("mx1.danepart.sts.test", "dane", True, "mx1.danepart.sts.test"),
+                                ("mx2.danepart.sts.test", "mta-sts", True,
+                                 "mx2.danepart.sts.test")])
+    check(p.returncode == 0 and got == want,
+          "check danepart.sts.test: exit 0, mode mta-sts-enforce, mx1 dane, mx2 mta-sts",
+          "got %d %r %s" % (p.returncode, got, p.stderr.decode(errors="replace")))
+    check(len(jsonl("connections.jsonl")) == conns, "check without --connect connects nowhere")
 
     print("1..%d" % len(results))
     for i, (ok, what, diag) in enumerate(results, 1):

@@ -108,6 +108,7 @@ printf 'version: STSv1\nmode: enforce\nmx: mx1.stsbadcert.sts.test\nmx: mx2.stsb
     "$MAX_AGE" >"$(body stsbadcert)"
 policy enforce mx9.stsmismatch.sts.test >"$(body stsmismatch)"
 policy enforce "*.stswild.sts.test" >"$(body stswild)"
+policy enforce "*.danepart.sts.test" >"$(body danepart)"
 policy enforce mx1.crlf.sts.test $'\r\n' >"$(body crlf)"
 printf 'version: STSv1\nmode enforce\nmx: mx1.badsyntax.sts.test\nmax_age: %s\n' "$MAX_AGE" \
     >"$(body badsyntax)"
@@ -210,7 +211,7 @@ EOF
 
     default_server "$GOOD_ADDR"
     for s in enforce testing none crlf badsyntax large oversized wildcard \
-        stsbadcert stsmismatch stsnotls danests danebad daneencsts stswild; do
+        stsbadcert stsmismatch stsnotls danests danebad daneencsts stswild danepart; do
         good "$s" <<<""
         resolve "mta-sts.$s.sts.test" "$GOOD_ADDR"
     done

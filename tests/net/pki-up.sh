@@ -55,7 +55,7 @@ VALID_UNTIL="2049-12-31 23:59:59"
 SCENARIO_HOSTS=(
     enforce testing none redirect301 redirect302 notfound servererror html notype charset params
     crlf badsyntax large oversized slowheaders slowbody wildcard delegated ipv6only tls10
-    stsbadcert stsmismatch stsnotls danests danebad daneencsts stswild
+    stsbadcert stsmismatch stsnotls danests danebad daneencsts stswild danepart
 )
 
 check_host() {

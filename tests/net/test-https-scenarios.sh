@@ -223,6 +223,11 @@ dns "stswild: MX outside the pattern (two labels under it)" MX stswild.sts.test 
     "mail is handled by 20 mx2.sub.stswild.sts.test. $SEC"
 expect "stswild: policy with mx: *.stswild.sts.test" mta-sts.stswild.sts.test $G 0 200 text/plain \
     "$(policy enforce '*.stswild.sts.test')"$'\n'
+scenario danepart $G
+dns "danepart: second MX (no TLSA: the policy covers it)" MX danepart.sts.test \
+    "mail is handled by 20 mx2.danepart.sts.test. $SEC"
+expect "danepart: policy with mx: *.danepart.sts.test" mta-sts.danepart.sts.test $G 0 200 \
+    text/plain "$(policy enforce '*.danepart.sts.test')"$'\n'
 
 # --- HTTP-level failures ---------------------------------------------------------------
 target=https://mta-sts.enforce.sts.test/.well-known/mta-sts.txt

@@ -315,7 +315,7 @@ M=127.0.10
 printf '# bring-up made no SMTP connection\n'
 check "connections.jsonl is empty after bring-up" 0 "$(wc -l <"$connections")"
 check "received.jsonl is empty after bring-up" 0 "$(wc -l <"$received")"
-check "receivers.conf has 33 listeners" 33 "$(grep -cv '^#' "$smtpdir/receivers.conf")"
+check "receivers.conf has 35 listeners" 35 "$(grep -cv '^#' "$smtpdir/receivers.conf")"
 
 # ======================================================================== mail.test. (DANE)
 printf '# dane-ee: self-signed, TLSA 3 1 1 matches\n'
@@ -456,14 +456,14 @@ notls_host notls.plain.test mx1.notls.plain.test $S.21 "$INS"
 TXT='has TXT record "v=STSv1; id=20240601T000000;"'
 # sts_domain NAME MX-LINE...: discovery record, policy host and the exact MX RRset
 sts_domain() {
-    local d=$1.sts.test mx lines=()
+    local name=$1 d=$1.sts.test mx lines=()
     shift
-    dns_is "$1: discovery record" TXT "_mta-sts.$d" "_mta-sts.$d $TXT $SEC"
-    dns_is "$1: policy host" A "mta-sts.$d" "mta-sts.$d has address 127.0.44.1 $SEC"
+    dns_is "$name: discovery record" TXT "_mta-sts.$d" "_mta-sts.$d $TXT $SEC"
+    dns_is "$name: policy host" A "mta-sts.$d" "mta-sts.$d has address 127.0.44.1 $SEC"
     for mx in "$@"; do
         lines+=("$d mail is handled by $mx $SEC")
     done
-    dns_is "$1: MX" MX "$d" "${lines[@]}"
+    dns_is "$name: MX" MX "$d" "${lines[@]}"
 }
 notlsa() {
     dns_is "$1: no TLSA" TLSA "_25._tcp.$1" "Host _25._tcp.$1 not found: 3(NXDOMAIN). $SEC"
@@ -506,6 +506,13 @@ printf '# stswild: mx: *.stswild.sts.test; mx2.sub does not match\n'
 sts_domain stswild "10 mx1.stswild.sts.test." "20 mx2.sub.stswild.sts.test."
 starttls_host stswild.sts.test mx1.stswild.sts.test $M.147 "$SEC" web mx1.stswild.sts.test
 starttls_host stswild.sts.test mx2.sub.stswild.sts.test $M.148 "$SEC" web mx2.sub.stswild.sts.test
+
+printf '# danepart: TLSA 3 1 1 on mx1 only (self-signed); mx2 web, no TLSA; policy *.danepart\n'
+sts_domain danepart "10 mx1.danepart.sts.test." "20 mx2.danepart.sts.test."
+starttls_host danepart.sts.test mx1.danepart.sts.test $M.149 "$SEC" self mx1.danepart.sts.test
+tlsa_is mx1.danepart.sts.test "$SEC" "3 1 1 $(spki_of_cert "$tmp/mx1.danepart.sts.test.1.pem")"
+starttls_host danepart.sts.test mx2.danepart.sts.test $M.150 "$SEC" web mx2.danepart.sts.test
+notlsa mx2.danepart.sts.test
 
 printf '# receivers on the MX hosts of the policy-host scenarios\n'
 starttls_host enforce.sts.test mx1.enforce.sts.test $M.101 "$SEC" web mx1.enforce.sts.test
@@ -596,7 +603,7 @@ check "attack off: STARTTLS is back" "$(ehlo_lines $h STARTTLS)" "$(dialog $S.1 
 swaks_run $S.1 --tls --tls-sni $h --to postmaster@dane-ee.mail.test
 delivered "attack off: delivery over TLS again" $h $S.1 spool true "\"$h\"" '["postmaster@dane-ee.mail.test"]'
 attack on all
-check "attack on all: one flag per listener" 33 "$(find "$smtpdir/attack" -type f | wc -l)"
+check "attack on all: one flag per listener" 35 "$(find "$smtpdir/attack" -type f | wc -l)"
 attack off all
 check "attack off all: no flags" 0 "$(find "$smtpdir/attack" -type f | wc -l)"
 attack on 127.0.99.99 2>/dev/null
