@@ -750,6 +750,22 @@ def part_maxconn(port):
     check(d.stop() == 0, "--max-connections daemon: exit 0")
 
 
+def part_sts_refresh(port):
+    """The proactive MTA-STS refresh inside the daemon (RFC 8461 §3.3, §10.2): with
+    --sts-refresh 1 --sts-refresh-age 0 the cached policy is fetched again every second."""
+    d = Daemon("stsrefresh", ["-v", "--listen", "127.0.0.1:%d" % port, "--sts-refresh", "1",
+                              "--sts-refresh-age", "0"])
+    addr = ("127.0.0.1", port)
+    got = ask(addr, "enforce.sts.test")
+    start = d.mark()
+    line = d.wait_log(r"event=sts-refresh due=1 refreshed=1 failed=0", 5, start)
+    check(got == secure("mx1.enforce.sts.test") and line is not None,
+          "--sts-refresh 1 --sts-refresh-age 0: the policy cached by a decision is re-fetched "
+          "by the daemon's own refresh (event=sts-refresh due=1 refreshed=1 failed=0)",
+          "got %r\n%s" % (got, d.log(start)))
+    check(d.stop() == 0, "--sts-refresh daemon: exit 0")
+
+
 # ---------------------------------------------------------------- 6. signals, tlsrpt, reload
 
 def part_tlsrpt(port):
@@ -1003,6 +1019,7 @@ def main():
         part_restart(10029)
         part_usage(10030)
         part_maxconn(10031)
+        part_sts_refresh(10032)
     finally:
         for d in ALL_DAEMONS:
             d.kill()
