@@ -309,7 +309,10 @@ void policyd_server_request(struct policyd_server *s, struct conn *c, const char
 	bool detached = false;
 	if (e == NULL) {
 		e = policyd_cache_add(&s->cache, req.domain);
-		if (e == NULL) {
+		if (e == NULL && now != s->last_full_sweep) {
+			/* Full: make room from the expired answers, at most once a second (a sweep
+			 * walks the whole table). */
+			s->last_full_sweep = now;
 			policyd_cache_sweep(&s->cache, now);
 			e = policyd_cache_add(&s->cache, req.domain);
 		}

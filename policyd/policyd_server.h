@@ -43,6 +43,7 @@ struct policyd_server {
 	size_t nconns;
 	uint64_t next_conn_id;
 	struct policyd_stats stats;
+	int64_t last_full_sweep;       /* when a full cache was last swept for room */
 	bool stopping;
 };
 
