@@ -28,16 +28,4 @@ started_from_workdir() {
     [[ $cmdline == *" $workdir/"*nsd.conf* ]]
 }
 
-pids=()
-for pidfile in "$workdir"/nsd*/nsd.pid; do
-    [[ -r $pidfile ]] || continue
-    pid=""
-    read -r pid <"$pidfile" || true
-    if [[ $pid =~ ^[0-9]+$ ]] && is_nsd "$pid" && started_from_workdir "$pid"; then
-        pids+=("$pid")
-    fi
-done
-while read -r pid; do
-    pids+=("$pid")
-done < <(netns_pids "$netns" is_nsd)
-stop_pids "$prog" nsd is_nsd "${pids[@]}"
+stop_daemons "$prog" nsd is_nsd "$netns" started_from_workdir "$workdir"/nsd*/nsd.pid

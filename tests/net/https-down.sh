@@ -20,18 +20,8 @@ netns=$1 workdir=$2
 # is_nginx PID: a live nginx process (master and workers keep the comm "nginx").
 is_nginx() { proc_live "$1" nginx; }
 
-pids=()
-pidfile=$workdir/https/nginx.pid
-if [[ -r $pidfile ]]; then
-    pid=""
-    read -r pid <"$pidfile" || true
-    if [[ $pid =~ ^[0-9]+$ ]] && is_nginx "$pid" &&
-        [[ $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) == *"$workdir/https/nginx.conf"* ]]; then
-        pids+=("$pid")
-    fi
-fi
-while read -r pid; do
-    pids+=("$pid")
-done < <(netns_pids "$netns" is_nginx)
+# started_here PID: its command line names this WORKDIR's nginx.conf.
+started_here() { cmdline_has "$1" "$workdir/https/nginx.conf"; }
+
 # SIGTERM is nginx's fast shutdown (the master stops its workers).
-stop_pids "$prog" nginx is_nginx "${pids[@]}"
+stop_daemons "$prog" nginx is_nginx "$netns" started_here "$workdir/https/nginx.pid"

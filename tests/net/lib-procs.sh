@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-# Shared by dns-down.sh, https-down.sh and smtp-down.sh (sourced): find and stop the test network's daemons.
+# Shared by the *-down.sh scripts (sourced): find and stop the test network's daemons.
 # shellcheck shell=bash
 
 # proc_live PID GLOB...: PID is a live (not zombie) process whose comm matches one of the globs.
@@ -49,4 +49,30 @@ stop_pids() {
     done
     printf '%s: %s (%s) ignored SIGTERM, killing\n' "$prog" "$name" "${alive[*]}" >&2
     kill -KILL "${alive[@]}" 2>/dev/null || true
+}
+
+# cmdline_has PID TEXT: PID's command line (arguments joined by spaces) contains TEXT.
+cmdline_has() {
+    [[ $(tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null) == *"$2"* ]]
+}
+
+# stop_daemons PROG NAME PREDICATE NETNS OWNED PIDFILE...: stops the daemons "PREDICATE PID"
+# accepts: the ones named by the PID files (only when "OWNED PID" also holds, so that a stale
+# file whose pid was reused is not trusted) and every other one still inside NETNS.
+stop_daemons() {
+    local prog=$1 name=$2 pred=$3 netns=$4 owned=$5 pidfile pid
+    shift 5
+    local pids=()
+    for pidfile in "$@"; do
+        [[ -r $pidfile ]] || continue
+        pid=""
+        read -r pid <"$pidfile" || true
+        if [[ $pid =~ ^[0-9]+$ ]] && "$pred" "$pid" && "$owned" "$pid"; then
+            pids+=("$pid")
+        fi
+    done
+    while read -r pid; do
+        [[ " ${pids[*]} " == *" $pid "* ]] || pids+=("$pid")
+    done < <(netns_pids "$netns" "$pred")
+    stop_pids "$prog" "$name" "$pred" "${pids[@]}"
 }

@@ -28,16 +28,7 @@ ours() {
     tr '\0' '\n' 2>/dev/null <"/proc/$1/environ" | grep -qxF "MAIL_CONFIG=$etc"
 }
 
-pids=()
-pidfile=$workdir/postfix/queue/pid/master.pid
-if [[ -r $pidfile ]]; then
-    pid=""
-    read -r pid <"$pidfile" || true
-    if [[ $pid =~ ^[0-9]+$ ]] && ours "$pid"; then
-        pids+=("$pid")
-    fi
-fi
-while read -r pid; do
-    [[ " ${pids[*]} " == *" $pid "* ]] || pids+=("$pid")
-done < <(netns_pids "$netns" ours)
-stop_pids "$prog" postfix ours "${pids[@]}"
+# always PID: the master.pid file is Postfix's own (ours already checks MAIL_CONFIG).
+always() { :; }
+
+stop_daemons "$prog" postfix ours "$netns" always "$workdir/postfix/queue/pid/master.pid"

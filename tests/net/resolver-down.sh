@@ -21,17 +21,7 @@ netns=$1 workdir=$2
 # is_unbound PID: a live unbound daemon (comm "unbound"; libunbound users have their own).
 is_unbound() { proc_live "$1" unbound; }
 
-pids=()
-pidfile=$workdir/resolver/unbound.pid
-if [[ -r $pidfile ]]; then
-    pid=""
-    read -r pid <"$pidfile" || true
-    if [[ $pid =~ ^[0-9]+$ ]] && is_unbound "$pid" &&
-        [[ $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) == *"$workdir/resolver/unbound.conf"* ]]; then
-        pids+=("$pid")
-    fi
-fi
-while read -r pid; do
-    [[ " ${pids[*]} " == *" $pid "* ]] || pids+=("$pid")
-done < <(netns_pids "$netns" is_unbound)
-stop_pids "$prog" unbound is_unbound "${pids[@]}"
+# started_here PID: its command line names this WORKDIR's unbound.conf.
+started_here() { cmdline_has "$1" "$workdir/resolver/unbound.conf"; }
+
+stop_daemons "$prog" unbound is_unbound "$netns" started_here "$workdir/resolver/unbound.pid"

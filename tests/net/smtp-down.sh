@@ -17,25 +17,11 @@ netns=$1 workdir=$2
 # shellcheck source=tests/net/lib-procs.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib-procs.sh"
 
-cmdline() { tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null; }
-
 # is_receiver PID: a live python process running smtp-receiver.py.
-is_receiver() {
-    proc_live "$1" 'python3*' && [[ $(cmdline "$1") == *'/smtp-receiver.py '* ]]
-}
+is_receiver() { proc_live "$1" 'python3*' && cmdline_has "$1" '/smtp-receiver.py '; }
 
-pids=()
-pidfile=$workdir/smtp/receiver.pid
-if [[ -r $pidfile ]]; then
-    pid=""
-    read -r pid <"$pidfile" || true
-    if [[ $pid =~ ^[0-9]+$ ]] && is_receiver "$pid" &&
-        [[ $(cmdline "$pid") == *" $workdir/smtp"* ]]; then
-        pids+=("$pid")
-    fi
-fi
-while read -r pid; do
-    [[ " ${pids[*]} " == *" $pid "* ]] || pids+=("$pid")
-done < <(netns_pids "$netns" is_receiver)
+# started_here PID: its command line names this WORKDIR's smtp directory.
+started_here() { cmdline_has "$1" " $workdir/smtp"; }
+
 # SIGTERM: the receiver closes its listeners and connections and exits.
-stop_pids "$prog" smtp-receiver.py is_receiver "${pids[@]}"
+stop_daemons "$prog" smtp-receiver.py is_receiver "$netns" started_here "$workdir/smtp/receiver.pid"
