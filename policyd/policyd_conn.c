@@ -190,6 +190,10 @@ static bool send_out(struct conn *c)
 		kill_later(c);
 		return false;
 	}
+	/* Reading paused for a backlog that is gone now: resume from a callback of its own
+	 * (on_writable), not down this call chain. */
+	if (c->paused && !c->closing && c->npending < CONN_PIPELINE_MAX / 2)
+		event_active(c->wev, EV_WRITE, 1);
 	return true;
 }
 
