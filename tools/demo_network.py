@@ -2,12 +2,15 @@
 # SPDX-License-Identifier: MIT
 # The demo's second half, run inside the test network by tools/demo.sh: mail to a DANE domain,
 # an MTA-STS domain and an unprotected domain, first on an honest network, then with an active
-# attacker that strips STARTTLS from all three MX hosts.
+# attacker that strips STARTTLS from all three MX hosts; then the same decisions as Postfix gets
+# them from `mxtls policyd`.
 import json
 import os
+import socket
 import subprocess
 import sys
 import tempfile
+import time
 
 MXTLS = sys.argv[1]
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -58,6 +61,64 @@ def table(headers, rows):
         print("  ".join("%-*s" % (w, c) for w, c in zip(widths, row)).rstrip())
 
 
+def socketmap(sock, key):
+    """One Postfix socketmap lookup (netstring framing), as `postmap -q KEY socketmap:...`."""
+    req = ("postfix " + key).encode()
+    sock.sendall(b"%d:%s," % (len(req), req))
+    buf = b""
+    while b":" not in buf or len(buf.split(b":", 1)[1]) <= int(buf.split(b":", 1)[0]):
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise RuntimeError("policyd closed the connection")
+        buf += chunk
+    n, rest = buf.split(b":", 1)
+    return rest[:int(n)].decode()
+
+
+def policyd_part():
+    print("\n== 3. The same decisions for Postfix: mxtls policyd (smtp_tls_policy_maps) ==")
+    args = BASE + ["policyd", "--listen", "127.0.0.1:8461"]
+    print("$ mxtls policyd --listen 127.0.0.1:8461 &")
+    sys.stdout.flush()
+    d = subprocess.Popen(args, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            try:
+                sock = socket.create_connection(("127.0.0.1", 8461), timeout=10)
+                break
+            except OSError:
+                time.sleep(0.05)
+        else:
+            raise RuntimeError("policyd did not start")
+        rows = []
+        for domain, what in DOMAINS_POLICYD:
+            answer = socketmap(sock, domain)
+            rows.append((domain, what, answer if len(answer) <= 64 else answer[:61] + "..."))
+        sock.close()
+        print()
+        print("(each answer is what `postmap -q DOMAIN socketmap:inet:127.0.0.1:8461:postfix` "
+              "returns)\n")
+        table(["next-hop domain", "what it publishes", "mxtls policyd answers"], rows)
+        print("\nDANE answers come before MTA-STS ones (a matching TLSA record authenticates a "
+              "self-signed\ncertificate; a failing one is never rescued by a Web-valid "
+              "certificate), a *. pattern\nbecomes the MX names it really matches, and a DNSSEC "
+              "failure defers instead of\nfalling back to no policy (doc/policyd.md).")
+    finally:
+        d.terminate()
+        d.wait()
+
+
+DOMAINS_POLICYD = [
+    ("dane-ee.mail.test", "DANE (TLSA on every MX)"),
+    ("enforce.sts.test", "MTA-STS enforce"),
+    ("plain.test", "nothing"),
+    ("danests.sts.test", "DANE + MTA-STS, self-signed cert"),
+    ("danebad.sts.test", "TLSA mismatch, Web-valid cert"),
+    ("stswild.sts.test", "mx: *.stswild (mx2.sub is 2 deep)"),
+    ("bogus.test", "DNSSEC-bogus zone"),
+]
+
+
 def main():
     print("\n== What the sender must require, per MX host (mxtls check) ==")
     for domain, _, _ in DOMAINS:
@@ -97,6 +158,7 @@ def main():
                 print("    " + f.read().replace("\n", "\n    ").rstrip())
     subprocess.run(["bash", os.path.join(HERE, "..", "tests", "net", "smtp-attack.sh"),
                     WORKDIR, "off"] + [a for _, _, a in DOMAINS], check=True)
+    policyd_part()
     return 0
 
 
