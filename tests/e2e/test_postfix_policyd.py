@@ -31,6 +31,8 @@ import subprocess
 import sys
 import time
 
+import smtp_records
+
 MXTLS = sys.argv[1]
 HERE = os.path.dirname(os.path.abspath(__file__))
 NET = os.path.join(os.path.dirname(HERE), "net")
@@ -285,15 +287,11 @@ def queue():
 
 
 def jsonl(name):
-    path = os.path.join(SMTP_DIR, name)
-    if not os.path.exists(path):
-        return []
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
+    return smtp_records.jsonl(SMTP_DIR, name)
 
 
 def received(rcpt):
-    return [m for m in jsonl("received.jsonl") if rcpt in m.get("rcpt_to", [])]
+    return smtp_records.received(SMTP_DIR, rcpt)
 
 
 def contacted(addr, since):

@@ -13,6 +13,8 @@ import sys
 import tempfile
 import time
 
+import smtp_records
+
 MXTLS = sys.argv[1]
 SMTP_DIR = os.environ["MXTLS_TEST_SMTP_DIR"]
 STATE = tempfile.mkdtemp(prefix="mxtls-e2e-send.")
@@ -28,15 +30,11 @@ def check(ok, what, diag=""):
 
 
 def jsonl(name):
-    path = os.path.join(SMTP_DIR, name)
-    if not os.path.exists(path):
-        return []
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
+    return smtp_records.jsonl(SMTP_DIR, name)
 
 
 def received(rcpt):
-    return [m for m in jsonl("received.jsonl") if rcpt in m.get("rcpt_to", [])]
+    return smtp_records.received(SMTP_DIR, rcpt)
 
 
 def contacted(addr):
