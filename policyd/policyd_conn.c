@@ -157,8 +157,8 @@ static void arm_read(struct conn *c)
 
 static void process(struct conn *c);
 
-/* Writes what it can of the output; watches the socket while it is full.  May destroy c
- * (closing and done); returns false then. */
+/* Writes what it can of the output; watches the socket while it is full.  Returns false when
+ * c is closed (kill_later(): its memory stays until its own callback frees it). */
 static bool send_out(struct conn *c)
 {
 	while (unsent(c) > 0) {
@@ -303,8 +303,9 @@ void policyd_conn_wake(struct policyd_entry *e, const char *framed, size_t len)
 	}
 }
 
-/* Answers every complete request in the input, then writes the replies.  Runs with c->busy
- * set, so that nothing it calls frees c under it. */
+/* Answers every complete request in the input, then writes the replies.  c->busy keeps a
+ * decision that finishes under policyd_server_request() from writing out of turn and this
+ * function from running inside itself. */
 static void process(struct conn *c)
 {
 	if (c->busy)
