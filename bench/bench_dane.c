@@ -85,6 +85,8 @@
 #endif
 #ifdef BENCH_HAVE_LIBDANE
 #include <gnutls/dane.h>
+
+#include "bench_util.h"
 #endif
 
 #ifndef BENCH_VECTORS_DIR
@@ -651,13 +653,6 @@ static const struct impl impls[] = {
 
 /* ---- measurement -------------------------------------------------------------------------- */
 
-static double now_s(clockid_t id)
-{
-	struct timespec ts;
-	clock_gettime(id, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 struct result {
 	double rate[ROUNDS_MAX]; /* operations per CPU second, per round */
 	double wall, cpu;        /* totals over the rounds */
@@ -669,35 +664,19 @@ static void run(const struct impl *im, void *st, const struct row *r, double sec
 		uint64_t iters, struct result *res, int round)
 {
 	const char *why = NULL;
-	double w0 = now_s(CLOCK_MONOTONIC), c0 = now_s(CLOCK_THREAD_CPUTIME_ID), w1;
+	double w0 = bench_now(CLOCK_MONOTONIC), c0 = bench_now(CLOCK_THREAD_CPUTIME_ID), w1;
 	uint64_t n = 0;
 	do {
 		if (!im->once(st, r, true, &why))
 			wrong(im->name, r, why != NULL ? why : "?");
 		n++;
-		w1 = now_s(CLOCK_MONOTONIC);
+		w1 = bench_now(CLOCK_MONOTONIC);
 	} while (iters > 0 ? n < iters : w1 - w0 < secs);
-	double cpu = now_s(CLOCK_THREAD_CPUTIME_ID) - c0;
+	double cpu = bench_now(CLOCK_THREAD_CPUTIME_ID) - c0;
 	res->rate[round] = cpu > 0 ? (double)n / cpu : 0;
 	res->wall += w1 - w0;
 	res->cpu += cpu;
 	res->ops += n;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-static double median(const double *v, int n, double *lo, double *hi)
-{
-	double s[ROUNDS_MAX];
-	memcpy(s, v, (size_t)n * sizeof *s);
-	qsort(s, (size_t)n, sizeof *s, cmp_double);
-	*lo = s[0];
-	*hi = s[n - 1];
-	return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
 }
 
 static void usage(const char *argv0)
@@ -861,7 +840,7 @@ int main(int argc, char **argv)
 			double ref = 0;
 			for (size_t k = 0; k < ns; k++) {
 				char name[64];
-				double lo, hi, rate = median(res[k].rate, rounds, &lo, &hi);
+				double lo, hi, rate = bench_median(res[k].rate, (size_t)rounds, &lo, &hi, NULL);
 				if (k == 0)
 					ref = rate;
 				printf("%-20s %-24s %12.0f %9.2f %8.1f%% %11.2f%s\n",

@@ -81,6 +81,8 @@
 #include "sts/sts_fetch.h"
 #include "validator/mxtls_ctx.h"
 
+#include "bench_util.h"
+
 #define WARM_DOMAIN "testing.sts.test"
 #define RTT_ADDR    "127.0.44.9"
 #define PROXY_ADDR  "127.0.53.7"
@@ -99,27 +101,6 @@ static void die(const char *what, const char *fmt, ...)
 	fputc('\n', stderr);
 	va_end(ap);
 	exit(1);
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-static double median(const double *v, size_t n)
-{
-	double tmp[RUNS_MAX];
-	memcpy(tmp, v, n * sizeof *v);
-	qsort(tmp, n, sizeof *tmp, cmp_double);
-	return n % 2 ? tmp[n / 2] : (tmp[n / 2 - 1] + tmp[n / 2]) / 2;
 }
 
 /* ---- options and the temporary directory ------------------------------------------------ */
@@ -413,7 +394,7 @@ static void on_log(void *arg, enum mxtls_log_level level, const char *line)
 	(void)level;
 	if (logs.n == LOGS_MAX)
 		return;
-	logs.t[logs.n] = now_s();
+	logs.t[logs.n] = bench_now(CLOCK_MONOTONIC);
 	snprintf(logs.line[logs.n++], sizeof logs.line[0], "%s", line);
 }
 
@@ -440,9 +421,9 @@ static double decide(struct mxtls_ctx *ctx, const char *domain, double *t_start,
 	char err[256] = "";
 	struct mxtls_decision *d = NULL;
 	logs.n = 0;
-	double t0 = logs.start = now_s();
+	double t0 = logs.start = bench_now(CLOCK_MONOTONIC);
 	int rc = mxtls_decide(ctx, domain, &d, err, sizeof err);
-	double t1 = now_s();
+	double t1 = bench_now(CLOCK_MONOTONIC);
 	if (rc != MXTLS_OK)
 		die("mxtls_decide", "%s: %s (%s)", domain, mxtls_strerror(rc), err);
 	const char *mode = mxtls_decision_mode(d);
@@ -544,9 +525,9 @@ static double lookup(struct dns_resolver *r, const char *name, uint16_t type, en
 		     char *addr, size_t addrlen)
 {
 	struct dns_answer *a = NULL;
-	double t0 = now_s();
+	double t0 = bench_now(CLOCK_MONOTONIC);
 	int rc = dns_resolve_sync(r, name, type, &a);
-	double t = now_s() - t0;
+	double t = bench_now(CLOCK_MONOTONIC) - t0;
 	if (rc != MXTLS_OK)
 		die("dns_resolve_sync", "%s: %s", name, mxtls_strerror(rc));
 	if (a->outcome != want || a->security != DNS_SECURE)
@@ -567,12 +548,12 @@ static void measure_steps(const struct scenario *sc, struct step_run *sr)
 	struct sts_fetcher *f;
 	struct sts_cache *c;
 	/* What mxtls_decide_start() creates on a new context, timed for the fully cold case. */
-	double t0 = now_s();
+	double t0 = bench_now(CLOCK_MONOTONIC);
 	if (mxtls_ctx_resolver(ctx, &r, err, sizeof err) != MXTLS_OK ||
 	    mxtls_ctx_fetcher(ctx, &f, err, sizeof err) != MXTLS_OK ||
 	    mxtls_ctx_cache(ctx, &c, err, sizeof err) != MXTLS_OK)
 		die("context set-up", "%s", err);
-	sr->setup = now_s() - t0;
+	sr->setup = bench_now(CLOCK_MONOTONIC) - t0;
 	sr->first = lookup(r, WARM_DOMAIN, DNS_TYPE_MX, DNS_DATA, NULL, 0);
 	decide(ctx, WARM_DOMAIN, NULL, NULL); /* primes the rest, as for the W decisions */
 
@@ -587,13 +568,13 @@ static void measure_steps(const struct scenario *sc, struct step_run *sr)
 				    sc->policy_addr);
 			const char *addrs[1] = {sts_addr};
 			struct fetch_wait w = {0};
-			t0 = now_s();
+			t0 = bench_now(CLOCK_MONOTONIC);
 			int rc = sts_fetch_start(f, sc->domain, addrs, 1, on_fetch, &w, NULL);
 			if (rc != MXTLS_OK)
 				die("sts_fetch_start", "%s", mxtls_strerror(rc));
 			while (!w.done)
 				event_base_loop(base, EVLOOP_ONCE);
-			sr->t[s] = now_s() - t0;
+			sr->t[s] = bench_now(CLOCK_MONOTONIC) - t0;
 			if (w.status != STS_FETCH_OK || !w.enforce)
 				die("policy fetch", "%s: %s", sts_fetch_status_name(w.status),
 				    w.reason);
@@ -734,7 +715,7 @@ static void run_delay(struct delay_result *res)
 
 static double med(const double *v)
 {
-	return median(v, (size_t)opt.runs);
+	return bench_median(v, (size_t)opt.runs, NULL, NULL, NULL);
 }
 
 static double medz(const size_t *v)
@@ -742,7 +723,7 @@ static double medz(const size_t *v)
 	double x[RUNS_MAX];
 	for (int i = 0; i < opt.runs; i++)
 		x[i] = (double)v[i];
-	return median(x, (size_t)opt.runs);
+	return bench_median(x, (size_t)opt.runs, NULL, NULL, NULL);
 }
 
 static void usage(FILE *f)

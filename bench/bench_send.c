@@ -85,6 +85,8 @@
 #include "util/util_buf.h"
 #include "validator/host_verify.h"
 
+#include "bench_util.h"
+
 #define SERVER_NAME "mx.bench.test"
 #define MSG_SIZE    2048
 #define TXNS_MAX    100
@@ -102,13 +104,6 @@ static void die(const char *what, const char *fmt, ...)
 	fputc('\n', stderr);
 	va_end(ap);
 	exit(1);
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static double cpu_self(void)
@@ -667,7 +662,7 @@ static void on_session(void *arg, const struct smtp_session_result *res)
 			    s->txns[i].mail.code, s->rcpt[i].code, s->txns[i].data.code);
 	run->messages += run->ntxns;
 	run->sessions++;
-	run->last = now_s();
+	run->last = bench_now(CLOCK_MONOTONIC);
 	snprintf(run->tls_version, sizeof run->tls_version, "%s", res->tls_version);
 	snprintf(run->tls_suite, sizeof run->tls_suite, "%s", res->tls_suite);
 	if (run->last < run->stop)
@@ -688,7 +683,7 @@ static unsigned long run_mxtls(int conc, size_t ntxns, double seconds, double *e
 	the_run.base = client_base;
 	the_run.ntxns = ntxns;
 	unsigned long verified0 = dv.verified;
-	the_run.t0 = now_s();
+	the_run.t0 = bench_now(CLOCK_MONOTONIC);
 	the_run.stop = the_run.t0 + seconds;
 	for (int i = 0; i < conc; i++) {
 		the_run.slots[i].run = &the_run;
@@ -746,10 +741,10 @@ static void spawn(struct child *c, char *const argv[], bool pipes)
 static bool read_line(int fd, char *buf, size_t cap, double timeout_s)
 {
 	size_t n = 0;
-	double end = now_s() + timeout_s;
+	double end = bench_now(CLOCK_MONOTONIC) + timeout_s;
 	while (n + 1 < cap) {
 		struct pollfd p = {.fd = fd, .events = POLLIN};
-		int ms = (int)((end - now_s()) * 1000);
+		int ms = (int)((end - bench_now(CLOCK_MONOTONIC)) * 1000);
 		if (ms <= 0 || poll(&p, 1, ms) <= 0)
 			return false;
 		ssize_t r = read(fd, buf + n, 1);
@@ -833,7 +828,7 @@ static unsigned long run_swaks(int conc, double seconds, double *elapsed, double
 	int inflight = 0;
 	unsigned long done = 0;
 	double c0 = cpu_children();
-	double t0 = now_s(), stop = t0 + seconds, last = t0;
+	double t0 = bench_now(CLOCK_MONOTONIC), stop = t0 + seconds, last = t0;
 	for (int i = 0; i < conc; i++) {
 		struct child c;
 		spawn(&c, argv, false);
@@ -856,7 +851,7 @@ static unsigned long run_swaks(int conc, double seconds, double *elapsed, double
 			die("swaks", "exit status %d (run it by hand: %s --server %s --tls)", st,
 			    opt.swaks, server);
 		done++;
-		last = now_s();
+		last = bench_now(CLOCK_MONOTONIC);
 		inflight--;
 		pids[i] = 0;
 		if (last < stop) {
@@ -903,22 +898,6 @@ struct measure {
 	double cpu, server_cpu;
 	char tls[160];
 };
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-static double median(const double *v, int n, double *spread)
-{
-	double t[ROUNDS_MAX];
-	memcpy(t, v, (size_t)n * sizeof *v);
-	qsort(t, (size_t)n, sizeof *t, cmp_double);
-	double m = n % 2 ? t[n / 2] : (t[n / 2 - 1] + t[n / 2]) / 2;
-	*spread = m > 0 ? (t[n - 1] - t[0]) / m : 0;
-	return m;
-}
 
 static void measure_one(const struct row *r, enum impl im, int round, struct measure *m)
 {
@@ -1156,7 +1135,7 @@ int main(int argc, char **argv)
 			struct measure *x = &m[ri][im];
 			if (!x->on)
 				continue;
-			double spread, rate = median(x->rate, opt.rounds, &spread);
+			double spread, rate = bench_median(x->rate, (size_t)opt.rounds, NULL, NULL, &spread);
 			if (im == IMPL_MXTLS)
 				ref = rate;
 			char ratio[16] = "";

@@ -61,6 +61,8 @@
 #include "sts/sts_cache.h"
 #include "sts/sts_policy.h"
 
+#include "bench_util.h"
+
 #ifndef BENCH_STS_PEER_SCRIPT
 #define BENCH_STS_PEER_SCRIPT "bench/bench_sts_peer.py"
 #endif
@@ -88,13 +90,6 @@ static void wrong(const char *impl, const char *row, const char *detail)
 {
 	fprintf(stderr, "bench_sts: WRONG RESULT from %s on %s: %s\n", impl, row, detail);
 	exit(1);
-}
-
-static double now_s(clockid_t id)
-{
-	struct timespec ts;
-	clock_gettime(id, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /*
@@ -177,37 +172,21 @@ static void meas_add(struct meas *m, int round, uint64_t ops, double cpu, double
 	m->done = true;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-static double median(const double *v, int n, double *spread)
-{
-	double s[ROUNDS_MAX];
-	memcpy(s, v, (size_t)n * sizeof *s);
-	qsort(s, (size_t)n, sizeof *s, cmp_double);
-	double m = n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-	*spread = m > 0 ? (s[n - 1] - s[0]) / m : 0;
-	return m;
-}
-
 /* Runs once(arg) in batches for secs of wall time; a false return is a wrong result. */
 static void run_mx(bool (*once)(void *arg, const char **why), void *arg, const char *impl,
 		   const char *row, double secs, struct meas *m, int round)
 {
 	const char *why = "?";
 	uint64_t n = 0;
-	double w0 = now_s(CLOCK_MONOTONIC), c0 = now_s(CLOCK_PROCESS_CPUTIME_ID), w1;
+	double w0 = bench_now(CLOCK_MONOTONIC), c0 = bench_now(CLOCK_PROCESS_CPUTIME_ID), w1;
 	do {
 		for (int k = 0; k < BATCH; k++)
 			if (!once(arg, &why))
 				wrong(impl, row, why);
 		n += BATCH;
-		w1 = now_s(CLOCK_MONOTONIC);
+		w1 = bench_now(CLOCK_MONOTONIC);
 	} while (w1 - w0 < secs);
-	meas_add(m, round, n, now_s(CLOCK_PROCESS_CPUTIME_ID) - c0, w1 - w0);
+	meas_add(m, round, n, bench_now(CLOCK_PROCESS_CPUTIME_ID) - c0, w1 - w0);
 }
 
 /* ---- the peer: bench_sts_peer.py as a co-process -------------------------------------------- */
@@ -493,7 +472,7 @@ static void fill_mxtls(uint32_t n, double *cpu, double *wall)
 	if (sts_cache_open(path, &c, err, sizeof err) != MXTLS_OK)
 		die("sts_cache_open", err);
 	int64_t now = (int64_t)time(NULL);
-	double w0 = now_s(CLOCK_MONOTONIC), c0 = now_s(CLOCK_PROCESS_CPUTIME_ID);
+	double w0 = bench_now(CLOCK_MONOTONIC), c0 = bench_now(CLOCK_PROCESS_CPUTIME_ID);
 	for (uint32_t i = 0; i < n; i++) {
 		struct sts_cache_entry e;
 		char text[512], mx1[300], mx2[300];
@@ -517,8 +496,8 @@ static void fill_mxtls(uint32_t n, double *cpu, double *wall)
 		if (rc != MXTLS_OK)
 			die("sts_cache_put", mxtls_strerror(rc));
 	}
-	*cpu = now_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
-	*wall = now_s(CLOCK_MONOTONIC) - w0;
+	*cpu = bench_now(CLOCK_PROCESS_CPUTIME_ID) - c0;
+	*wall = bench_now(CLOCK_MONOTONIC) - w0;
 	if (sts_cache_count(c) != (long)n)
 		die("sts_cache_count", "not the number of domains stored");
 	sts_cache_close(c);
@@ -548,7 +527,7 @@ static void add_summary(const char *op, double mx, double pr)
 static double print_line(const char *row, const char *impl, const struct meas *m, int rounds,
 			 double ref)
 {
-	double spread, rate = median(m->rate, rounds, &spread);
+	double spread, rate = bench_median(m->rate, (size_t)rounds, NULL, NULL, &spread);
 	printf("%-22s %-34s %12.0f %9.2f %7.1f%% %6.0f%%", row, impl, rate,
 	       rate > 0 ? 1e6 / rate : 0.0, 100 * spread, m->wall > 0 ? 100 * m->cpu / m->wall : 0);
 	if (ref > 0 && rate > 0)
