@@ -63,16 +63,6 @@ int policyd_facts_from_decision(const struct mxtls_decision *d, struct policyd_f
 	return 0;
 }
 
-/* RFC 8461 §4.1: "*.example.com" matches "mx.example.com" but neither "example.com" nor
- * "a.b.example.com"; any other pattern matches only itself. */
-bool policyd_pattern_matches(const char *pattern, const char *name)
-{
-	if (strncmp(pattern, "*.", 2) != 0)
-		return strcmp(pattern, name) == 0;
-	const char *dot = strchr(name, '.');
-	return dot != NULL && dot != name && strcmp(dot + 1, pattern + 2) == 0;
-}
-
 struct out {
 	char *p;
 	size_t len, cap;
@@ -193,21 +183,17 @@ size_t policyd_answer(const struct policyd_facts *f, const struct policyd_answer
 		return literal(&w, "OK dane");
 	if (enforce) {
 		/* RFC 8461 §4.1: Postfix's "match=.example.com" would accept any depth below
-		 * example.com, so a "*." pattern becomes the MX host names it really matches. */
+		 * example.com, so "*." patterns are never passed on.  The names are the literal
+		 * patterns, in policy order, then the MX hosts the decision found matching a
+		 * pattern (sts_match: the library's own §4.1 matcher), in MX order. */
 		const char *names[POLICYD_FACTS_PATTERNS_MAX + POLICYD_FACTS_HOSTS_MAX];
 		size_t n = 0;
-		for (size_t i = 0; i < f->npatterns; i++) {
-			const char *p = f->patterns[i];
-			if (strncmp(p, "*.", 2) != 0) {
-				if (!listed(names, n, p))
-					names[n++] = p;
-				continue;
-			}
-			for (size_t h = 0; h < f->nhosts; h++)
-				if (policyd_pattern_matches(p, f->hosts[h].name) &&
-				    !listed(names, n, f->hosts[h].name))
-					names[n++] = f->hosts[h].name;
-		}
+		for (size_t i = 0; i < f->npatterns; i++)
+			if (strncmp(f->patterns[i], "*.", 2) != 0 && !listed(names, n, f->patterns[i]))
+				names[n++] = f->patterns[i];
+		for (size_t h = 0; h < f->nhosts; h++)
+			if (f->hosts[h].sts_match == 1 && !listed(names, n, f->hosts[h].name))
+				names[n++] = f->hosts[h].name;
 		if (n == 0)
 			return o->fail_open ? literal(&w, "NOTFOUND ")
 					    : temp(&w, "no MX host matches the MTA-STS policy");

@@ -67,8 +67,4 @@ int policyd_facts_from_decision(const struct mxtls_decision *d, struct policyd_f
 size_t policyd_answer(const struct policyd_facts *f, const struct policyd_answer_opts *o, char *out,
 		      size_t outlen);
 
-/* Whether name matches an MTA-STS mx pattern (RFC 8461 §4.1: a literal name, or "*." and
- * exactly one more leftmost label); both in lower case.  Pure. */
-bool policyd_pattern_matches(const char *pattern, const char *name);
-
 #endif
