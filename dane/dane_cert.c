@@ -400,31 +400,44 @@ static bool any_name_matches(const char *id, size_t idlen, const char *const *na
 	return false;
 }
 
-bool dane_cert_name_matches(gnutls_x509_crt_t crt, const char *const *names, size_t nnames)
+bool dane_cert_dnsid_matches(gnutls_x509_crt_t crt, const char *const *names, size_t nnames,
+			     bool *have_dns_id)
 {
-	/* RFC 7672 §3.2.3 (via RFC 6125 §6.4.4): DNS-IDs when present, else the CN. */
-	bool have_dns_id = false;
+	bool have = false, match = false;
 	char buf[UTIL_DNSNAME_MAX + 2];
-	for (unsigned int seq = 0;; seq++) {
+	for (unsigned int seq = 0; !match; seq++) {
 		size_t size = sizeof buf;
 		unsigned int critical;
 		int type = gnutls_x509_crt_get_subject_alt_name(crt, seq, buf, &size, &critical);
 		if (type == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
 			break;
 		if (type == GNUTLS_E_SHORT_MEMORY_BUFFER) {
-			have_dns_id = true; /* an over-long name can match nothing, but it counts */
+			have = true; /* an over-long name can match nothing, but it counts */
 			continue;
 		}
-		if (type < 0)
-			return false;
+		if (type < 0) {
+			have = true; /* an undecodable extension: no CN fallback either */
+			break;
+		}
 		if (type != GNUTLS_SAN_DNSNAME)
-			continue;
-		have_dns_id = true;
-		if (any_name_matches(buf, size, names, nnames))
-			return true;
+			continue; /* IP addresses, URIs, ... */
+		have = true;
+		match = any_name_matches(buf, size, names, nnames);
 	}
+	if (have_dns_id != NULL)
+		*have_dns_id = have;
+	return match;
+}
+
+bool dane_cert_name_matches(gnutls_x509_crt_t crt, const char *const *names, size_t nnames)
+{
+	/* RFC 7672 §3.2.3 (via RFC 6125 §6.4.4): DNS-IDs when present, else the CN. */
+	bool have_dns_id;
+	if (dane_cert_dnsid_matches(crt, names, nnames, &have_dns_id))
+		return true;
 	if (have_dns_id)
 		return false;
+	char buf[UTIL_DNSNAME_MAX + 2];
 	for (unsigned int idx = 0;; idx++) {
 		size_t size = sizeof buf;
 		int rc = gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, idx, 0, buf,

@@ -129,6 +129,14 @@ bool dane_cert_names_permitted(gnutls_x509_crt_t ca, gnutls_x509_crt_t leaf);
 int dane_cert_date_check(gnutls_x509_crt_t crt, int64_t now);
 
 /*
+ * True when a subject alternative name of type dNSName of crt matches one of names (wildcards as
+ * util_dnsname_match()); the common name is not consulted.  *have_dns_id (may be NULL) says
+ * whether crt has any DNS-ID (one too long to match, or an undecodable extension, counts).
+ */
+bool dane_cert_dnsid_matches(gnutls_x509_crt_t crt, const char *const *names, size_t nnames,
+			     bool *have_dns_id);
+
+/*
  * True when crt carries a name matching one of names (RFC 7672 §3.2.3): its DNS-ID subject
  * alternative names when it has any, otherwise its subject common names; wildcards as
  * util_dnsname_match().

@@ -3,28 +3,16 @@
 #include "dane/dane_dnsid.h"
 
 #include <stdint.h>
-#include <string.h>
 
 #include <gnutls/x509.h>
 
-#include "util/util_dnsname.h"
+#include "dane/dane_cert.h"
 
 bool dane_dnsid_crt_matches(gnutls_x509_crt_t crt, const char *host)
 {
-	bool match = false;
-	for (unsigned i = 0; !match; i++) {
-		char name[256];
-		size_t nlen = sizeof name - 1;
-		unsigned int critical;
-		int type = gnutls_x509_crt_get_subject_alt_name(crt, i, name, &nlen, &critical);
-		if (type < 0 && type != GNUTLS_E_SHORT_MEMORY_BUFFER)
-			break; /* no more names, or an undecodable extension */
-		if (type == GNUTLS_SAN_DNSNAME)
-			match = util_dnsname_match(name, nlen, host, strlen(host));
-		/* Other types (IP addresses, URIs) and names too long for a host name are
-		 * skipped; the CN is not looked at (RFC 8461 §3.3, §4.2: DNS-ID only). */
-	}
-	return match;
+	/* RFC 8461 §3.3, §4.2: DNS-IDs only; the CN is never looked at. */
+	const char *names[1] = {host};
+	return dane_cert_dnsid_matches(crt, names, 1, NULL);
 }
 
 bool dane_dnsid_pem_matches(const char *p, size_t len, const char *host)

@@ -12,6 +12,11 @@
 
 #include "util/util_buf.h"
 #include "util/util_reader.h"
+#include "util/util_text.h"
+
+/* The "problem" that is no verdict on the record: finish() turns it into MXTLS_E_NOMEM, so
+ * that running out of memory never makes a usable record look unusable (a downgrade). */
+static const char no_memory[] = "out of memory";
 
 /* Checks Full(0) data: selector 0 must be a DER certificate, selector 1 a DER SPKI. */
 static const char *full_data_problem(uint8_t selector, const uint8_t *data, size_t len)
@@ -20,16 +25,20 @@ static const char *full_data_problem(uint8_t selector, const uint8_t *data, size
 	if (selector == DANE_SELECTOR_CERT) {
 		gnutls_x509_crt_t crt;
 		if (gnutls_x509_crt_init(&crt) < 0)
-			return "out of memory";
+			return no_memory;
 		int rc = gnutls_x509_crt_import(crt, &d, GNUTLS_X509_FMT_DER);
 		gnutls_x509_crt_deinit(crt);
+		if (rc == GNUTLS_E_MEMORY_ERROR)
+			return no_memory;
 		return rc < 0 ? "Full(0) data is not a DER certificate" : NULL;
 	}
 	gnutls_pubkey_t key;
 	if (gnutls_pubkey_init(&key) < 0)
-		return "out of memory";
+		return no_memory;
 	int rc = gnutls_pubkey_import(key, &d, GNUTLS_X509_FMT_DER);
 	gnutls_pubkey_deinit(key);
+	if (rc == GNUTLS_E_MEMORY_ERROR)
+		return no_memory;
 	return rc < 0 ? "Full(0) data is not a DER SubjectPublicKeyInfo" : NULL;
 }
 
@@ -83,7 +92,7 @@ static int finish(struct dane_tlsa *rec, const char *problem, struct dane_tlsa *
 {
 	if (problem == NULL)
 		problem = usability_problem(rec);
-	if (problem != NULL && strcmp(problem, "out of memory") == 0) {
+	if (problem == no_memory) {
 		dane_tlsa_clear(rec);
 		return MXTLS_E_NOMEM;
 	}
@@ -133,21 +142,16 @@ static int hexval(char c)
 	return -1;
 }
 
-static bool is_blank(char c)
-{
-	return c == ' ' || c == '\t';
-}
-
 /* Reads a decimal field 0-255 at *i; false when there is none. */
 static bool read_field(const char *p, size_t len, size_t *i, uint8_t *out)
 {
-	while (*i < len && is_blank(p[*i]))
+	while (*i < len && util_is_wsp((uint8_t)p[*i]))
 		(*i)++;
 	size_t start = *i;
 	unsigned v = 0;
 	while (*i < len && p[*i] >= '0' && p[*i] <= '9' && *i - start < 3)
 		v = v * 10 + (unsigned)(p[(*i)++] - '0');
-	if (*i == start || v > 255 || (*i < len && !is_blank(p[*i])))
+	if (*i == start || v > 255 || (*i < len && !util_is_wsp((uint8_t)p[*i])))
 		return false;
 	*out = (uint8_t)v;
 	return true;
@@ -171,7 +175,7 @@ int dane_tlsa_from_text(const char *p, size_t len, struct dane_tlsa *out)
 			return MXTLS_E_NOMEM;
 		int hi = -1;
 		for (; i < len && problem == NULL; i++) {
-			if (is_blank(p[i]))
+			if (util_is_wsp((uint8_t)p[i]))
 				continue;
 			int v = hexval(p[i]);
 			if (v < 0)

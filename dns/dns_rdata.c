@@ -8,11 +8,11 @@
 #include <mxtls/error.h>
 
 #include "util/util_reader.h"
+#include "util/util_text.h"
 
 static bool label_byte(uint8_t c)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       c == '-' || c == '_';
+	return util_is_alpha(c) || util_is_digit(c) || c == '-' || c == '_';
 }
 
 /* Reads a name from r into out; see dns_rdata_name(). */
@@ -45,8 +45,7 @@ static int read_name(struct util_reader *r, char *out)
 				rc = MXTLS_E_SYNTAX;
 				goto fail_rc;
 			}
-			uint8_t c = label[i];
-			out[n++] = (char)(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+			out[n++] = util_lower(label[i]);
 		}
 		continue;
 	fail_rc:

@@ -92,19 +92,6 @@ static void unlink_query(struct dns_query *q)
 		event_free(q->timer);
 }
 
-/* Copies a presentation name, lower case, without the root dot. */
-static void set_name(char *dst, const char *src)
-{
-	size_t n = strlen(src);
-	if (n > 1 && src[n - 1] == '.')
-		n--;
-	if (n > DNS_NAME_TEXT_MAX - 1)
-		n = DNS_NAME_TEXT_MAX - 1;
-	for (size_t i = 0; i < n; i++)
-		dst[i] = (char)(src[i] >= 'A' && src[i] <= 'Z' ? src[i] - 'A' + 'a' : src[i]);
-	dst[n] = '\0';
-}
-
 static struct dns_answer *new_answer(const struct dns_query *q, enum dns_outcome o,
 				     enum dns_security s, const char *why)
 {
@@ -114,7 +101,7 @@ static struct dns_answer *new_answer(const struct dns_query *q, enum dns_outcome
 	a->outcome = o;
 	a->security = s;
 	a->type = q->type;
-	set_name(a->qname, q->name);
+	memcpy(a->qname, q->name, sizeof a->qname); /* canonical since dns_resolve() */
 	memcpy(a->canonname, a->qname, sizeof a->canonname);
 	if (why != NULL && (a->why = strdup(why)) == NULL) {
 		free(a);
@@ -149,12 +136,11 @@ static struct dns_answer *classify(const struct dns_query *q, int err, struct ub
 	if (a == NULL)
 		return NULL;
 	a->ttl = res->ttl > 0 ? (uint32_t)res->ttl : 0;
-	if (res->canonname != NULL) {
-		if (!util_dnsname_valid(res->canonname, strlen(res->canonname), false)) {
-			a->outcome = DNS_ERR_MALFORMED;
-			return a;
-		}
-		set_name(a->canonname, res->canonname);
+	if (res->canonname != NULL &&
+	    !util_dnsname_canon(res->canonname, strlen(res->canonname), a->canonname,
+				sizeof a->canonname)) {
+		a->outcome = DNS_ERR_MALFORMED;
+		return a;
 	}
 	if (o != DNS_DATA)
 		return a;
@@ -275,8 +261,9 @@ void dns_resolver_free(struct dns_resolver *r)
 int dns_resolve(struct dns_resolver *r, const char *name, uint16_t type, dns_callback cb,
 		void *arg, struct dns_query **qout)
 {
+	char canon[DNS_NAME_TEXT_MAX];
 	if (r == NULL || name == NULL || cb == NULL ||
-	    !util_dnsname_valid(name, strlen(name), false))
+	    !util_dnsname_canon(name, strlen(name), canon, sizeof canon))
 		return MXTLS_E_INVAL;
 	struct dns_query *q = calloc(1, sizeof *q);
 	if (q == NULL)
@@ -285,7 +272,7 @@ int dns_resolve(struct dns_resolver *r, const char *name, uint16_t type, dns_cal
 	q->type = type;
 	q->cb = cb;
 	q->arg = arg;
-	set_name(q->name, name);
+	memcpy(q->name, canon, sizeof q->name);
 	q->timer = evtimer_new(r->base, on_timeout, q);
 	if (q->timer == NULL) {
 		free(q);
@@ -296,7 +283,13 @@ int dns_resolve(struct dns_resolver *r, const char *name, uint16_t type, dns_cal
 		free(q);
 		return MXTLS_E_TEMPFAIL;
 	}
-	evtimer_add(q->timer, &r->timeout);
+	if (evtimer_add(q->timer, &r->timeout) != 0) {
+		/* Without its timer a lookup could wait forever. */
+		ub_cancel(r->ub, q->async_id);
+		event_free(q->timer);
+		free(q);
+		return MXTLS_E_TEMPFAIL;
+	}
 	q->next = r->pending;
 	if (r->pending != NULL)
 		r->pending->prev = q;

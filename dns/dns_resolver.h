@@ -30,8 +30,9 @@ enum dns_outcome {
 	DNS_ERR_SERVFAIL = 3, /* SERVFAIL, REFUSED, or the resolver failed */
 	DNS_ERR_TIMEOUT = 4,  /* no answer within the configured time */
 	DNS_ERR_MALFORMED = 5, /* FORMERR or an answer that cannot be parsed */
-	DNS_ERR_BOGUS = 6,   /* DNSSEC validation failed (bogus, or indeterminate: libunbound
-			      * reports both as bogus, and RFC 7672 §2.1.1 treats them alike) */
+	DNS_ERR_BOGUS = 6,   /* DNSSEC validation failed (libunbound's "bogus").  Note that
+			      * libunbound reports "indeterminate" (no trust anchor covers the
+			      * name) as insecure, not bogus: the trust anchor must be set up. */
 };
 
 /* DNSSEC status of an answer (RFC 4035 §4.3). */

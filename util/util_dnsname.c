@@ -58,10 +58,12 @@ bool util_dnsname_match(const char *pattern, size_t plen, const char *host, size
 		return false;
 	if (memchr(pattern, '\0', plen) != NULL || memchr(host, '\0', hlen) != NULL)
 		return false;
-	plen = strip_root(pattern, plen);
-	hlen = strip_root(host, hlen);
+	/* Validate before stripping: util_dnsname_valid() drops one root dot itself, and doing
+	 * it twice would let "name.." pass. */
 	if (!util_dnsname_valid(host, hlen, false) || !util_dnsname_valid(pattern, plen, true))
 		return false;
+	plen = strip_root(pattern, plen);
+	hlen = strip_root(host, hlen);
 	if (plen >= 2 && pattern[0] == '*' && pattern[1] == '.') {
 		/* RFC 6125 §6.4.3: "*" stands for exactly the whole left-most label. */
 		const char *dot = memchr(host, '.', hlen);

@@ -8,11 +8,7 @@
 #include <mxtls/error.h>
 
 #include "util/util_reader.h"
-
-static bool is_blank(uint8_t c)
-{
-	return c == ' ' || c == '\t';
-}
+#include "util/util_text.h"
 
 static bool is_key_char(uint8_t c, bool first)
 {
@@ -23,11 +19,11 @@ static bool is_key_char(uint8_t c, bool first)
 
 static void trim(const uint8_t **p, size_t *n)
 {
-	while (*n > 0 && is_blank((*p)[0])) {
+	while (*n > 0 && util_is_wsp((*p)[0])) {
 		(*p)++;
 		(*n)--;
 	}
-	while (*n > 0 && is_blank((*p)[*n - 1]))
+	while (*n > 0 && util_is_wsp((*p)[*n - 1]))
 		(*n)--;
 }
 

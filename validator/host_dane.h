@@ -54,7 +54,7 @@ struct host_dane_result {
 	char expanded[DNS_NAME_TEXT_MAX]; /* after CNAME expansion of the address lookup */
 	bool addr_secure;            /* every address answer was DNSSEC-secure */
 	size_t naddrs;
-	struct host_addr addrs[HOST_DANE_ADDRS_MAX]; /* IPv6 first, as answered */
+	struct host_addr addrs[HOST_DANE_ADDRS_MAX]; /* A then AAAA, as answered; the excess dropped */
 	bool tlsa_looked_up;         /* a TLSA query was sent (false when addresses are insecure) */
 	char tbd[DNS_NAME_TEXT_MAX]; /* the TLSA base domain ("" when none): SNI and primary name */
 	size_t ntlsa;

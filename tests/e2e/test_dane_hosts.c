@@ -69,6 +69,8 @@ static const struct host_case {
 	 HOST_DANE_UNREACHABLE, "", "127.0.10.3", true, true, 0, 0, "", "TLSA lookup at"},
 	{"DANE-07 TLSA SERVFAIL", {.host = "mx8.secure.test", .mx_secure = true},
 	 HOST_DANE_UNREACHABLE, "", "127.0.10.8", true, true, 0, 0, "", "servfail"},
+	{"more TLSA records than the cap", {.host = "mx9.secure.test", .mx_secure = true},
+	 HOST_DANE_UNREACHABLE, "", "127.0.10.60", true, true, 0, 0, "", "more than 64 TLSA"},
 	{"DANE-22 no addresses", {.host = "noaddr.secure.test", .mx_secure = true},
 	 HOST_DANE_UNREACHABLE, "", "", true, false, 0, 0, "", "no A or AAAA"},
 	{"DANE-22 NXDOMAIN host", {.host = "nx.secure.test", .mx_secure = true},
