@@ -21,7 +21,6 @@ struct mxtls_decision {
 	struct decision *d;
 	struct mxtls_sts_policy sts; /* the discovery, moved out of d->sts */
 	char (*addr_text)[INET6_ADDRSTRLEN]; /* per host, HOST_DANE_ADDRS_MAX each */
-	char (*tlsa_text)[2 * 64 + 16];      /* per record, filled on demand */
 };
 
 struct mxtls_decide_op {
@@ -147,7 +146,6 @@ void mxtls_decision_free(struct mxtls_decision *md)
 	sts_cache_entry_clear(&md->sts.r.policy);
 	decision_free(md->d);
 	free(md->addr_text);
-	free(md->tlsa_text);
 	free(md);
 }
 
@@ -268,20 +266,7 @@ const char *mxtls_decision_host_tlsa(const struct mxtls_decision *md, size_t i, 
 		*usable = t->usable;
 	if (why != NULL)
 		*why = t->usable ? NULL : t->reason;
-	struct mxtls_decision *m = (struct mxtls_decision *)md; /* a lazily filled cache */
-	if (m->tlsa_text == NULL) {
-		m->tlsa_text = calloc(md->d->nhosts * HOST_DANE_TLSA_MAX, sizeof *m->tlsa_text);
-		if (m->tlsa_text == NULL)
-			return NULL;
-	}
-	char *out = m->tlsa_text[i * HOST_DANE_TLSA_MAX + k];
-	size_t cap = sizeof *m->tlsa_text;
-	int n = snprintf(out, cap, "%u %u %u ", t->usage, t->selector, t->mtype);
-	for (size_t b = 0; b < t->len && (size_t)n + 3 <= cap; b++)
-		n += snprintf(out + n, cap - (size_t)n, "%02x", t->data[b]);
-	if (2 * t->len + 8 > cap)
-		snprintf(out + cap - 4, 4, "...");
-	return out;
+	return t->text; /* "U S M hex", made once when the record was parsed */
 }
 
 const struct mxtls_sts_policy *mxtls_decision_sts(const struct mxtls_decision *md)
