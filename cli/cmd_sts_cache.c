@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* mxtls sts fetch | sts cache list|show|purge | sts refresh: MTA-STS policies and their cache. */
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -228,7 +229,9 @@ static int run_refresh(struct cli_env *env)
 	for (size_t i = 0; i < env->ngiven; i++) {
 		long long v = number(env->given[i].value);
 		int id = env->given[i].id;
-		if (v < 0 || (id == O_CONCURRENCY && (v < 1 || v > 256))) {
+		/* The library takes the jitter in milliseconds, as an unsigned int. */
+		if (v < 0 || (id == O_CONCURRENCY && (v < 1 || v > 256)) ||
+		    (id == O_JITTER && v > UINT_MAX / 1000)) {
 			cli_errorf(env, "--%s: '%s' is not a valid value",
 				   id == O_OLDER_THAN ? "older-than"
 				   : id == O_CONCURRENCY ? "concurrency"

@@ -141,13 +141,17 @@ static sqlite3_stmt *stmt(struct sts_cache *c, enum stmt s)
 	return c->st[s];
 }
 
-static enum sts_mode mode_from_text(const char *s)
+/* The mode stored by sts_cache_put(); false for anything else (a damaged row). */
+static bool mode_from_text(const char *s, enum sts_mode *out)
 {
-	if (s != NULL && strcmp(s, "enforce") == 0)
-		return STS_MODE_ENFORCE;
-	if (s != NULL && strcmp(s, "testing") == 0)
-		return STS_MODE_TESTING;
-	return STS_MODE_NONE;
+	static const enum sts_mode modes[] = {STS_MODE_ENFORCE, STS_MODE_TESTING, STS_MODE_NONE};
+	for (size_t i = 0; s != NULL && i < sizeof modes / sizeof modes[0]; i++) {
+		if (strcmp(s, sts_policy_mode_name(modes[i])) == 0) {
+			*out = modes[i];
+			return true;
+		}
+	}
+	return false;
 }
 
 /* Splits the newline-joined patterns into e->mx. */
@@ -173,22 +177,31 @@ static int split_mx(const char *s, struct sts_cache_entry *e)
 	return MXTLS_OK;
 }
 
-/* Fills out from the current row of q (the column order of ST_GET). */
+/*
+ * Fills out from the current row of q (the column order of ST_GET).  A mode that is not one
+ * sts_cache_put() writes is MXTLS_E_IO: reading a damaged row as mode "none" would silently
+ * turn an enforce policy into no policy.
+ */
 static int read_row(sqlite3_stmt *q, struct sts_cache_entry *out)
 {
 	struct sts_cache_entry e;
 	memset(&e, 0, sizeof e);
-	snprintf(e.domain, sizeof e.domain, "%s", (const char *)sqlite3_column_text(q, 0));
-	snprintf(e.id, sizeof e.id, "%s", (const char *)sqlite3_column_text(q, 1));
+	const char *domain = (const char *)sqlite3_column_text(q, 0);
+	const char *id = (const char *)sqlite3_column_text(q, 1);
+	if (domain == NULL || id == NULL) /* NOT NULL columns: out of memory */
+		return MXTLS_E_NOMEM;
+	if (!mode_from_text((const char *)sqlite3_column_text(q, 3), &e.mode))
+		return MXTLS_E_IO;
+	snprintf(e.domain, sizeof e.domain, "%s", domain);
+	snprintf(e.id, sizeof e.id, "%s", id);
 	const void *text = sqlite3_column_blob(q, 2);
 	e.len = (size_t)sqlite3_column_bytes(q, 2);
 	e.text = malloc(e.len + 1);
-	if (e.text == NULL)
+	if (e.text == NULL || (text == NULL && e.len > 0))
 		goto nomem;
 	if (e.len > 0)
 		memcpy(e.text, text, e.len);
 	e.text[e.len] = '\0';
-	e.mode = mode_from_text((const char *)sqlite3_column_text(q, 3));
 	e.max_age = (uint32_t)sqlite3_column_int64(q, 4);
 	const char *mx = (const char *)sqlite3_column_text(q, 5);
 	if (split_mx(mx != NULL ? mx : "", &e) != MXTLS_OK)
@@ -196,9 +209,11 @@ static int read_row(sqlite3_stmt *q, struct sts_cache_entry *out)
 	e.fetched_at = sqlite3_column_int64(q, 6);
 	e.expires_at = sqlite3_column_int64(q, 7);
 	e.last_checked = sqlite3_column_int64(q, 8);
-	if (sqlite3_column_type(q, 9) != SQLITE_NULL &&
-	    (e.last_error = strdup((const char *)sqlite3_column_text(q, 9))) == NULL)
-		goto nomem;
+	if (sqlite3_column_type(q, 9) != SQLITE_NULL) {
+		const char *last_error = (const char *)sqlite3_column_text(q, 9);
+		if (last_error == NULL || (e.last_error = strdup(last_error)) == NULL)
+			goto nomem;
+	}
 	*out = e;
 	return MXTLS_OK;
 nomem:
@@ -227,7 +242,9 @@ static int step_done(sqlite3_stmt *q)
 
 int sts_cache_put(struct sts_cache *c, const struct sts_cache_entry *e)
 {
-	if (e == NULL || e->domain[0] == '\0')
+	/* A mode outside the enum is refused, never stored as "none" (a silent downgrade). */
+	const char *mode = e != NULL ? sts_policy_mode_name(e->mode) : NULL;
+	if (e == NULL || e->domain[0] == '\0' || mode == NULL)
 		return MXTLS_E_INVAL;
 	size_t mxlen = 1;
 	for (size_t i = 0; i < e->nmx; i++)
@@ -239,7 +256,6 @@ int sts_cache_put(struct sts_cache *c, const struct sts_cache_entry *e)
 	for (size_t i = 0; i < e->nmx; i++)
 		off += (size_t)sprintf(mx + off, "%s%s", i ? "\n" : "", e->mx[i]);
 	mx[off] = '\0';
-	const char *mode = sts_policy_mode_name(e->mode);
 
 	int ret = MXTLS_E_IO;
 	if (sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
@@ -248,7 +264,7 @@ int sts_cache_put(struct sts_cache *c, const struct sts_cache_entry *e)
 	sqlite3_bind_text(q, 1, e->domain, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 2, e->id, -1, SQLITE_STATIC);
 	sqlite3_bind_blob(q, 3, e->text != NULL ? e->text : "", (int)e->len, SQLITE_STATIC);
-	sqlite3_bind_text(q, 4, mode != NULL ? mode : "none", -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 4, mode, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(q, 5, e->max_age);
 	sqlite3_bind_text(q, 6, mx, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(q, 7, e->fetched_at);

@@ -47,13 +47,14 @@ void sts_cache_close(struct sts_cache *c);
 /*
  * Reads the entry of domain (lower case).  On MXTLS_OK *out is filled (release with
  * sts_cache_entry_clear()).  Returns MXTLS_E_NOTFOUND when there is none, whether or not it
- * expired (expiry is the caller's decision: it has the clock), MXTLS_E_IO.
+ * expired (expiry is the caller's decision: it has the clock), MXTLS_E_IO (also for a row whose
+ * mode is not one sts_cache_put() writes), MXTLS_E_NOMEM.
  */
 int sts_cache_get(struct sts_cache *c, const char *domain, struct sts_cache_entry *out);
 
 /*
  * Stores e (borrowed), replacing any entry of the same domain, in one transaction.
- * Returns MXTLS_OK, MXTLS_E_INVAL (no domain), MXTLS_E_IO.
+ * Returns MXTLS_OK, MXTLS_E_INVAL (no domain, or a mode outside enum sts_mode), MXTLS_E_IO.
  */
 int sts_cache_put(struct sts_cache *c, const struct sts_cache_entry *e);
 

@@ -13,6 +13,7 @@
 #include <mxtls/error.h>
 
 #include "mxtls_build.h"
+#include "util/util_buf.h"
 #include "util/util_dnsname.h"
 
 struct sts_fetcher {
@@ -30,9 +31,9 @@ struct sts_fetch {
 	struct curl_slist *resolve;
 	sts_fetch_callback cb;
 	void *arg;
-	char *body;
-	size_t len, cap;
+	struct util_buf body; /* capped at STS_POLICY_MAX */
 	bool too_large;
+	bool nomem;
 	char errbuf[CURL_ERROR_SIZE];
 	struct sts_fetch *prev, *next;
 };
@@ -110,7 +111,8 @@ static int socket_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *s
 	struct sock_watch *w = socketp;
 	if (what == CURL_POLL_REMOVE) {
 		if (w != NULL) {
-			event_free(w->ev);
+			if (w->ev != NULL)
+				event_free(w->ev);
 			free(w);
 			curl_multi_assign(f->multi, s, NULL);
 		}
@@ -124,7 +126,7 @@ static int socket_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *s
 			return -1;
 		w->f = f;
 		curl_multi_assign(f->multi, s, w);
-	} else {
+	} else if (w->ev != NULL) {
 		event_free(w->ev);
 	}
 	w->ev = event_new(f->base, s, ev, on_socket_event, f);
@@ -149,26 +151,14 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *arg)
 {
 	struct sts_fetch *t = arg;
 	size_t n = size * nmemb;
-	if (n > STS_POLICY_MAX - t->len) {
+	/* Over the cap is a failure, never a truncation; either way 0 makes libcurl stop the
+	 * transfer here (CURLE_WRITE_ERROR). */
+	int rc = util_buf_append(&t->body, p, n);
+	if (rc == MXTLS_E_LIMIT)
 		t->too_large = true;
-		return 0; /* CURLE_WRITE_ERROR: the transfer stops here */
-	}
-	if (t->len + n + 1 > t->cap) {
-		size_t cap = t->cap ? t->cap : 4096;
-		while (cap < t->len + n + 1)
-			cap *= 2;
-		if (cap > STS_POLICY_MAX + 1)
-			cap = STS_POLICY_MAX + 1;
-		char *b = realloc(t->body, cap);
-		if (b == NULL)
-			return 0;
-		t->body = b;
-		t->cap = cap;
-	}
-	memcpy(t->body + t->len, p, n);
-	t->len += n;
-	t->body[t->len] = '\0';
-	return n;
+	else if (rc != MXTLS_OK)
+		t->nomem = true;
+	return rc == MXTLS_OK ? n : 0;
 }
 
 static void unlink_transfer(struct sts_fetch *t)
@@ -187,7 +177,7 @@ static void free_transfer(struct sts_fetch *t)
 	curl_multi_remove_handle(t->f->multi, t->easy);
 	curl_easy_cleanup(t->easy);
 	curl_slist_free_all(t->resolve);
-	free(t->body);
+	util_buf_free(&t->body);
 	free(t);
 }
 
@@ -244,6 +234,9 @@ static void complete(struct sts_fetch *t, CURLcode rc)
 		r.status = STS_FETCH_TOO_LARGE;
 		snprintf(r.reason, sizeof r.reason, "policy body larger than %d bytes",
 			 STS_POLICY_MAX);
+	} else if (t->nomem) {
+		r.status = STS_FETCH_ERROR;
+		snprintf(r.reason, sizeof r.reason, "out of memory");
 	} else if (rc != CURLE_OK) {
 		r.status = classify(rc);
 		snprintf(r.reason, sizeof r.reason, "%s", t->errbuf[0] ? t->errbuf
@@ -261,10 +254,7 @@ static void complete(struct sts_fetch *t, CURLcode rc)
 			 ct ? "'" : "", ct ? r.content_type : "missing", ct ? "'" : "");
 	} else {
 		r.status = STS_FETCH_OK;
-		r.body = t->body != NULL ? t->body : strdup("");
-		r.len = t->len;
-		t->body = NULL;
-		if (r.body == NULL) {
+		if (util_buf_take(&t->body, &r.body, &r.len) != MXTLS_OK) {
 			r.status = STS_FETCH_ERROR;
 			snprintf(r.reason, sizeof r.reason, "out of memory");
 		}
@@ -382,6 +372,7 @@ int sts_fetch_start(struct sts_fetcher *f, const char *domain, const char *const
 	t->f = f;
 	t->cb = cb;
 	t->arg = arg;
+	util_buf_init(&t->body, STS_POLICY_MAX);
 	t->easy = curl_easy_init();
 	t->resolve = resolve_entry(host, f->opts.port, addrs, naddrs);
 	if (t->easy == NULL || t->resolve == NULL) {
@@ -391,32 +382,44 @@ int sts_fetch_start(struct sts_fetcher *f, const char *domain, const char *const
 		return MXTLS_E_NOMEM;
 	}
 	CURL *e = t->easy;
-	curl_easy_setopt(e, CURLOPT_URL, url);
-	curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)t);
-	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf);
-	curl_easy_setopt(e, CURLOPT_RESOLVE, t->resolve);
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "https");
-	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L); /* RFC 8461 §3.3: MUST NOT follow */
-	curl_easy_setopt(e, CURLOPT_PROXY, "");          /* no proxy from the environment */
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
-	curl_easy_setopt(e, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
-	curl_easy_setopt(e, CURLOPT_CERTINFO, 1L);
+	/* An option libcurl refuses (out of memory, or one it lacks) stops the fetch: a transfer
+	 * without RESOLVE, PROTOCOLS_STR, VERIFYPEER, ... is not what RFC 8461 §3.3 asks for. */
+	bool ok = true;
+	ok &= CURLE_OK == curl_easy_setopt(e, CURLOPT_URL, url);
+	ok &= CURLE_OK == curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)t);
+	ok &= CURLE_OK == curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf);
+	ok &= CURLE_OK == curl_easy_setopt(e, CURLOPT_RESOLVE, t->resolve);
+	ok &= CURLE_OK == curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "https");
+	/* RFC 8461 §3.3: redirects MUST NOT be followed.  No proxy from the environment. */
+	ok &= CURLE_OK == curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+	ok &= CURLE_OK == curl_easy_setopt(e, CURLOPT_PROXY, "");
+	ok &= CURLE_OK == curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	ok &= CURLE_OK == curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+	ok &= CURLE_OK == curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+	ok &= CURLE_OK == curl_easy_setopt(e, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+	ok &= CURLE_OK == curl_easy_setopt(e, CURLOPT_CERTINFO, 1L);
 	/* A reused connection reports no certificate, and the DNS-ID check needs one: every
 	 * fetch is a fresh connection (policies are fetched rarely anyway). */
-	curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
-	curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+	ok &= CURLE_OK == curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+	ok &= CURLE_OK == curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
 	if (f->ca_file != NULL) {
-		curl_easy_setopt(e, CURLOPT_CAINFO, f->ca_file);
-		curl_easy_setopt(e, CURLOPT_CAPATH, NULL);
+		ok &= CURLE_OK == curl_easy_setopt(e, CURLOPT_CAINFO, f->ca_file);
+		ok &= CURLE_OK == curl_easy_setopt(e, CURLOPT_CAPATH, NULL);
 	}
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)f->opts.connect_timeout_ms);
-	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)f->opts.total_timeout_ms);
-	curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)STS_POLICY_MAX);
-	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
-	curl_easy_setopt(e, CURLOPT_USERAGENT, "mxtls/" MXTLS_VERSION);
+	ok &= CURLE_OK ==
+	      curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)f->opts.connect_timeout_ms);
+	ok &= CURLE_OK == curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)f->opts.total_timeout_ms);
+	ok &= CURLE_OK ==
+	      curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)STS_POLICY_MAX);
+	ok &= CURLE_OK == curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+	ok &= CURLE_OK == curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
+	ok &= CURLE_OK == curl_easy_setopt(e, CURLOPT_USERAGENT, "mxtls/" MXTLS_VERSION);
+	if (!ok) {
+		curl_easy_cleanup(t->easy);
+		curl_slist_free_all(t->resolve);
+		free(t);
+		return MXTLS_E_NOMEM;
+	}
 	t->next = f->transfers;
 	if (t->next != NULL)
 		t->next->prev = t;

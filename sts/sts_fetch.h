@@ -82,7 +82,8 @@ struct sts_fetch;
  * file (or system store) and the host name by libcurl; no redirect is followed, no proxy is
  * used, nothing is cached.  cb runs later, never inside this call.  *out (may be NULL)
  * receives a handle for sts_fetch_cancel(), valid until cb runs.  Returns MXTLS_OK,
- * MXTLS_E_INVAL (bad domain or no address), MXTLS_E_NOMEM.
+ * MXTLS_E_INVAL (bad domain or no address), MXTLS_E_NOMEM (also when libcurl refuses an
+ * option).
  */
 int sts_fetch_start(struct sts_fetcher *f, const char *domain, const char *const *addrs,
 		    size_t naddrs, sts_fetch_callback cb, void *arg, struct sts_fetch **out);

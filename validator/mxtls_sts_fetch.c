@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <event2/event.h>
 #include <mxtls/error.h>
 #include <mxtls/sts_fetch.h>
 
@@ -14,24 +13,15 @@
 #include "validator/sts_refresh.h"
 #include "validator/sts_resolve.h"
 
-
-/* The pieces every call needs, created on first use. */
-static int runtime(struct mxtls_ctx *ctx, struct dns_resolver **r, struct sts_fetcher **f,
-		   struct sts_cache **c, char *err, size_t errlen)
-{
-	int rc = MXTLS_OK;
-	if (r != NULL)
-		rc = mxtls_ctx_resolver(ctx, r, err, errlen);
-	if (rc == MXTLS_OK && f != NULL)
-		rc = mxtls_ctx_fetcher(ctx, f, err, errlen);
-	if (rc == MXTLS_OK)
-		rc = mxtls_ctx_cache(ctx, c, err, errlen);
-	return rc;
-}
+struct fetch_wait {
+	struct sts_resolve_result *res; /* NULL when memory ran out */
+	bool done;
+};
 
 static void on_resolved(void *arg, struct sts_resolve_result *res)
 {
-	*(struct sts_resolve_result **)arg = res;
+	struct fetch_wait *w = arg;
+	*w = (struct fetch_wait){res, true};
 }
 
 int mxtls_sts_fetch(struct mxtls_ctx *ctx, const char *domain, int refresh,
@@ -42,31 +32,32 @@ int mxtls_sts_fetch(struct mxtls_ctx *ctx, const char *domain, int refresh,
 	struct dns_resolver *r;
 	struct sts_fetcher *f;
 	struct sts_cache *c;
-	int rc = runtime(ctx, &r, &f, &c, err, errlen);
+	int rc = mxtls_ctx_lookups(ctx, &r, &f, &c, err, errlen);
 	if (rc != MXTLS_OK)
 		return rc;
 	struct mxtls_sts_policy *p = calloc(1, sizeof *p);
 	if (p == NULL)
 		return MXTLS_E_NOMEM;
-	struct sts_resolve_result *res = NULL;
+	struct fetch_wait w = {NULL, false};
+	struct sts_resolve *q = NULL;
 	struct sts_resolve_req req = {.domain = domain, .now = mxtls_ctx_now(ctx),
 				      .refresh = refresh != 0, .log = &ctx->log,
 				      .log_id = mxtls_ctx_decision_id(ctx)};
-	rc = sts_resolve_start(r, f, c, &req, on_resolved, &res, NULL);
+	rc = sts_resolve_start(r, f, c, &req, on_resolved, &w, &q);
+	if (rc == MXTLS_E_INVAL)
+		snprintf(err, errlen, "'%s' is not a domain name", domain);
+	else if (rc == MXTLS_E_IO)
+		snprintf(err, errlen, "cannot read the policy cache");
+	else if (rc == MXTLS_OK && (rc = mxtls_ctx_wait(ctx, &w.done, err, errlen)) != MXTLS_OK)
+		sts_resolve_cancel(q); /* its callback must not write to w after we return */
+	else if (rc == MXTLS_OK && w.res == NULL)
+		rc = MXTLS_E_NOMEM;
 	if (rc != MXTLS_OK) {
 		free(p);
-		if (rc == MXTLS_E_INVAL)
-			snprintf(err, errlen, "'%s' is not a domain name", domain);
 		return rc;
 	}
-	while (res == NULL)
-		if (event_base_loop(ctx->base, EVLOOP_ONCE) < 0) {
-			free(p);
-			snprintf(err, errlen, "event loop failed");
-			return MXTLS_E_INTERNAL;
-		}
-	p->r = *res;
-	free(res); /* the members now belong to p */
+	p->r = *w.res;
+	free(w.res); /* the members now belong to p */
 	*out = p;
 	return MXTLS_OK;
 }
@@ -82,7 +73,7 @@ int mxtls_sts_cache_show(struct mxtls_ctx *ctx, const char *domain, struct mxtls
 		return MXTLS_E_INVAL;
 	}
 	struct sts_cache *c;
-	int rc = runtime(ctx, NULL, NULL, &c, err, errlen);
+	int rc = mxtls_ctx_cache(ctx, &c, err, errlen);
 	if (rc != MXTLS_OK)
 		return rc;
 	struct mxtls_sts_policy *p = calloc(1, sizeof *p);
@@ -114,9 +105,14 @@ int mxtls_sts_cache_purge(struct mxtls_ctx *ctx, const char *domain, char *err, 
 		return MXTLS_E_INVAL;
 	}
 	struct sts_cache *c;
-	int rc = runtime(ctx, NULL, NULL, &c, err, errlen);
-	if (rc == MXTLS_OK && (rc = sts_cache_delete(c, d)) == MXTLS_E_NOTFOUND)
+	int rc = mxtls_ctx_cache(ctx, &c, err, errlen);
+	if (rc != MXTLS_OK)
+		return rc;
+	rc = sts_cache_delete(c, d);
+	if (rc == MXTLS_E_NOTFOUND)
 		snprintf(err, errlen, "no cached policy for %s", d);
+	else if (rc == MXTLS_E_IO)
+		snprintf(err, errlen, "cannot write the policy cache");
 	else if (rc == MXTLS_OK)
 		util_log_kv(&ctx->log, MXTLS_LOG_INFO, mxtls_ctx_decision_id(ctx), "sts-cache-purge",
 			    "domain", d, (const char *)NULL);
@@ -147,7 +143,7 @@ int mxtls_sts_cache_list(struct mxtls_ctx *ctx,
 	if (ctx == NULL || fn == NULL || err == NULL || errlen == 0)
 		return MXTLS_E_INVAL;
 	struct sts_cache *c;
-	int rc = runtime(ctx, NULL, NULL, &c, err, errlen);
+	int rc = mxtls_ctx_cache(ctx, &c, err, errlen);
 	if (rc != MXTLS_OK)
 		return rc;
 	struct list_walk w = {fn, arg};
@@ -191,7 +187,7 @@ int mxtls_sts_refresh_start(struct mxtls_ctx *ctx, int64_t older_than, unsigned 
 	struct dns_resolver *r;
 	struct sts_fetcher *f;
 	struct sts_cache *c;
-	int rc = runtime(ctx, &r, &f, &c, err, errlen);
+	int rc = mxtls_ctx_lookups(ctx, &r, &f, &c, err, errlen);
 	if (rc != MXTLS_OK)
 		return rc;
 	struct mxtls_sts_refresh_op *op = calloc(1, sizeof *op);
@@ -205,7 +201,8 @@ int mxtls_sts_refresh_start(struct mxtls_ctx *ctx, int64_t older_than, unsigned 
 	rc = sts_refresh_start(r, f, c, &opts, on_refreshed, op, &op->run);
 	if (rc != MXTLS_OK) {
 		free(op);
-		snprintf(err, errlen, "cannot read the policy cache");
+		snprintf(err, errlen, "%s",
+			 rc == MXTLS_E_IO ? "cannot read the policy cache" : mxtls_strerror(rc));
 		return rc;
 	}
 	if (out != NULL)
@@ -237,13 +234,16 @@ int mxtls_sts_refresh(struct mxtls_ctx *ctx, int64_t older_than, unsigned concur
 		      size_t errlen)
 {
 	struct refresh_wait w = {0, 0, false};
-	int rc = mxtls_sts_refresh_start(ctx, older_than, concurrency, jitter_ms,
-					 on_refresh_waited, &w, NULL, err, errlen);
+	struct mxtls_sts_refresh_op *op = NULL;
+	int rc = mxtls_sts_refresh_start(ctx, older_than, concurrency, jitter_ms, on_refresh_waited,
+					 &w, &op, err, errlen);
 	if (rc != MXTLS_OK)
 		return rc;
 	rc = mxtls_ctx_wait(ctx, &w.done, err, errlen);
-	if (rc != MXTLS_OK)
+	if (rc != MXTLS_OK) {
+		mxtls_sts_refresh_cancel(op); /* its callback must not write to w after we return */
 		return rc;
+	}
 	if (refreshed != NULL)
 		*refreshed = w.refreshed;
 	if (failed != NULL)

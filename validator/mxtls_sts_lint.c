@@ -12,6 +12,7 @@
 #include "sts/sts_policy.h"
 #include "sts/sts_problem.h"
 #include "sts/sts_txt.h"
+#include "util/util_text.h"
 
 _Static_assert(MXTLS_STS_POLICY_MAX == STS_POLICY_MAX, "public and internal caps differ");
 
@@ -70,8 +71,7 @@ static bool looks_like_sts(const char *p, size_t len)
 	if (len < sizeof v - 1)
 		return false;
 	for (size_t i = 0; i < sizeof v - 1; i++) {
-		char c = p[i] >= 'A' && p[i] <= 'Z' ? (char)(p[i] - 'A' + 'a') : p[i];
-		if (c != v[i])
+		if (util_lower((uint8_t)p[i]) != v[i])
 			return false;
 	}
 	return true;

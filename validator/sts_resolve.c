@@ -261,6 +261,64 @@ static void start_fetch(struct sts_resolve *s)
 			     s->host, mxtls_strerror(rc));
 }
 
+/* RFC 8461 §3.1 record selection and parsing over the TXT RRset a (DNS_DATA). */
+static void select_record(struct sts_resolve_result *res, const struct dns_answer *a)
+{
+	/* Every record's joined text in one buffer: a record's text is shorter than its rdata.
+	 * All records take part: leaving some out could hide the one v=STSv1 record. */
+	size_t total = 1;
+	for (size_t i = 0; i < a->n; i++)
+		total += a->rdlen[i] + 1;
+	struct sts_txt_span *spans = calloc(a->n > 0 ? a->n : 1, sizeof *spans);
+	char *buf = malloc(total);
+	if (spans == NULL || buf == NULL) {
+		/* Not knowing the records is not "no record" (convention 2). */
+		res->txt = STS_TXT_STATE_ERROR;
+		snprintf(res->txt_reason, sizeof res->txt_reason, "out of memory");
+		free(spans);
+		free(buf);
+		return;
+	}
+	size_t n = 0, off = 0;
+	for (size_t i = 0; i < a->n; i++) {
+		size_t len;
+		/* A malformed record takes no part in the selection. */
+		if (dns_rdata_txt(a->rdata[i], a->rdlen[i], buf + off, a->rdlen[i] + 1, &len) !=
+		    MXTLS_OK)
+			continue;
+		spans[n++] = (struct sts_txt_span){buf + off, len};
+		off += len + 1;
+	}
+	size_t which = 0;
+	enum sts_txt_choice ch = sts_txt_select(spans, n, &which);
+	if (ch == STS_TXT_NONE) {
+		res->txt = STS_TXT_STATE_ABSENT;
+		snprintf(res->txt_reason, sizeof res->txt_reason,
+			 "no TXT record begins with v=STSv1");
+	} else if (ch == STS_TXT_MANY) {
+		res->txt = STS_TXT_STATE_MULTIPLE;
+		snprintf(res->txt_reason, sizeof res->txt_reason,
+			 "more than one v=STSv1 record (RFC 8461 §3.1: no policy)");
+	} else {
+		snprintf(res->txt_text, sizeof res->txt_text, "%.*s",
+			 (int)(spans[which].len < sizeof res->txt_text ? spans[which].len
+								       : sizeof res->txt_text - 1),
+			 spans[which].p);
+		struct sts_txt txt;
+		struct sts_report rep;
+		if (sts_txt_parse(spans[which].p, spans[which].len, &txt, &rep) == MXTLS_OK) {
+			res->txt = STS_TXT_STATE_VALID;
+			snprintf(res->txt_id, sizeof res->txt_id, "%s", txt.id);
+		} else {
+			res->txt = STS_TXT_STATE_INVALID;
+			snprintf(res->txt_reason, sizeof res->txt_reason, "invalid record: %s",
+				 rep.errors.n ? rep.errors.item[0].reason : "syntax error");
+		}
+	}
+	free(spans);
+	free(buf);
+}
+
 /* RFC 8461 §3.1: the TXT RRset decides whether (and which) policy is current. */
 static void on_txt(void *arg, struct dns_answer *a)
 {
@@ -286,51 +344,7 @@ static void on_txt(void *arg, struct dns_answer *a)
 		snprintf(res->txt_reason, sizeof res->txt_reason, "TXT lookup failed: %s",
 			 a->why != NULL ? a->why : dns_outcome_name(a->outcome));
 	} else {
-		struct sts_txt_span spans[64];
-		char *joined[64];
-		size_t n = 0;
-		for (size_t i = 0; i < a->n && n < 64; i++) {
-			size_t len;
-			char *t = malloc(a->rdlen[i] + 1);
-			if (t != NULL &&
-			    dns_rdata_txt(a->rdata[i], a->rdlen[i], t, a->rdlen[i] + 1, &len) ==
-				    MXTLS_OK) {
-				joined[n] = t;
-				spans[n].p = t;
-				spans[n++].len = len;
-			} else {
-				free(t); /* a malformed record takes no part in the selection */
-			}
-		}
-		size_t which = 0;
-		enum sts_txt_choice ch = sts_txt_select(spans, n, &which);
-		if (ch == STS_TXT_NONE) {
-			res->txt = STS_TXT_STATE_ABSENT;
-			snprintf(res->txt_reason, sizeof res->txt_reason,
-				 "no TXT record begins with v=STSv1");
-		} else if (ch == STS_TXT_MANY) {
-			res->txt = STS_TXT_STATE_MULTIPLE;
-			snprintf(res->txt_reason, sizeof res->txt_reason,
-				 "more than one v=STSv1 record (RFC 8461 §3.1: no policy)");
-		} else {
-			snprintf(res->txt_text, sizeof res->txt_text, "%.*s",
-				 (int)(spans[which].len < sizeof res->txt_text
-					       ? spans[which].len
-					       : sizeof res->txt_text - 1),
-				 spans[which].p);
-			struct sts_txt txt;
-			struct sts_report rep;
-			if (sts_txt_parse(spans[which].p, spans[which].len, &txt, &rep) == MXTLS_OK) {
-				res->txt = STS_TXT_STATE_VALID;
-				snprintf(res->txt_id, sizeof res->txt_id, "%s", txt.id);
-			} else {
-				res->txt = STS_TXT_STATE_INVALID;
-				snprintf(res->txt_reason, sizeof res->txt_reason, "invalid record: %s",
-					 rep.errors.n ? rep.errors.item[0].reason : "syntax error");
-			}
-		}
-		for (size_t i = 0; i < n; i++)
-			free(joined[i]);
+		select_record(res, a);
 	}
 	dns_answer_free(a);
 	if (res->txt != STS_TXT_STATE_VALID) {

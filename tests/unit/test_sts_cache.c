@@ -222,6 +222,27 @@ START_TEST(open_errors)
 }
 END_TEST
 
+/* A row whose mode is not one sts_cache_put() writes is an error, never mode "none" (which
+ * would silently turn an enforce policy into no policy); put refuses a mode outside the enum. */
+START_TEST(damaged_mode_is_an_error)
+{
+	struct sts_cache *c = open_cache();
+	struct sts_cache_entry e, got;
+	make_entry(&e, "a.test", 7, 0);
+	ck_assert_int_eq(sts_cache_put(c, &e), MXTLS_OK);
+	e.mode = (enum sts_mode)42;
+	ck_assert_int_eq(sts_cache_put(c, &e), MXTLS_E_INVAL);
+	free(e.text);
+	sqlite3 *db;
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, "UPDATE policy SET mode = 'Enforce'", NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(db);
+	ck_assert_int_eq(sts_cache_get(c, "a.test", &got), MXTLS_E_IO);
+	sts_cache_close(c);
+}
+END_TEST
+
 /*
  * A writer killed with SIGKILL at arbitrary moments: after each kill the database opens, passes
  * SQLite's integrity check, and every entry is one complete write (all fields agree on n).
@@ -293,6 +314,7 @@ static Suite *sts_cache_suite(void)
 	tcase_add_test(tc, walk_in_order);
 	tcase_add_test(tc, backoff_per_id);
 	tcase_add_test(tc, open_errors);
+	tcase_add_test(tc, damaged_mode_is_an_error);
 	tcase_add_test(tc, killed_mid_write_leaves_no_torn_entry);
 	suite_add_tcase(s, tc);
 	return s;
