@@ -21,8 +21,11 @@
 
 /* Room for the largest reply the parser accepts, plus one more line in flight. */
 #define SMTP_IN_MAX ((SMTP_LINE_MAX + 2) * (SMTP_REPLY_LINES_MAX + 1))
-/* Commands queued at once: MAIL, every RCPT and DATA when pipelining. */
-#define SMTP_OUT_MAX (64 * 1024)
+/* The longest command line sent, CRLF included (RFC 5321 §4.5.3.1.4: 512 octets); MAIL FROM
+ * with a SMTP_PATH_MAX path and every parameter fits.  The output buffer's cap is this times
+ * the commands that can await a reply at once (MAIL, every RCPT and DATA when pipelining), so
+ * that a pipelined group never outgrows it whatever the number of recipients. */
+#define SMTP_CMD_MAX 512
 /* The longest address accepted in MAIL FROM / RCPT TO (RFC 5321 §4.5.3.1.3: 256 octets). */
 #define SMTP_PATH_MAX 256
 /* The longest EHLO name. */
@@ -810,7 +813,7 @@ static void on_timeout(evutil_socket_t fd, short what, void *arg)
 /* ---- start ----------------------------------------------------------------------------- */
 
 /* An address or name we would put on a command line: printable, no space, no <>. */
-static bool path_ok(const char *p, size_t max, bool empty_ok)
+static bool word_ok(const char *p, size_t max, bool empty_ok)
 {
 	if (p == NULL)
 		return false;
@@ -825,19 +828,29 @@ static bool path_ok(const char *p, size_t max, bool empty_ok)
 	return true;
 }
 
+bool smtp_path_ok(const char *path, bool empty_ok)
+{
+	return word_ok(path, SMTP_PATH_MAX, empty_ok);
+}
+
+bool smtp_helo_ok(const char *name)
+{
+	return word_ok(name, SMTP_HELO_MAX, false);
+}
+
 static bool req_ok(const struct smtp_session_req *req)
 {
-	if ((req->ntxns > 0 && req->txns == NULL) || !path_ok(req->helo, SMTP_HELO_MAX, false))
+	if ((req->ntxns > 0 && req->txns == NULL) || !smtp_helo_ok(req->helo))
 		return false;
 	if (req->family != AF_INET && req->family != AF_INET6)
 		return false;
 	for (size_t i = 0; i < req->ntxns; i++) {
 		const struct smtp_txn *t = &req->txns[i];
 		if (t->nrcpts == 0 || t->rcpt == NULL || t->payload == NULL ||
-		    !path_ok(t->mail_from, SMTP_PATH_MAX, true))
+		    !smtp_path_ok(t->mail_from, true))
 			return false;
 		for (size_t k = 0; k < t->nrcpts; k++)
-			if (!path_ok(t->rcpts[k], SMTP_PATH_MAX, false))
+			if (!smtp_path_ok(t->rcpts[k], false))
 				return false;
 	}
 	return true;
@@ -856,7 +869,6 @@ int smtp_session_start(struct event_base *base, const struct smtp_session_req *r
 	s->req = *req;
 	s->cb = cb;
 	s->arg = arg;
-	util_buf_init(&s->out, SMTP_OUT_MAX);
 	size_t most = 0;
 	for (size_t i = 0; i < req->ntxns; i++) {
 		req->txns[i].done = false;
@@ -868,6 +880,7 @@ int smtp_session_start(struct event_base *base, const struct smtp_session_req *r
 			most = req->txns[i].nrcpts;
 	}
 	s->qcap = most + 8;
+	util_buf_init(&s->out, s->qcap * SMTP_CMD_MAX);
 	s->q = calloc(s->qcap, sizeof *s->q);
 	s->in = malloc(SMTP_IN_MAX);
 	s->ev_timer = evtimer_new(base, on_timeout, s);

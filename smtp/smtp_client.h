@@ -121,6 +121,15 @@ struct smtp_session_req {
 	size_t ntxns;
 };
 
+/* True when path (a reverse- or forward-path without <>) can go on a MAIL FROM / RCPT TO line:
+ * at most 256 octets (RFC 5321 §4.5.3.1.3), no control byte, space or angle bracket; "" only
+ * with empty_ok (the null sender).  smtp_session_start() refuses a transaction without it. */
+bool smtp_path_ok(const char *path, bool empty_ok);
+
+/* True when name can go on an EHLO / HELO line: 1-255 octets, no control byte, space or angle
+ * bracket.  smtp_session_start() refuses a request without it. */
+bool smtp_helo_ok(const char *name);
+
 /* Called once from the event loop when the session has ended; res is borrowed for the call. */
 typedef void (*smtp_session_callback)(void *arg, const struct smtp_session_result *res);
 

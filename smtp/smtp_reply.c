@@ -4,7 +4,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "util/util_reader.h"
 #include "util/util_text.h"
@@ -149,12 +148,16 @@ enum smtp_parse smtp_reply_parse(const uint8_t *p, size_t len, struct smtp_reply
 	return SMTP_PARSE_DONE;
 }
 
-/* True when line (n bytes) is keyword kw, alone or followed by a space and parameters. */
+/* True when line (n bytes) is keyword kw (upper case), alone or followed by a space and
+ * parameters.  ASCII case folding, never the process locale (the parser is pure). */
 static bool keyword(const char *line, size_t n, const char *kw, const char **params)
 {
 	size_t k = strlen(kw);
-	if (n < k || strncasecmp(line, kw, k) != 0 || (n > k && line[k] != ' '))
+	if (n < k || (n > k && line[k] != ' '))
 		return false;
+	for (size_t i = 0; i < k; i++)
+		if (util_lower((uint8_t)line[i]) != util_lower((uint8_t)kw[i]))
+			return false;
 	*params = n > k ? line + k + 1 : line + n;
 	return true;
 }

@@ -47,7 +47,6 @@ struct domain_job {
 	struct smtp_session *sess;
 	struct smtp_txn txn;
 	struct host_verify_outcome verify;
-	bool verified;
 	/* The last failure, for the recipients if no host takes the mail. */
 	enum mxtls_result last_result;
 	char last_detail[1024];
@@ -171,7 +170,6 @@ static enum mxtls_result on_verify(void *arg, const uint8_t *const *der, const s
 	struct domain_job *j = arg;
 	const struct decision_host *h = &j->d->hosts[j->host];
 	enum mxtls_result r = host_verify(h, j->run->pkix, der, len, n, j->run->req.now, &j->verify);
-	j->verified = true;
 	snprintf(why, whylen, "%s", j->verify.reason);
 	if (j->verify.reported != MXTLS_RESULT_OK && r == MXTLS_RESULT_OK)
 		log_kv(j->run, MXTLS_LOG_WARNING, "sts-testing-failure", "domain", j->domain, "host",
@@ -240,7 +238,7 @@ static void try_next(struct domain_job *j)
 	for (; j->host < d->nhosts; j->host++, j->addr = 0, j->cleartext_retry = false) {
 		struct decision_host *h = &d->hosts[j->host];
 		if (h->security == SEC_UNREACHABLE || h->security == SEC_EXCLUDED) {
-			if (j->addr == 0 && h->security == SEC_EXCLUDED && !j->attempted) {
+			if (h->security == SEC_EXCLUDED && !j->attempted) {
 				/* D10: a host skipped for the STS mx patterns counts as a failure; the
 				 * failure of a host actually contacted says more, and is kept. */
 				j->last_result = MXTLS_RESULT_VALIDATION_FAILURE;
@@ -249,7 +247,6 @@ static void try_next(struct domain_job *j)
 				snprintf(j->last_mx, sizeof j->last_mx, "%s", h->name);
 				j->last_has_security = true;
 				j->last_security = h->security;
-				j->addr = 1;
 			}
 			continue;
 		}
@@ -271,7 +268,6 @@ static void try_next(struct domain_job *j)
 			.ntxns = 1,
 		};
 		memcpy(sreq.addr, a->addr, sizeof sreq.addr);
-		j->verified = false;
 		int rc = smtp_session_start(run->base, &sreq, on_session, j, &j->sess);
 		if (rc == MXTLS_OK)
 			return;
@@ -328,35 +324,50 @@ static bool has_8bit(const char *s)
 	return false;
 }
 
+/* Splits the recipients by domain, one job each; every job's arrays are sized for its own
+ * recipients (the job of each recipient is found first, then they are filled in). */
 static int group(struct deliver_run *run)
 {
 	const struct deliver_req *req = &run->req;
 	run->jobs = calloc(req->nrcpts, sizeof *run->jobs);
-	if (run->jobs == NULL)
-		return MXTLS_E_NOMEM;
-	for (size_t i = 0; i < req->nrcpts; i++) {
-		const char *dom = domain_of(req->rcpts[i]);
+	size_t *which = calloc(req->nrcpts, sizeof *which); /* the job of each recipient */
+	int rc = run->jobs != NULL && which != NULL ? MXTLS_OK : MXTLS_E_NOMEM;
+	for (size_t i = 0; i < req->nrcpts && rc == MXTLS_OK; i++) {
+		const char *dom = smtp_path_ok(req->rcpts[i], false) ? domain_of(req->rcpts[i]) : NULL;
 		char canon[DNS_NAME_TEXT_MAX];
-		if (dom == NULL || !util_dnsname_canon(dom, strlen(dom), canon, sizeof canon))
-			return MXTLS_E_INVAL;
-		struct domain_job *j = NULL;
-		for (size_t k = 0; k < run->njobs && j == NULL; k++)
-			if (strcmp(run->jobs[k].domain, canon) == 0)
-				j = &run->jobs[k];
-		if (j == NULL) {
-			j = &run->jobs[run->njobs++];
-			j->run = run;
-			memcpy(j->domain, canon, sizeof canon);
-			j->idx = calloc(req->nrcpts, sizeof *j->idx);
-			j->rcpts = calloc(req->nrcpts, sizeof *j->rcpts);
-			j->briefs = calloc(req->nrcpts, sizeof *j->briefs);
-			if (j->idx == NULL || j->rcpts == NULL || j->briefs == NULL)
-				return MXTLS_E_NOMEM;
+		if (dom == NULL || !util_dnsname_canon(dom, strlen(dom), canon, sizeof canon)) {
+			rc = MXTLS_E_INVAL;
+			break;
 		}
+		size_t k = 0;
+		while (k < run->njobs && strcmp(run->jobs[k].domain, canon) != 0)
+			k++;
+		if (k == run->njobs) {
+			run->njobs++;
+			run->jobs[k].run = run;
+			memcpy(run->jobs[k].domain, canon, sizeof canon);
+		}
+		which[i] = k;
+		run->jobs[k].n++;
+	}
+	for (size_t k = 0; k < run->njobs && rc == MXTLS_OK; k++) {
+		struct domain_job *j = &run->jobs[k];
+		j->idx = calloc(j->n, sizeof *j->idx);
+		j->rcpts = calloc(j->n, sizeof *j->rcpts);
+		j->briefs = calloc(j->n, sizeof *j->briefs);
+		if (j->idx == NULL || j->rcpts == NULL || j->briefs == NULL)
+			rc = MXTLS_E_NOMEM;
+		j->n = 0;
+	}
+	for (size_t i = 0; i < req->nrcpts && rc == MXTLS_OK; i++) {
+		struct domain_job *j = &run->jobs[which[i]];
 		j->idx[j->n] = i;
 		j->rcpts[j->n] = req->rcpts[i];
 		j->n++;
 	}
+	free(which);
+	if (rc != MXTLS_OK)
+		return rc;
 	for (size_t k = 0; k < run->njobs; k++) {
 		struct domain_job *j = &run->jobs[k];
 		j->txn = (struct smtp_txn){
@@ -376,8 +387,10 @@ int deliver_start(struct event_base *base, struct dns_resolver *r, struct sts_fe
 		  struct sts_cache *c, const struct dane_pkix *pkix, const struct deliver_req *req,
 		  deliver_callback cb, void *arg, struct deliver_run **out)
 {
+	/* What the SMTP client would refuse is refused here: a bad EHLO name or address is the
+	 * caller's error, not a reason to defer the message at every host. */
 	if (base == NULL || r == NULL || f == NULL || c == NULL || req == NULL || cb == NULL ||
-	    req->from == NULL || req->helo == NULL || req->rcpts == NULL)
+	    !smtp_path_ok(req->from, true) || !smtp_helo_ok(req->helo) || req->rcpts == NULL)
 		return MXTLS_E_INVAL;
 	if (req->nrcpts == 0 || req->nrcpts > DELIVER_RCPTS_MAX)
 		return MXTLS_E_INVAL;

@@ -62,7 +62,7 @@ struct deliver_run;
  * sent in cleartext.  Opportunistic hosts whose TLS handshake fails are retried once in
  * cleartext (RFC 7672 §2.2, DANE-11).  All of req is borrowed until cb runs; the runtime
  * pieces must outlive the run.  Returns MXTLS_OK, MXTLS_E_INVAL (no recipient, too many, a
- * bad address), MXTLS_E_SYNTAX (the message: empty or with a NUL byte), MXTLS_E_LIMIT
+ * bad address or EHLO name: smtp_path_ok(), smtp_helo_ok()), MXTLS_E_SYNTAX (the message: empty or with a NUL byte), MXTLS_E_LIMIT
  * (message too large), MXTLS_E_NOMEM.
  */
 int deliver_start(struct event_base *base, struct dns_resolver *r, struct sts_fetcher *f,

@@ -65,22 +65,14 @@ static void on_delivered(void *arg, const struct deliver_rcpt *res, size_t n)
 	free(op);
 }
 
-/* RFC 5321 §4.1.2 in the small: local@domain, no space, control byte or angle bracket. */
+/* RFC 5321 §4.1.2 in the small: local@domain, and what the SMTP client puts on a command line
+ * (smtp_path_ok(): no space, control byte or angle bracket, at most 256 octets). */
 static bool address_ok(const char *a, bool allow_empty)
 {
-	if (a == NULL)
-		return false;
-	if (a[0] == '\0')
+	if (a != NULL && a[0] == '\0')
 		return allow_empty;
-	const char *at = strrchr(a, '@');
-	if (strlen(a) > 256 || at == NULL || at == a || at[1] == '\0')
-		return false;
-	for (const char *p = a; *p != '\0'; p++) {
-		unsigned char c = (unsigned char)*p;
-		if (c <= 0x20 || c == 0x7f || c == '<' || c == '>')
-			return false;
-	}
-	return true;
+	const char *at = a != NULL ? strrchr(a, '@') : NULL;
+	return smtp_path_ok(a, false) && at != NULL && at != a && at[1] != '\0';
 }
 
 int mxtls_send_start(struct mxtls_ctx *ctx, const struct mxtls_message *m,
@@ -103,6 +95,11 @@ int mxtls_send_start(struct mxtls_ctx *ctx, const struct mxtls_message *m,
 				 m->to[i] != NULL ? m->to[i] : "");
 			return MXTLS_E_INVAL;
 		}
+	const char *helo = m->helo != NULL ? m->helo : ctx->helo;
+	if (!smtp_helo_ok(helo)) {
+		snprintf(err, errlen, "bad EHLO name '%s'", helo);
+		return MXTLS_E_INVAL;
+	}
 	struct event_base *base;
 	struct dns_resolver *r;
 	struct sts_fetcher *f;
@@ -125,7 +122,7 @@ int mxtls_send_start(struct mxtls_ctx *ctx, const struct mxtls_message *m,
 		.nrcpts = m->nto,
 		.msg = m->data,
 		.len = m->len,
-		.helo = m->helo != NULL ? m->helo : ctx->helo,
+		.helo = helo,
 		.timeouts = ctx->timeouts,
 		.now = mxtls_ctx_now(ctx),
 		.log = &ctx->log,
@@ -172,12 +169,19 @@ int mxtls_send(struct mxtls_ctx *ctx, const struct mxtls_message *m, struct mxtl
 	if (out == NULL)
 		return MXTLS_E_INVAL;
 	struct blocking b = {0};
-	int rc = mxtls_send_start(ctx, m, on_blocking, &b, NULL, err, errlen);
+	struct mxtls_send_op *op = NULL;
+	int rc = mxtls_send_start(ctx, m, on_blocking, &b, &op, err, errlen);
 	if (rc != MXTLS_OK)
 		return rc;
 	rc = mxtls_ctx_wait(ctx, &b.done, err, errlen);
-	if (rc != MXTLS_OK)
+	if (rc != MXTLS_OK) {
+		/* The delivery must not outlive b (on this stack) nor call back later. */
+		if (b.done)
+			mxtls_delivery_free(b.dl);
+		else
+			mxtls_send_cancel(op);
 		return rc;
+	}
 	if (b.dl == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return MXTLS_E_NOMEM;

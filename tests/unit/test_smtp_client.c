@@ -1307,6 +1307,63 @@ START_TEST(large_payload)
 }
 END_TEST
 
+/* RFC 2920: a thousand recipients with long addresses go out as one pipelined group (more than
+ * 64 KiB of commands); every RCPT is answered and the message is delivered. */
+#define MANY_RCPTS 1000
+START_TEST(many_recipients_pipelined)
+{
+	struct fake f;
+	fake_start(&f,
+		   SCRIPT(GREET, L, S(R_EHLO_PIPE), U(C_DATA), OK_MAIL,
+			  {OP_REPEAT, "250 2.1.5 recipient ok\r\n", MANY_RCPTS}, GO_DATA, DOT, OK_DATA,
+			  QUIT_TAIL),
+		   0);
+	struct harness h;
+	harness_init(&h);
+	static char addr[MANY_RCPTS][96];
+	static const char *rcpts[MANY_RCPTS];
+	static struct smtp_brief briefs[MANY_RCPTS];
+	struct util_buf want;
+	util_buf_init(&want, 1u << 20);
+	ck_assert_int_eq(util_buf_append_str(&want, C_EHLO "MAIL FROM:<a@x> SIZE=" SIZE_B "\r\n"),
+			 MXTLS_OK);
+	for (size_t i = 0; i < MANY_RCPTS; i++) {
+		snprintf(addr[i], sizeof addr[i],
+			 "recipient-%04zu-with-a-rather-long-local-part@example.test", i);
+		rcpts[i] = addr[i];
+		ck_assert_int_eq(util_buf_appendf(&want, "RCPT TO:<%s>\r\n", addr[i]), MXTLS_OK);
+	}
+	ck_assert_int_eq(util_buf_append_str(&want, C_DATA PAYLOAD_B C_QUIT), MXTLS_OK);
+	ck_assert_uint_gt(want.len, 64u * 1024);
+	struct mails m = {0};
+	mails_add(&m, "a@x", rcpts, 1, (const unsigned char *)MSG_B, strlen(MSG_B), false);
+	m.txn[0].nrcpts = MANY_RCPTS;
+	m.txn[0].rcpt = briefs;
+	struct smtp_session_req req;
+	req_init(&req, &f, SMTP_TLS_MAY, &m, &h);
+	ck_assert_int_eq(smtp_session_start(h.base, &req, on_session, &h, NULL), MXTLS_OK);
+	harness_run(&h);
+	fake_join(&f);
+	ck_assert_int_eq(h.calls, 1);
+	ck_assert_msg(h.res.error == MXTLS_OK, "%s in %s", h.res.reason,
+		      smtp_stage_name(h.res.stage));
+	ck_assert_uint_eq(h.res.txns_done, 1);
+	ck_assert(m.txn[0].done);
+	ck_assert_int_eq(m.txn[0].mail.code, 250);
+	for (size_t i = 0; i < MANY_RCPTS; i++)
+		ck_assert_msg(briefs[i].code == 250, "rcpt %zu: %d", i, briefs[i].code);
+	ck_assert_int_eq(m.txn[0].data.code, 250);
+	ck_assert(!f.timed_out);
+	ck_assert_uint_eq(f.steps, f.nsteps);
+	ck_assert_uint_eq(f.plain.len, want.len);
+	ck_assert(memcmp(f.plain.data, want.data, want.len) == 0);
+	util_buf_free(&want);
+	mails_free(&m);
+	harness_free(&h);
+	fake_free(&f);
+}
+END_TEST
+
 /* §4.5.3.2.5: a server that stops reading mid-payload; the data_block limit ends the session. */
 START_TEST(timeout_data_block)
 {
@@ -1688,6 +1745,7 @@ static Suite *smtp_client_suite(void)
 	tcase_add_loop_test(tc, verify_refuses, 0, ARRAY_LEN(verdicts));
 	tcase_add_test(tc, no_sni);
 	tcase_add_loop_test(tc, large_payload, 0, ARRAY_LEN(big_tls));
+	tcase_add_test(tc, many_recipients_pipelined);
 	tcase_add_test(tc, timeout_data_block);
 	tcase_add_test(tc, cancel_after_end);
 	suite_add_tcase(s, tc);
