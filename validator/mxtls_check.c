@@ -125,12 +125,19 @@ int mxtls_decide(struct mxtls_ctx *ctx, const char *domain, struct mxtls_decisio
 	if (out == NULL)
 		return MXTLS_E_INVAL;
 	struct blocking b = {0};
-	int rc = mxtls_decide_start(ctx, domain, on_blocking, &b, NULL, err, errlen);
+	struct mxtls_decide_op *op = NULL;
+	int rc = mxtls_decide_start(ctx, domain, on_blocking, &b, &op, err, errlen);
 	if (rc != MXTLS_OK)
 		return rc;
 	rc = mxtls_ctx_wait(ctx, &b.done, err, errlen);
-	if (rc != MXTLS_OK)
+	if (rc != MXTLS_OK) {
+		/* The lookups must not call back into this frame once it is gone. */
+		if (b.done)
+			mxtls_decision_free(b.d);
+		else
+			mxtls_decide_cancel(op);
 		return rc;
+	}
 	if (b.err != MXTLS_OK) {
 		snprintf(err, errlen, "%s", mxtls_strerror(b.err));
 		return b.err;
@@ -400,14 +407,18 @@ int mxtls_decision_probe(struct mxtls_ctx *ctx, const struct mxtls_decision *md,
 			.ntxns = 0,
 		};
 		memcpy(req.addr, h->dane->addrs[k].addr, sizeof req.addr);
-		rc = smtp_session_start(base, &req, on_probed, &p, NULL);
+		struct smtp_session *sess = NULL;
+		rc = smtp_session_start(base, &req, on_probed, &p, &sess);
 		if (rc != MXTLS_OK) {
 			snprintf(reason, reasonlen, "%s", mxtls_strerror(rc));
 			return rc;
 		}
 		rc = mxtls_ctx_wait(ctx, &p.done, reason, reasonlen);
-		if (rc != MXTLS_OK)
+		if (rc != MXTLS_OK) {
+			if (!p.done)
+				smtp_session_cancel(sess); /* p lives in this frame */
 			return rc;
+		}
 		snprintf(tls_version, vlen, "%s", p.res.tls ? p.res.tls_version : "");
 		if (p.res.error == MXTLS_E_IO || p.res.error == MXTLS_E_TIMEOUT) {
 			rc = p.res.error;

@@ -109,11 +109,14 @@ int mxtls_ctx_lookups(struct mxtls_ctx *ctx, struct dns_resolver **r, struct sts
 
 int mxtls_ctx_wait(struct mxtls_ctx *ctx, const bool *done, char *err, size_t errlen)
 {
-	while (!*done)
-		if (ctx->base == NULL || event_base_loop(ctx->base, EVLOOP_ONCE) < 0) {
+	while (!*done) {
+		/* 1: nothing is pending, so nothing could ever set *done. */
+		int rc = ctx->base != NULL ? event_base_loop(ctx->base, EVLOOP_ONCE) : -1;
+		if (rc != 0 && !*done) {
 			snprintf(err, errlen, "event loop failed");
 			return MXTLS_E_INTERNAL;
 		}
+	}
 	return MXTLS_OK;
 }
 
