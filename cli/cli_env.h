@@ -44,6 +44,8 @@ struct cli_command {
 	const char *name;    /* "check", or two words such as "dane verify" */
 	const char *usage;   /* arguments, e.g. "DOMAIN [--connect]" */
 	const char *summary; /* one line for the command list */
+	const char *details; /* more for the command's --help (may be NULL), lines ending in \n
+			      * except the last */
 	const struct cli_opt *options; /* the command's own options (table, may be NULL) */
 	int (*run)(struct cli_env *env); /* returns an exit code (cli_exit.h) */
 };

@@ -211,8 +211,12 @@ static int run_lint(struct cli_env *env)
 		lens[ntxt] = strlen(txt[ntxt]);
 		ntxt++;
 	}
-	if (env->npos > 1 || (ntxt > 0 && env->npos > 0)) {
-		cli_errorf(env, "sts lint takes one FILE, or --txt RECORD, not both");
+	if (env->npos > 1) {
+		cli_errorf(env, "sts lint takes one FILE at most ('-' for standard input)");
+		return EXIT_USAGE;
+	}
+	if (ntxt > 0 && env->npos > 0) {
+		cli_errorf(env, "sts lint takes a FILE or --txt RECORD, not both");
 		return EXIT_USAGE;
 	}
 	if (ntxt > 0 && mx.n > 0) {
@@ -227,6 +231,10 @@ static int run_lint(struct cli_env *env)
 		const char *path = env->npos == 1 ? env->pos[0] : "-";
 		char err[512], *data = NULL;
 		size_t len = 0;
+		/* Without a FILE a person at a terminal would otherwise wait on a silent command. */
+		if (env->npos == 0 && isatty(STDIN_FILENO))
+			cli_errorf(env, "reading the policy from standard input (end it with Ctrl-D, "
+					"or give a FILE)");
 		if (read_policy(path, &data, &len, err, sizeof err) != 0) {
 			cli_errorf(env, "%s", err);
 			return EXIT_DATAERR;
@@ -252,6 +260,8 @@ const struct cli_command cli_cmd_sts_lint = {
 	.usage = "[FILE|-] [--mx HOST ...] | --txt RECORD [--txt RECORD ...]",
 	.summary =
 		"check an MTA-STS policy file or _mta-sts TXT record as a sender would (RFC 8461)",
+	.details = "Without FILE, or with '-', the policy is read from standard input; at a\n"
+		   "terminal a note on standard error says so (end the input with Ctrl-D).",
 	.options = lint_options,
 	.run = run_lint,
 };

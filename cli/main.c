@@ -126,6 +126,8 @@ static void print_global_help(FILE *out)
 static void print_command_help(FILE *out, const struct cli_command *c)
 {
 	fprintf(out, "Usage: mxtls %s %s\n\n%s\n", c->name, c->usage, c->summary);
+	if (c->details != NULL)
+		fprintf(out, "\n%s\n", c->details);
 	if (c->options != NULL && c->options[0].name != NULL) {
 		fputs("\nOptions:\n", out);
 		cli_args_print_help(out, c->options);

@@ -73,6 +73,40 @@ st=$(run m sts lint - <"$vec/policy/rfc-example-lf.txt")
 check "FILE '-' reads standard input" 0 "$st" "$tmp/out" '^valid: yes$'
 st=$(run m sts lint <"$vec/policy/no-final-newline.txt")
 check "no FILE reads standard input" 0 "$st" "$tmp/out" '^max_age: 604800$'
+check "no FILE, stdin not a terminal: no note" 0 "$st" "$tmp/out" '^valid: yes$'
+if grep -q 'standard input' "$tmp/out"; then
+  n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - no note when stdin is a file"
+else n=$((n + 1)); echo "ok $n - no note when stdin is a file"; fi
+
+# At a terminal, no FILE: a note on stderr before anything is typed, then the policy + Ctrl-D.
+# tty_run POLICY CMD...: CMD's stdin is a pseudo-terminal; what CMD wrote to stderr before the
+# input comes first ("before-input: ..."), then the policy and Ctrl-D are typed.
+tty_run() {
+  python3 - "$@" <<'PY'
+import os, pty, select, subprocess, sys
+policy = open(sys.argv[1], 'rb').read()
+m, s = pty.openpty()
+p = subprocess.Popen(sys.argv[2:], stdin=s, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+os.close(s)
+early = b''
+while not early.endswith(b'\n') and select.select([p.stderr], [], [], 2)[0]:
+    chunk = os.read(p.stderr.fileno(), 4096)
+    if not chunk:
+        break
+    early += chunk
+os.write(m, policy + b'\x04')
+out, err = p.communicate(timeout=20)
+sys.stdout.buffer.write(b'before-input: ' + early + out + err)
+sys.exit(p.returncode)
+PY
+}
+st=$(run tty_run "$vec/policy/rfc-example-lf.txt" "$mxtls" --config "$tmp/empty.conf" sts lint)
+check "stdin a terminal, no FILE: says it reads stdin, before any input" 0 "$st" "$tmp/out" \
+  "^before-input: mxtls: reading the policy from standard input \\(end it with Ctrl-D"
+check "stdin a terminal: the typed policy is checked" 0 "$st" "$tmp/out" '^mx: \*\.example\.net$'
+st=$(run m sts lint --help)
+check "sts lint --help says FILE defaults to standard input" 0 "$st" "$tmp/out" \
+  "Without FILE, or with '-', the policy is read from standard input"
 
 # The size cap: 65536 bytes are fine, one more is invalid (exit 1, not unreadable).
 { printf 'version: STSv1\nmode: enforce\nmx: mail.example.com\nmax_age: 86400\nx: '
@@ -114,7 +148,12 @@ check "--txt: no candidate" 1 "$st" "$tmp/out" '^error: no record begins with v=
 st=$(run m sts lint "$vec/policy/rfc-example-lf.txt" --txt 'v=STSv1; id=a')
 check "FILE and --txt together: usage error" 64 "$st" "$tmp/out" 'not both'
 st=$(run m sts lint a b)
-check "two FILEs: usage error" 64 "$st" "$tmp/out" 'not both'
+check "two FILEs: usage error naming the real problem" 64 "$st" "$tmp/out" \
+  '^mxtls: sts lint takes one FILE at most'
+if grep -q -- '--txt' "$tmp/out"; then
+  n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - two FILEs: no word about --txt"
+  sed 's/^/#   /' "$tmp/out"
+else n=$((n + 1)); echo "ok $n - two FILEs: no word about --txt"; fi
 st=$(run m sts lint --txt 'v=STSv1; id=a' --mx mx.example.com)
 check "--mx with --txt: usage error" 64 "$st" "$tmp/out" '--mx applies to a policy'
 st=$(run m sts lint --bogus)
