@@ -2,15 +2,19 @@
 /* libunbound on libevent: asynchronous validating lookups with per-query timeouts. */
 #include "dns/dns_resolver.h"
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 #include <mxtls/error.h>
 #include <unbound.h>
 
+#include "dns/dns_anchor.h"
+#include "dns/dns_probe.h"
 #include "util/util_dnsname.h"
 
 #define DNS_DEFAULT_TIMEOUT_MS 10000
@@ -32,6 +36,7 @@ struct dns_resolver {
 	struct event *readable;  /* ub_fd() became readable */
 	struct timeval timeout;
 	struct dns_query *pending;
+	struct dns_probe *probe; /* does validation work? (dns/dns_probe.h) */
 };
 
 const char *dns_security_name(enum dns_security s)
@@ -219,15 +224,28 @@ int dns_resolver_new(struct event_base *base, const char *unbound_conf, const ch
 		return MXTLS_E_NOMEM;
 	}
 	int rc;
+	char zone[DNS_NAME_TEXT_MAX] = ".";
 	if (unbound_conf != NULL) {
 		rc = ub_ctx_config(r->ub, unbound_conf);
 		if (rc != 0)
 			snprintf(err, errlen, "unbound-conf %s: %s", unbound_conf, ub_strerror(rc));
+		/* A set-up that cannot validate is refused, never run as "all insecure". */
+		else if (dns_anchor_zone(r->ub, unbound_conf, zone, sizeof zone, err, errlen) !=
+			 MXTLS_OK)
+			rc = -1;
+	} else if (access(root_key, R_OK) != 0) {
+		/* libunbound reads the file only at the first lookup: say it now. */
+		snprintf(err, errlen, "DNSSEC trust anchor %s: %s", root_key, strerror(errno));
+		rc = -1;
 	} else {
 		/* DANE-01: we validate ourselves, from the root, with the root trust anchor. */
 		rc = ub_ctx_add_ta_file(r->ub, root_key);
 		if (rc != 0)
 			snprintf(err, errlen, "DNSSEC trust anchor %s: %s", root_key, ub_strerror(rc));
+	}
+	if (rc == 0 && (r->probe = dns_probe_new(r, base, zone)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		rc = -1;
 	}
 	if (rc == 0 && (rc = ub_ctx_async(r->ub, 1)) != 0)
 		snprintf(err, errlen, "libunbound: %s", ub_strerror(rc));
@@ -250,6 +268,7 @@ void dns_resolver_free(struct dns_resolver *r)
 {
 	if (r == NULL)
 		return;
+	dns_probe_free(r->probe);
 	while (r->pending != NULL)
 		dns_query_cancel(r->pending);
 	if (r->readable != NULL)
@@ -258,12 +277,17 @@ void dns_resolver_free(struct dns_resolver *r)
 	free(r);
 }
 
+struct dns_probe *dns_resolver_probe(struct dns_resolver *r)
+{
+	return r->probe;
+}
+
 int dns_resolve(struct dns_resolver *r, const char *name, uint16_t type, dns_callback cb,
 		void *arg, struct dns_query **qout)
 {
-	char canon[DNS_NAME_TEXT_MAX];
+	char canon[DNS_NAME_TEXT_MAX] = ".";
 	if (r == NULL || name == NULL || cb == NULL ||
-	    !util_dnsname_canon(name, strlen(name), canon, sizeof canon))
+	    (strcmp(name, ".") != 0 && !util_dnsname_canon(name, strlen(name), canon, sizeof canon)))
 		return MXTLS_E_INVAL;
 	struct dns_query *q = calloc(1, sizeof *q);
 	if (q == NULL)

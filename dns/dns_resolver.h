@@ -69,14 +69,18 @@ struct dns_resolver;
  * A validating resolver whose lookups run on base (borrowed; must outlive the resolver).
  * unbound_conf (may be NULL) is a libunbound configuration file that replaces the built-in
  * set-up; without it, full recursion from the root with the DNSSEC trust anchor in root_key.
- * timeout_ms bounds each lookup (0: 10 s).  On success *out is set; free with
- * dns_resolver_free().  Returns MXTLS_OK, MXTLS_E_CONFIG (reason in err), MXTLS_E_NOMEM.
+ * A set-up without a trust anchor or without the validator module is refused
+ * (dns/dns_anchor.h).  timeout_ms bounds each lookup (0: 10 s).  On success *out is set; free
+ * with dns_resolver_free().  Returns MXTLS_OK, MXTLS_E_CONFIG (reason in err), MXTLS_E_NOMEM.
  */
 int dns_resolver_new(struct event_base *base, const char *unbound_conf, const char *root_key,
 		     unsigned timeout_ms, struct dns_resolver **out, char *err, size_t errlen);
 
 /* Cancels every pending lookup (their callbacks are not called) and frees r.  NULL: no-op. */
 void dns_resolver_free(struct dns_resolver *r);
+
+/* The resolver's proof that validation works (dns/dns_probe.h); borrowed, never NULL. */
+struct dns_probe *dns_resolver_probe(struct dns_resolver *r);
 
 struct dns_query;
 
@@ -87,7 +91,7 @@ struct dns_query;
 typedef void (*dns_callback)(void *arg, struct dns_answer *ans);
 
 /*
- * Starts looking up name (presentation form, borrowed) for type.  cb runs later from the event
+ * Starts looking up name (presentation form, borrowed; "." is the root) for type.  cb runs later from the event
  * loop, never from inside this call.  *q (may be NULL) receives a handle for
  * dns_query_cancel(), valid until cb runs.  Returns MXTLS_OK, MXTLS_E_INVAL (not a valid
  * name), MXTLS_E_NOMEM, MXTLS_E_TEMPFAIL (the resolver refused the query).

@@ -16,7 +16,9 @@
 
 #include <mxtls/error.h>
 
+#include "dns/dns_probe.h"
 #include "dns/dns_rdata.h"
+#include "dns/dns_resolver.h"
 #include "sts/sts_mx.h"
 #include "util/util_dnsname.h"
 
@@ -162,6 +164,21 @@ void decision_classify(struct decision *d)
 	d->sts_mode = STS_MODE_NONE;
 	if (d->sts != NULL && d->sts->source != STS_SOURCE_NONE)
 		d->sts_mode = d->sts->policy.mode; /* RFC 8461 §5: mode none = no policy */
+	if (d->dnssec_broken[0] != '\0') {
+		/* RFC 7672 §2.1.1 (DANE-01): "insecure" from a resolver that cannot validate
+		 * means "not validated", not "not signed": DANE could be off without a word.
+		 * Nothing is decided until the trust anchor's zone validates (dns/dns_probe.h). */
+		d->mode = MODE_TEMPFAIL;
+		snprintf(d->why, sizeof d->why, "%s", d->dnssec_broken);
+		for (size_t i = 0; i < d->nhosts; i++) {
+			struct decision_host *h = &d->hosts[i];
+			classify_host(h, STS_MODE_NONE, NULL);
+			h->security = SEC_UNREACHABLE;
+			h->tls_required = h->dane_auth = h->pkix_auth = h->report_only = false;
+			snprintf(h->why, sizeof h->why, "not used: DNSSEC validation is not proven");
+		}
+		return;
+	}
 	switch (d->mx.status) {
 	case MX_LOOKUP_TEMPFAIL:
 		/* RFC 7672 §2.1.2 (DANE-05): where to connect is unknown: delay. */
@@ -236,6 +253,7 @@ struct decision_run {
 	struct mx_lookup *mxq;
 	struct sts_resolve *stsq;
 	struct dns_query *rptq;
+	struct dns_probe_wait *probeq; /* waiting for the proof that validation works */
 	struct host_dane *hostq[MX_LOOKUP_HOSTS_MAX];
 	struct host_slot slots[MX_LOOKUP_HOSTS_MAX];
 	unsigned pending;
@@ -351,6 +369,15 @@ static void on_sts(void *arg, struct sts_resolve_result *res)
 	settle(run);
 }
 
+static void on_probe(void *arg, bool works, const char *why)
+{
+	struct decision_run *run = arg;
+	run->probeq = NULL;
+	if (!works)
+		snprintf(run->d->dnssec_broken, sizeof run->d->dnssec_broken, "%s", why);
+	settle(run);
+}
+
 /* RFC 8460 §3: records that do not start with "v=TLSRPTv1" are discarded; one must remain. */
 static void on_tlsrpt(void *arg, struct dns_answer *ans)
 {
@@ -429,6 +456,16 @@ int decision_start(struct dns_resolver *r, struct sts_fetcher *f, struct sts_cac
 		return rc;
 	}
 	run->pending = 3;
+	/* In parallel with the lookups: a resolver not yet proven to validate is probed once
+	 * (then never again), so the first decision waits at most for its own critical path. */
+	struct dns_probe *probe = dns_resolver_probe(r);
+	if (!dns_probe_proven(probe)) {
+		if (dns_probe_wait(probe, on_probe, run, &run->probeq) != MXTLS_OK) {
+			decision_cancel(run);
+			return MXTLS_E_NOMEM;
+		}
+		run->pending++;
+	}
 	if (out != NULL)
 		*out = run;
 	return MXTLS_OK;
@@ -442,6 +479,7 @@ void decision_cancel(struct decision_run *run)
 	sts_resolve_cancel(run->stsq);
 	if (run->rptq != NULL)
 		dns_query_cancel(run->rptq);
+	dns_probe_wait_cancel(run->probeq);
 	for (size_t i = 0; i < MX_LOOKUP_HOSTS_MAX; i++)
 		if (run->hostq[i] != NULL)
 			host_dane_cancel(run->hostq[i]);

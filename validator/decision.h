@@ -74,6 +74,7 @@ struct decision {
 	struct decision_host hosts[MX_LOOKUP_HOSTS_MAX]; /* MX preference order */
 	enum decision_mode mode;
 	char why[600];
+	char dnssec_broken[512]; /* why DNSSEC validation is not proven to work; "" when it is */
 };
 
 /* Frees d and what it owns; NULL is a no-op. */

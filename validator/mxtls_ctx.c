@@ -12,6 +12,7 @@
 
 #include <mxtls/error.h>
 
+#include "dns/dns_anchor.h"
 #include "validator/mxtls_config_internal.h"
 
 /* Copies the value of key (may be unset) into *out; checks what it names exists as wanted. */
@@ -59,6 +60,10 @@ int mxtls_ctx_new(const struct mxtls_config *cfg, struct mxtls_ctx **out, char *
 		return MXTLS_E_NOMEM;
 	int rc = take_path(cfg, CONFIG_KEY_UNBOUND_CONF, "unbound-conf", false, &ctx->unbound_conf,
 			   err, errlen);
+	/* A resolver set-up that cannot validate DNSSEC is refused at once (dns/dns_anchor.h),
+	 * not discovered by the first decision. */
+	if (rc == MXTLS_OK && ctx->unbound_conf != NULL)
+		rc = dns_anchor_check_file(ctx->unbound_conf, err, errlen);
 	if (rc == MXTLS_OK)
 		rc = take_path(cfg, CONFIG_KEY_CA_FILE, "ca-file", false, &ctx->ca_file, err, errlen);
 	if (rc == MXTLS_OK)

@@ -1,9 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /* Unit tests for dns/: the bounded rdata parsers (hostile input first). */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <mxtls/error.h>
+#include <unbound.h>
 
+#include "dns/dns_anchor.h"
 #include "dns/dns_rdata.h"
 #include "dns/dns_resolver.h"
 #include "test_main.h"
@@ -106,6 +111,98 @@ START_TEST(names_of_enums)
 }
 END_TEST
 
+/* Issue 14 item 2: which libunbound set-ups can validate, and which zone proves it.  "%A" in a
+ * configuration is replaced by the path of an anchor file holding the case's anchor text. */
+static const struct anchor_case {
+	const char *conf;
+	const char *anchor_file; /* NULL: none written */
+	int rc;
+	const char *zone;        /* on MXTLS_OK */
+	const char *err;         /* a part of the reason, on an error */
+} anchor_cases[] = {
+	/* hostile and broken first */
+	{"server:\n  verbosity: 1\n", NULL, MXTLS_E_CONFIG, NULL, "no DNSSEC trust anchor"},
+	{"server:\n  module-config: \"iterator\"\n  trust-anchor: \". DS 1 8 2 00\"\n", NULL,
+	 MXTLS_E_CONFIG, NULL, "module-config \"iterator\" has no validator"},
+	{"server:\n  trust-anchor-file: \"/nonexistent/root.key\"\n", NULL, MXTLS_E_CONFIG, NULL,
+	 "trust-anchor-file /nonexistent/root.key: No such file or directory"},
+	{"server:\n  domain-insecure: \".\"\n", NULL, MXTLS_E_CONFIG, NULL,
+	 "no DNSSEC trust anchor"},
+	/* accepted */
+	{"server:\n  trust-anchor: \". DS 20326 8 2 00\"\n", NULL, MXTLS_OK, ".", NULL},
+	{"server:\n  trust-anchor: \"Example.ORG. DS 1 8 2 00\"\n", NULL, MXTLS_OK, "example.org",
+	 NULL},
+	{"server:\n  trust-anchor: \"a.test. DS 1 8 2 00\"\n  trust-anchor: \". DS 1 8 2 00\"\n",
+	 NULL, MXTLS_OK, ".", NULL}, /* the root wins over another zone */
+	{"server:\n  trust-anchor-file: \"%A\"\n",
+	 "; comment\n$TTL 3600\n\n.  IN DS 20326 8 2 00\n", MXTLS_OK, ".", NULL},
+	{"server:\n  auto-trust-anchor-file: \"%A\"\n", "corp.example. 3600 IN DNSKEY 257 3 8 AA\n",
+	 MXTLS_OK, "corp.example", NULL},
+	{"server:\n  trusted-keys-file: \"%A\"\n", "trusted-keys { \"x.test.\" 257 3 8 \"AA\"; };\n",
+	 MXTLS_OK, ".", NULL}, /* BIND syntax: the zone is not read, the root is probed */
+	{"server:\n  module-config: \"validator iterator\"\n  trust-anchor: \". DS 1 8 2 00\"\n",
+	 NULL, MXTLS_OK, ".", NULL},
+};
+
+START_TEST(anchor_zone)
+{
+	const struct anchor_case *c = &anchor_cases[_i];
+	char dir[] = "/tmp/mxtls-unit-anchor.XXXXXX";
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	char conf[128], key[128], text[1024];
+	snprintf(conf, sizeof conf, "%s/unbound.conf", dir);
+	snprintf(key, sizeof key, "%s/anchor.key", dir);
+	size_t o = 0;
+	for (const char *p = c->conf; *p != '\0' && o + sizeof key < sizeof text; p++) {
+		if (p[0] == '%' && p[1] == 'A') {
+			o += (size_t)snprintf(text + o, sizeof text - o, "%s", key);
+			p++;
+		} else {
+			text[o++] = *p;
+		}
+	}
+	text[o] = '\0';
+	FILE *f = fopen(conf, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	fclose(f);
+	if (c->anchor_file != NULL) {
+		f = fopen(key, "w");
+		ck_assert_ptr_nonnull(f);
+		fputs(c->anchor_file, f);
+		fclose(f);
+	}
+	struct ub_ctx *ub = ub_ctx_create();
+	ck_assert_ptr_nonnull(ub);
+	ck_assert_int_eq(ub_ctx_config(ub, conf), 0);
+	char zone[DNS_NAME_TEXT_MAX] = "unset", err[512] = "";
+	int rc = dns_anchor_zone(ub, conf, zone, sizeof zone, err, sizeof err);
+	ub_ctx_delete(ub);
+	ck_assert_int_eq(rc, c->rc);
+	if (rc == MXTLS_OK) {
+		ck_assert_str_eq(zone, c->zone);
+	} else {
+		ck_assert_msg(strstr(err, c->err) != NULL, "reason \"%s\" lacks \"%s\"", err, c->err);
+		ck_assert_str_eq(zone, "unset"); /* all-or-nothing */
+	}
+	/* The throw-away form gives the same verdict. */
+	char err2[512] = "";
+	ck_assert_int_eq(dns_anchor_check_file(conf, err2, sizeof err2), c->rc);
+	unlink(key);
+	unlink(conf);
+	rmdir(dir);
+}
+END_TEST
+
+START_TEST(anchor_unloadable_conf)
+{
+	char err[512] = "";
+	ck_assert_int_eq(dns_anchor_check_file("/nonexistent/unbound.conf", err, sizeof err),
+			 MXTLS_E_CONFIG);
+	ck_assert_msg(strstr(err, "unbound-conf /nonexistent/unbound.conf: ") == err, "%s", err);
+}
+END_TEST
+
 static Suite *dns_suite(void)
 {
 	Suite *s = suite_create("dns");
@@ -114,6 +211,10 @@ static Suite *dns_suite(void)
 	tcase_add_test(tc, rdata_name_too_long);
 	tcase_add_loop_test(tc, rdata_txt, 0, ARRAY_LEN(txt_cases));
 	tcase_add_test(tc, names_of_enums);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("anchor");
+	tcase_add_loop_test(tc, anchor_zone, 0, ARRAY_LEN(anchor_cases));
+	tcase_add_test(tc, anchor_unloadable_conf);
 	suite_add_tcase(s, tc);
 	return s;
 }
