@@ -51,6 +51,18 @@ static bool span_is(const uint8_t *p, size_t n, const char *lit)
 	return n == l && memcmp(p, lit, l) == 0;
 }
 
+/* Equal but for letter case: the mistake case-sensitive literals invite (for the messages). */
+static bool span_is_nocase(const uint8_t *p, size_t n, const char *lit)
+{
+	if (n != strlen(lit))
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (util_lower(p[i]) != util_lower((uint8_t)lit[i]))
+			return false;
+	}
+	return true;
+}
+
 const char *sts_policy_mode_name(enum sts_mode mode)
 {
 	switch (mode) {
@@ -297,7 +309,11 @@ static void parse_line(struct state *st, const uint8_t *l, size_t n, uint32_t li
 	if (span_is(name, name_len, "version")) {
 		st->seen_version = true;
 		if (!span_is(v, vn, "STSv1")) {
-			error(st, line, vcol, "version must be STSv1 (RFC 8461 section 3.2)");
+			error(st, line, vcol,
+			      span_is_nocase(v, vn, "STSv1")
+				      ? "version must be STSv1, written exactly so: values are "
+					"case-sensitive (RFC 8461 section 3.2)"
+				      : "version must be STSv1 (RFC 8461 section 3.2)");
 			return;
 		}
 		if (st->have_version)
@@ -313,8 +329,20 @@ static void parse_line(struct state *st, const uint8_t *l, size_t n, uint32_t li
 		else if (span_is(v, vn, "none"))
 			mode = STS_MODE_NONE;
 		else {
-			error(st, line, vcol,
-			      "mode must be enforce, testing or none (RFC 8461 section 3.2)");
+			/* Static reasons (sts_problem.h): one per value a wrong case comes close to. */
+			const char *why =
+				span_is_nocase(v, vn, "enforce")
+					? "mode is not one of enforce, testing, none: values are "
+					  "case-sensitive, write \"enforce\" (RFC 8461 section 3.2)"
+				: span_is_nocase(v, vn, "testing")
+					? "mode is not one of enforce, testing, none: values are "
+					  "case-sensitive, write \"testing\" (RFC 8461 section 3.2)"
+				: span_is_nocase(v, vn, "none")
+					? "mode is not one of enforce, testing, none: values are "
+					  "case-sensitive, write \"none\" (RFC 8461 section 3.2)"
+					: "mode is not one of enforce, testing, none (RFC 8461 section "
+					  "3.2)";
+			error(st, line, vcol, why);
 			return;
 		}
 		/* RFC 8461 §3.2 / STS-27: a repeated field other than mx: the first one counts. */
@@ -352,8 +380,23 @@ static void parse_line(struct state *st, const uint8_t *l, size_t n, uint32_t li
 			error(st, line, vcol + (uint32_t)off, problem);
 			return;
 		}
-		/* RFC 8461 §3.2: fields not specified here SHALL be ignored. */
-		warning(st, line, 1, "an unknown field is ignored (RFC 8461 section 3.2)");
+		/* RFC 8461 §3.2: fields not specified here SHALL be ignored.  "Mode:" is such a
+		 * field: say so, since the mode then goes missing. */
+		const char *why =
+			span_is_nocase(name, name_len, "version")
+				? "an unknown field is ignored: field names are case-sensitive, so this "
+				  "is not the version field (RFC 8461 section 3.2)"
+			: span_is_nocase(name, name_len, "mode")
+				? "an unknown field is ignored: field names are case-sensitive, so this "
+				  "is not the mode field (RFC 8461 section 3.2)"
+			: span_is_nocase(name, name_len, "max_age")
+				? "an unknown field is ignored: field names are case-sensitive, so this "
+				  "is not the max_age field (RFC 8461 section 3.2)"
+			: span_is_nocase(name, name_len, "mx")
+				? "an unknown field is ignored: field names are case-sensitive, so this "
+				  "is not an mx field (RFC 8461 section 3.2)"
+				: "an unknown field is ignored (RFC 8461 section 3.2)";
+		warning(st, line, 1, why);
 	}
 }
 
@@ -423,7 +466,8 @@ int sts_policy_parse(const void *p, size_t len, struct sts_policy *out, struct s
 		for (size_t i = 0; i < STS_POLICY_MAX; i++)
 			line += b[i] == '\n';
 		error(&st, line, 0,
-		      "the policy is larger than 65536 bytes (the cap STS_POLICY_MAX)");
+		      "the policy is larger than 64 KiB (65536 bytes), the most mxtls accepts "
+		      "(RFC 8461 section 3.3 lets senders cap the size)");
 		return MXTLS_E_LIMIT;
 	}
 	if (len == 0) {
@@ -476,8 +520,11 @@ int sts_policy_parse(const void *p, size_t len, struct sts_policy *out, struct s
 	 * mode is none.  A field whose only line was wrong, or that may sit on an unreadable
 	 * line, already has its error. */
 	bool quiet = st.skipped_line;
+	/* A missing version points at line 1, where a policy starts with "version: STSv1". */
 	if (!st.have_version && !st.seen_version && !quiet)
-		error(&st, line, 0, "the version field is missing (RFC 8461 section 3.2)");
+		error(&st, 1, 0,
+		      "the version field is missing: a policy starts with 'version: STSv1' "
+		      "(RFC 8461 section 3.2)");
 	if (!st.have_mode && !st.seen_mode && !quiet)
 		error(&st, line, 0, "the mode field is missing (RFC 8461 section 3.2)");
 	if (!st.have_max_age && !st.seen_max_age && !quiet)

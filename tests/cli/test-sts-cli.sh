@@ -117,9 +117,34 @@ head -c 1000000 /dev/zero | tr '\0' a >"$tmp/huge.txt"
 st=$(run m sts lint "$tmp/65536.txt")
 check "a policy of exactly 65536 bytes is valid" 0 "$st" "$tmp/out" '^valid: yes$'
 st=$(run m sts lint "$tmp/65537.txt")
-check "65537 bytes: invalid (1), not truncated" 1 "$st" "$tmp/out" '^error: line 6: the policy is larger than 65536 bytes'
+check "65537 bytes: invalid (1), not truncated" 1 "$st" "$tmp/out" \
+  '^error: line 6: the policy is larger than 64 KiB \(65536 bytes\), the most mxtls accepts \(RFC 8461 section 3\.3'
 st=$(run m sts lint - <"$tmp/huge.txt")
-check "a megabyte on standard input: invalid (1)" 1 "$st" "$tmp/out" 'larger than 65536 bytes'
+check "a megabyte on standard input: invalid (1)" 1 "$st" "$tmp/out" 'larger than 64 KiB'
+# no_internal_names NAME: the last output names no internal constant (STS_POLICY_MAX ...).
+no_internal_names() {
+  n=$((n + 1))
+  if grep -Eq '[A-Z]+_[A-Z_]*MAX|the cap [A-Z]' "$tmp/out"; then
+    failed=$((failed + 1)); echo "not ok $n - $1"; sed 's/^/#   /' "$tmp/out"
+  else echo "ok $n - $1"; fi
+}
+no_internal_names "the size error names no internal constant"
+
+# What a new user writes: the messages say what is wrong in the user's terms.
+printf 'version: STSv1\nmode: Enforce\nmx: mail.example.com\nmax_age: 86400\n' >"$tmp/Enforce.txt"
+st=$(run m sts lint "$tmp/Enforce.txt")
+check "mode: Enforce: values are case-sensitive" 1 "$st" "$tmp/out" \
+  '^error: line 2, column 7: mode is not one of enforce, testing, none: values are case-sensitive, write "enforce"'
+printf 'version: STSv1\nmode: report\nmx: mail.example.com\nmax_age: 86400\n' >"$tmp/report.txt"
+st=$(run m sts lint "$tmp/report.txt")
+check "mode: report: not one of the three" 1 "$st" "$tmp/out" \
+  '^error: line 2, column 7: mode is not one of enforce, testing, none \(RFC 8461'
+st=$(run m sts lint "$vec/policy/missing-version.txt")
+check "missing version: reported at line 1" 1 "$st" "$tmp/out" \
+  "^error: line 1: the version field is missing: a policy starts with 'version: STSv1'"
+st=$(run m sts lint "$vec/policy/mode-key-uppercase.txt")
+check "Mode: an unknown field, and the warning says why" 1 "$st" "$tmp/out" \
+  '^warning: line [0-9]+, column 1: an unknown field is ignored: field names are case-sensitive, so this is not the mode field'
 
 # --mx: which pattern an MX host matches (RFC 8461 section 4.1).
 st=$(run m sts lint "$vec/policy/rfc-example-lf.txt" --mx mx1.example.net --mx a.b.example.net --mx MAIL.Example.COM.)
