@@ -122,16 +122,34 @@ enum cli_event cli_args_next(struct cli_args *a, struct cli_item *item)
 	return take_value(a, item, shown);
 }
 
-void cli_args_print_help(FILE *out, const struct cli_opt *table)
+/* The left column of an option's help line: "-v, --verbose" or "    --config FILE". */
+static void help_left(const struct cli_opt *o, char *left, size_t len)
+{
+	if (o->short_name != 0)
+		snprintf(left, len, "-%c, --%s%s%s", o->short_name, o->name, o->metavar ? " " : "",
+			 o->metavar ? o->metavar : "");
+	else
+		snprintf(left, len, "    --%s%s%s", o->name, o->metavar ? " " : "",
+			 o->metavar ? o->metavar : "");
+}
+
+int cli_args_help_width(const struct cli_opt *table, int width)
 {
 	for (const struct cli_opt *o = table; o != NULL && o->name != NULL; o++) {
-		char left[64];
-		if (o->short_name != 0)
-			snprintf(left, sizeof left, "-%c, --%s%s%s", o->short_name, o->name,
-				 o->metavar ? " " : "", o->metavar ? o->metavar : "");
-		else
-			snprintf(left, sizeof left, "    --%s%s%s", o->name, o->metavar ? " " : "",
-				 o->metavar ? o->metavar : "");
-		fprintf(out, "  %-28s %s\n", left, o->help);
+		char left[128];
+		help_left(o, left, sizeof left);
+		if ((int)strlen(left) > width)
+			width = (int)strlen(left);
+	}
+	return width;
+}
+
+void cli_args_print_help(FILE *out, const struct cli_opt *table, int width)
+{
+	for (const struct cli_opt *o = table; o != NULL && o->name != NULL; o++) {
+		char left[128];
+		help_left(o, left, sizeof left);
+		/* Two spaces at least between an option and its description. */
+		fprintf(out, "  %-*s  %s\n", width, left, o->help);
 	}
 }

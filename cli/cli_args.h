@@ -53,7 +53,14 @@ void cli_args_set_command(struct cli_args *a, const struct cli_opt *command);
 /* Returns the next event and fills *item. */
 enum cli_event cli_args_next(struct cli_args *a, struct cli_item *item);
 
-/* Prints an option table as --help lines ("  -v, --verbose   log ..."). */
-void cli_args_print_help(FILE *out, const struct cli_opt *table);
+/*
+ * The width of the option column for table: width, or more if an option with its metavar
+ * ("    --connect-timeout SECONDS") is longer.  Call it for each table printed together.
+ */
+int cli_args_help_width(const struct cli_opt *table, int width);
+
+/* Prints an option table as --help lines ("  -v, --verbose   log ..."), the descriptions
+ * starting two spaces after a column of width characters. */
+void cli_args_print_help(FILE *out, const struct cli_opt *table, int width);
 
 #endif

@@ -102,8 +102,33 @@ static void usage_error(const char *msg, const char *cmd)
 	fprintf(stderr, "Try 'mxtls %s%s--help'.\n", cmd ? cmd : "", cmd ? " " : "");
 }
 
+static int default_state_dir(char *buf, size_t len);
+
+/*
+ * The global options for --help: the table with --state-dir's default for this user filled in
+ * (it depends on the effective user and $XDG_STATE_HOME, so it cannot be a literal).
+ */
+static const struct cli_opt *help_globals(void)
+{
+	static struct cli_opt table[sizeof global_options / sizeof global_options[0]];
+	static char state_help[4200];
+	char dir[4096];
+	memcpy(table, global_options, sizeof table);
+	if (default_state_dir(dir, sizeof dir) == 0)
+		snprintf(state_help, sizeof state_help, "where persistent state lives (default %s)",
+			 dir);
+	else
+		snprintf(state_help, sizeof state_help,
+			 "where persistent state lives (default: none, nothing is kept)");
+	for (struct cli_opt *o = table; o->name != NULL; o++)
+		if (o->id == G_STATE_DIR)
+			o->help = state_help;
+	return table;
+}
+
 static void print_global_help(FILE *out)
 {
+	const struct cli_opt *globals = help_globals();
 	fputs("Usage: mxtls [GLOBAL OPTIONS] COMMAND [ARGS]\n"
 	      "\n"
 	      "Decides and enforces the TLS a sending mail server must get from each recipient\n"
@@ -111,12 +136,13 @@ static void print_global_help(FILE *out)
 	      "\n"
 	      "Commands:\n",
 	      out);
+	int width = cli_args_help_width(globals, 27);
 	for (size_t i = 0; i < cli_ncommands; i++)
-		fprintf(out, "  %-28s %s\n", cli_commands[i]->name, cli_commands[i]->summary);
+		fprintf(out, "  %-*s  %s\n", width, cli_commands[i]->name, cli_commands[i]->summary);
 	if (cli_ncommands == 0)
 		fputs("  (none yet in this build)\n", out);
 	fputs("\nGlobal options (before or after the command):\n", out);
-	cli_args_print_help(out, global_options);
+	cli_args_print_help(out, globals, width);
 	fputs("\nExit codes: 0 success, 1 negative verdict, 64 usage error, 65 bad input data,\n"
 	      "69 permanent failure, 75 temporary failure, 78 configuration error.\n"
 	      "Run 'mxtls COMMAND --help' for a command's options; see mxtls(1).\n",
@@ -128,12 +154,14 @@ static void print_command_help(FILE *out, const struct cli_command *c)
 	fprintf(out, "Usage: mxtls %s %s\n\n%s\n", c->name, c->usage, c->summary);
 	if (c->details != NULL)
 		fprintf(out, "\n%s\n", c->details);
+	const struct cli_opt *globals = help_globals();
+	int width = cli_args_help_width(c->options, cli_args_help_width(globals, 27));
 	if (c->options != NULL && c->options[0].name != NULL) {
 		fputs("\nOptions:\n", out);
-		cli_args_print_help(out, c->options);
+		cli_args_print_help(out, c->options, width);
 	}
 	fputs("\nGlobal options:\n", out);
-	cli_args_print_help(out, global_options);
+	cli_args_print_help(out, globals, width);
 }
 
 /*

@@ -41,6 +41,30 @@ expect "an unknown command is a usage error" 64 "unknown command 'frobnicate'" -
 expect "no command is a usage error" 64 'no command given' -- m
 expect "a missing option value is a usage error" 64 'needs a value|requires' -- m --ca-file
 expect "command --help" 0 '^Usage: mxtls config' -- m config --help
+
+# Help layout: every option is followed by two spaces at least, and the descriptions of one
+# help text start in one column (long options such as --connect-timeout SECONDS included).
+help_layout() { # help_layout NAME ARGS...: checks the layout of m ARGS...
+  local name=$1
+  shift
+  n=$((n + 1))
+  m "$@" >"$tmp/help" 2>&1
+  local bad
+  bad=$(awk '/^ +(-[a-zA-Z], )?--[a-z]/ {
+      line = $0; sub(/^ +/, "", line)
+      if (index(line, "  ") == 0) { print "no two spaces: " $0; next }
+      col = index($0, line) + index(line, "  ") - 1
+      while (substr($0, col, 1) == " ") col++
+      if (first == 0) first = col; else if (col != first) print "column " col " not " first ": " $0
+    }' "$tmp/help")
+  if [ -z "$bad" ]; then echo "ok $n - $name"; else
+    echo "not ok $n - $name"; printf '%s\n' "$bad" | sed 's/^/#   /'; failed=$((failed + 1)); fi
+}
+help_layout "--help: options and descriptions apart and aligned" --help
+for c in check send config policyd "dane verify" "dane tlsa" "sts lint" "sts fetch" "sts cache" "sts refresh"; do
+  # shellcheck disable=SC2086
+  help_layout "$c --help: options and descriptions apart and aligned" $c --help
+done
 expect "global options after the command" 0 '^Usage: mxtls config' -- m config -v --help
 
 # Configuration file: errors carry file and line, exit 78.
@@ -63,15 +87,22 @@ expect "--opt=value form" 0 "^state-dir = $tmp/sd-cli\$" \
   -- "$mxtls" --config "$tmp/good.conf" config --state-dir="$tmp/sd-cli"
 if [ "$(id -u)" -eq 0 ]; then
   expect "default state dir as root" 0 "^state-dir = /var/lib/mxtls\$" -- m config
+  expect "--help shows the state dir default of root" 0 \
+    "^ +--state-dir DIR +where persistent state lives \\(default /var/lib/mxtls\\)\$" -- m --help
   if command -v setpriv >/dev/null; then
     chmod 755 "$tmp"
     expect "default state dir of a user is \$XDG_STATE_HOME/mxtls" 0 \
       "^state-dir = $tmp/state/mxtls\$" -- setpriv --reuid=65534 --regid=65534 --clear-groups \
       "$mxtls" --config "$none" config
+    expect "--help shows the state dir default of a user" 0 \
+      "^ +--state-dir DIR +where persistent state lives \\(default $tmp/state/mxtls\\)\$" \
+      -- setpriv --reuid=65534 --regid=65534 --clear-groups "$mxtls" --config "$none" --help
   fi
 else
   expect "default state dir of a user is \$XDG_STATE_HOME/mxtls" 0 \
     "^state-dir = $tmp/state/mxtls\$" -- m config
+  expect "--help shows the state dir default of a user" 0 \
+    "^ +--state-dir DIR +where persistent state lives \\(default $tmp/state/mxtls\\)\$" -- m --help
 fi
 printf 'json = yes\n' >"$tmp/json.conf"
 expect "json from the file" 0 '^\{"config":.*"json":true' -- "$mxtls" --config "$tmp/json.conf" config
