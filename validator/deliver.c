@@ -44,6 +44,7 @@ struct domain_job {
 	size_t host, addr;         /* the next candidate */
 	bool cleartext_retry;      /* this attempt is the cleartext retry of the same address */
 	bool attempted;            /* some host was contacted: its failure is the one reported */
+	bool tls_failed;           /* ... unless a host failed TLS first: that one (note_failure) */
 	struct smtp_session *sess;
 	struct smtp_txn txn;
 	struct host_verify_outcome verify;
@@ -178,6 +179,31 @@ static enum mxtls_result on_verify(void *arg, const uint8_t *const *der, const s
 	return r;
 }
 
+/*
+ * Records why host h failed, for the recipients if no host takes the mail.  RFC 8460 §4.3: the
+ * domain owner must hear of the TLS failure, so the first failure with a TLS result type stays
+ * the reason of the whole attempt (its host, result type and reply); a later failure (a
+ * refused connection at the next MX, another TLS failure) is only added to the detail.
+ */
+static void note_failure(struct domain_job *j, const struct decision_host *h,
+			 enum mxtls_result rt, const char *reason, const struct smtp_brief *reply)
+{
+	if (j->tls_failed) {
+		size_t used = strlen(j->last_detail);
+		if (used + 16 < sizeof j->last_detail)
+			snprintf(j->last_detail + used, sizeof j->last_detail - used, "; then %s: %s",
+				 h->name, reason);
+		return;
+	}
+	j->tls_failed = rt != MXTLS_RESULT_OK;
+	j->last_result = rt;
+	snprintf(j->last_detail, sizeof j->last_detail, "%s: %s", h->name, reason);
+	snprintf(j->last_mx, sizeof j->last_mx, "%s", h->name);
+	j->last_reply = *reply;
+	j->last_has_security = true;
+	j->last_security = h->security;
+}
+
 static void on_session(void *arg, const struct smtp_session_result *sr)
 {
 	struct domain_job *j = arg;
@@ -212,12 +238,8 @@ static void on_session(void *arg, const struct smtp_session_result *sr)
 	}
 	/* The session ended before the transaction: remember why, and try elsewhere. */
 	j->attempted = true;
-	j->last_result = sr->error == MXTLS_E_TLS ? sr->tls_result : MXTLS_RESULT_OK;
-	snprintf(j->last_detail, sizeof j->last_detail, "%s: %s", h->name, sr->reason);
-	snprintf(j->last_mx, sizeof j->last_mx, "%s", h->name);
-	j->last_reply = sr->last;
-	j->last_has_security = true;
-	j->last_security = h->security;
+	note_failure(j, h, sr->error == MXTLS_E_TLS ? sr->tls_result : MXTLS_RESULT_OK,
+		     sr->reason, &sr->last);
 	if (sr->error == MXTLS_E_TLS && sr->stage == SMTP_STAGE_HANDSHAKE && !h->tls_required &&
 	    !j->cleartext_retry) {
 		/* RFC 7672 §2.2 (DANE-11): without a TLS requirement, a failed handshake may be
@@ -271,8 +293,8 @@ static void try_next(struct domain_job *j)
 		int rc = smtp_session_start(run->base, &sreq, on_session, j, &j->sess);
 		if (rc == MXTLS_OK)
 			return;
-		snprintf(j->last_detail, sizeof j->last_detail, "%s: %s", h->name,
-			 mxtls_strerror(rc));
+		const struct smtp_brief none = {0};
+		note_failure(j, h, MXTLS_RESULT_OK, mxtls_strerror(rc), &none);
 	}
 	/* No host is left: defer, never bounce for a TLS reason (RFC 7672 §2.2, RFC 8461 §5). */
 	if (j->last_detail[0] == '\0')

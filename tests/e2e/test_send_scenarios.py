@@ -74,6 +74,10 @@ SCENARIOS = [
      "mx1.dane-ta-name.mail.test", False, "dane", "certificate-host-mismatch", None, None, []),
     ("DANE-EE mismatch, web-valid cert: deferred", "dane-mismatch.mail.test", 75, "deferred",
      "mx1.dane-mismatch.mail.test", False, "dane", "tlsa-invalid", None, None, []),
+    # Issue 14 item 6: mx2's refused connection comes last, but the TLS failure is reported.
+    ("DANE mismatch at mx1, mx2 refuses: mx1's TLS result type is kept",
+     "tls-then-refused.mail.test", 75, "deferred", "mx1.dane-mismatch.mail.test", False, "dane",
+     "tlsa-invalid", None, None, []),
     ("DANE MX fallback: mx1 fails, mx2 authenticates", "dane-fallback.mail.test", 0,
      "delivered", "mx2.dane-fallback.mail.test", True, "dane", None,
      "mx2.dane-fallback.mail.test", "mx2.dane-fallback.mail.test", []),
