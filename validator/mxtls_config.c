@@ -22,6 +22,7 @@
 
 struct mxtls_config {
 	char *values[CONFIG_KEY_COUNT]; /* owned; NULL when unset */
+	char *origin[CONFIG_KEY_COUNT]; /* owned "FILE:LINE" of a value read from a file, or NULL */
 };
 
 static const char *const key_names[CONFIG_KEY_COUNT] = {
@@ -97,6 +98,11 @@ const char *mxtls_config_value(const struct mxtls_config *cfg, enum config_key k
 	return cfg->values[key];
 }
 
+const char *mxtls_config_origin(const struct mxtls_config *cfg, enum config_key key)
+{
+	return cfg->values[key] != NULL ? cfg->origin[key] : NULL;
+}
+
 int mxtls_config_new(struct mxtls_config **out)
 {
 	if (out == NULL)
@@ -112,8 +118,10 @@ void mxtls_config_free(struct mxtls_config *cfg)
 {
 	if (cfg == NULL)
 		return;
-	for (int i = 0; i < CONFIG_KEY_COUNT; i++)
+	for (int i = 0; i < CONFIG_KEY_COUNT; i++) {
 		free(cfg->values[i]);
+		free(cfg->origin[i]);
+	}
 	free(cfg);
 }
 
@@ -135,6 +143,8 @@ int mxtls_config_set(struct mxtls_config *cfg, const char *key, const char *valu
 		return MXTLS_E_NOMEM;
 	free(cfg->values[idx]);
 	cfg->values[idx] = copy;
+	free(cfg->origin[idx]); /* set here, not read from a file */
+	cfg->origin[idx] = NULL;
 	return MXTLS_OK;
 }
 
@@ -155,6 +165,7 @@ struct seen_key {
 /* State of one load: the staged copy, the keys seen so far, and a dynamic error message. */
 struct load {
 	struct mxtls_config staged;
+	const char *name; /* of the file, for the origin of its values */
 	const struct mxtls_config_app *app;
 	struct seen_key *seen; /* owned array of nseen entries */
 	size_t nseen;
@@ -206,6 +217,19 @@ static int on_pair(void *arg, size_t line, const char *k, size_t klen, const cha
 		return out_of_memory(ld);
 
 	rc = mxtls_config_set(&ld->staged, key, value, ld->msg, sizeof ld->msg);
+	if (rc == MXTLS_OK) {
+		/* Where the value came from, so a file it names that turns out unusable when the
+		 * context is created is reported at this line (mxtls_config_origin()). */
+		int idx = key_index(key);
+		size_t n = strlen(ld->name) + 24;
+		char *origin = malloc(n);
+		if (origin == NULL) {
+			free(value);
+			return out_of_memory(ld);
+		}
+		snprintf(origin, n, "%s:%zu", ld->name, line);
+		ld->staged.origin[idx] = origin;
+	}
 	if (rc == MXTLS_E_NOTFOUND && ld->app != NULL && ld->app->key != NULL)
 		rc = ld->app->key(ld->app->arg, key, value, ld->msg, sizeof ld->msg);
 	if (rc == MXTLS_E_NOTFOUND) {
@@ -224,10 +248,12 @@ int mxtls_config_load_buffer(struct mxtls_config *cfg, const char *name, const c
 		return MXTLS_E_INVAL;
 	if (name == NULL)
 		name = "config";
-	struct load ld = {.app = app};
+	struct load ld = {.name = name, .app = app};
 	int rc = MXTLS_OK;
 	for (int i = 0; i < CONFIG_KEY_COUNT && rc == MXTLS_OK; i++) {
 		if (cfg->values[i] != NULL && (ld.staged.values[i] = strdup(cfg->values[i])) == NULL)
+			rc = MXTLS_E_NOMEM;
+		if (cfg->origin[i] != NULL && (ld.staged.origin[i] = strdup(cfg->origin[i])) == NULL)
 			rc = MXTLS_E_NOMEM;
 	}
 	if (rc == MXTLS_OK) {
@@ -247,12 +273,17 @@ int mxtls_config_load_buffer(struct mxtls_config *cfg, const char *name, const c
 		/* Commit: the staged values replace cfg's. */
 		for (int i = 0; i < CONFIG_KEY_COUNT; i++) {
 			free(cfg->values[i]);
+			free(cfg->origin[i]);
 			cfg->values[i] = ld.staged.values[i];
+			cfg->origin[i] = ld.staged.origin[i];
 			ld.staged.values[i] = NULL;
+			ld.staged.origin[i] = NULL;
 		}
 	}
-	for (int i = 0; i < CONFIG_KEY_COUNT; i++)
+	for (int i = 0; i < CONFIG_KEY_COUNT; i++) {
 		free(ld.staged.values[i]);
+		free(ld.staged.origin[i]);
+	}
 	for (size_t i = 0; i < ld.nseen; i++)
 		free(ld.seen[i].key);
 	free(ld.seen);

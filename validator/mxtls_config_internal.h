@@ -18,4 +18,8 @@ enum config_key {
 /* The value of key, or NULL when unset.  Borrowed from cfg. */
 const char *mxtls_config_value(const struct mxtls_config *cfg, enum config_key key);
 
+/* Where the value of key was read: "FILE:LINE" of the configuration file, or NULL when it was
+ * set otherwise (mxtls_config_set(), e.g. from the command line) or is unset.  Borrowed. */
+const char *mxtls_config_origin(const struct mxtls_config *cfg, enum config_key key);
+
 #endif

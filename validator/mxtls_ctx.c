@@ -15,34 +15,53 @@
 #include "dns/dns_anchor.h"
 #include "validator/mxtls_config_internal.h"
 
-/* Copies the value of key (may be unset) into *out; checks what it names exists as wanted. */
+/* Copies the value of key (may be unset) into *out; checks what it names exists as wanted.
+ * A problem names the configuration file and line the value came from, if it did. */
 static int take_path(const struct mxtls_config *cfg, enum config_key key, const char *name,
 		     bool want_dir, char **out, char *err, size_t errlen)
 {
 	const char *path = mxtls_config_value(cfg, key);
+	const char *origin = mxtls_config_origin(cfg, key);
+	const char *sep = origin != NULL ? ": " : "";
 	*out = NULL;
 	if (path == NULL)
 		return MXTLS_OK;
+	if (origin == NULL)
+		origin = "";
 	struct stat st;
 	if (stat(path, &st) != 0) {
 		/* The state directory may be created later, when something is first stored. */
 		if (want_dir && errno == ENOENT)
 			goto copy;
-		snprintf(err, errlen, "%s %s: %s", name, path, strerror(errno));
+		snprintf(err, errlen, "%s%s%s %s: %s%s", origin, sep, name, path,
+			 want_dir ? "" : "cannot read: ", strerror(errno));
 		return MXTLS_E_CONFIG;
 	}
 	if (want_dir ? !S_ISDIR(st.st_mode) : S_ISDIR(st.st_mode)) {
-		snprintf(err, errlen, "%s %s: %s", name, path,
+		snprintf(err, errlen, "%s%s%s %s: %s", origin, sep, name, path,
 			 want_dir ? "not a directory" : "is a directory");
 		return MXTLS_E_CONFIG;
 	}
 	if (!want_dir && access(path, R_OK) != 0) {
-		snprintf(err, errlen, "%s %s: %s", name, path, strerror(errno));
+		snprintf(err, errlen, "%s%s%s %s: cannot read: %s", origin, sep, name, path,
+			 strerror(errno));
 		return MXTLS_E_CONFIG;
 	}
 copy:
 	*out = strdup(path);
 	return *out == NULL ? MXTLS_E_NOMEM : MXTLS_OK;
+}
+
+/* Puts "FILE:LINE: " before the message in err when key's value came from a file. */
+static void prefix_origin(const struct mxtls_config *cfg, enum config_key key, char *err,
+			  size_t errlen)
+{
+	const char *origin = mxtls_config_origin(cfg, key);
+	if (origin == NULL || err[0] == '\0')
+		return;
+	char msg[1024];
+	snprintf(msg, sizeof msg, "%s", err);
+	snprintf(err, errlen, "%s: %s", origin, msg);
 }
 
 int mxtls_ctx_new(const struct mxtls_config *cfg, struct mxtls_ctx **out, char *err, size_t errlen)
@@ -62,8 +81,9 @@ int mxtls_ctx_new(const struct mxtls_config *cfg, struct mxtls_ctx **out, char *
 			   err, errlen);
 	/* A resolver set-up that cannot validate DNSSEC is refused at once (dns/dns_anchor.h),
 	 * not discovered by the first decision. */
-	if (rc == MXTLS_OK && ctx->unbound_conf != NULL)
-		rc = dns_anchor_check_file(ctx->unbound_conf, err, errlen);
+	if (rc == MXTLS_OK && ctx->unbound_conf != NULL &&
+	    (rc = dns_anchor_check_file(ctx->unbound_conf, err, errlen)) != MXTLS_OK)
+		prefix_origin(cfg, CONFIG_KEY_UNBOUND_CONF, err, errlen);
 	if (rc == MXTLS_OK)
 		rc = take_path(cfg, CONFIG_KEY_CA_FILE, "ca-file", false, &ctx->ca_file, err, errlen);
 	if (rc == MXTLS_OK)

@@ -110,8 +110,24 @@ expect "--json output is one JSON object" 0 "\"state-dir\":\"$tmp/sd-file\"" \
   -- "$mxtls" --config "$tmp/good.conf" --json config
 
 # Files named by settings are checked at start-up (exit 78), not at first use.
-expect "missing --ca-file is a configuration error" 78 'ca-file /nonexistent.pem: No such file' \
+expect "missing --ca-file is a configuration error" 78 'ca-file /nonexistent.pem: cannot read: No such file' \
   -- m --ca-file /nonexistent.pem config
+# A file named in the configuration file: the error names that file and line.
+printf '# resolver\n\nunbound-conf = /nonexistent/unbound.conf\n' >"$tmp/ub.conf"
+expect "unreadable unbound-conf from a config file: file:line, exit 78" 78 \
+  "^mxtls: $tmp/ub.conf:3: unbound-conf /nonexistent/unbound.conf: cannot read: No such file or directory\$" \
+  -- "$mxtls" --config "$tmp/ub.conf" config
+expect "... also for a command that resolves (check)" 78 \
+  "^mxtls: $tmp/ub.conf:3: unbound-conf /nonexistent/unbound.conf: cannot read" \
+  -- "$mxtls" --config "$tmp/ub.conf" check example.com
+: >"$tmp/empty-unbound.conf"
+printf 'unbound-conf = %s\n' "$tmp/empty-unbound.conf" >"$tmp/ub-noanchor.conf"
+expect "a readable unbound-conf the resolver refuses: file:line too" 78 \
+  "^mxtls: $tmp/ub-noanchor.conf:1: unbound-conf $tmp/empty-unbound.conf: no DNSSEC trust anchor" \
+  -- "$mxtls" --config "$tmp/ub-noanchor.conf" config
+expect "the command line overrides the file: no file:line" 78 \
+  "^mxtls: unbound-conf /nonexistent/cli.conf: cannot read: No such file" \
+  -- "$mxtls" --config "$tmp/ub.conf" --unbound-conf /nonexistent/cli.conf config
 expect "a directory as --unbound-conf" 78 'unbound-conf /tmp: is a directory' \
   -- m --unbound-conf /tmp config
 

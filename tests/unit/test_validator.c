@@ -175,7 +175,7 @@ START_TEST(ctx_checks_files)
 	ck_assert_int_eq(mxtls_config_set(cfg, "ca-file", "/nonexistent.pem", NULL, 0), MXTLS_OK);
 	ck_assert_int_eq(mxtls_ctx_new(cfg, &ctx, err, sizeof err), MXTLS_E_CONFIG);
 	ck_assert_ptr_null(ctx); /* all-or-nothing */
-	ck_assert_str_eq(err, "ca-file /nonexistent.pem: No such file or directory");
+	ck_assert_str_eq(err, "ca-file /nonexistent.pem: cannot read: No such file or directory");
 
 	ck_assert_int_eq(mxtls_config_set(cfg, "ca-file", "/tmp", NULL, 0), MXTLS_OK);
 	ck_assert_int_eq(mxtls_ctx_new(cfg, &ctx, err, sizeof err), MXTLS_E_CONFIG);
@@ -193,6 +193,46 @@ START_TEST(ctx_checks_files)
 	ck_assert_str_eq(ctx->state_dir, "/nonexistent/state");
 	mxtls_ctx_free(ctx);
 	mxtls_ctx_free(NULL);
+}
+END_TEST
+
+/* A file named in a configuration file that turns out unusable names that file and line. */
+START_TEST(ctx_names_config_line)
+{
+	struct mxtls_config *cfg = NULL;
+	struct mxtls_ctx *ctx = NULL;
+	char err[512];
+	static const char text[] = "# mxtls\nca-file = /dev/null\nunbound-conf = /nonexistent/u.conf\n";
+	ck_assert_int_eq(mxtls_config_new(&cfg), MXTLS_OK);
+	ck_assert_int_eq(mxtls_config_load_buffer(cfg, "/etc/mxtls/mxtls.conf", text,
+						  sizeof text - 1, NULL, err, sizeof err),
+			 MXTLS_OK);
+	ck_assert_int_eq(mxtls_ctx_new(cfg, &ctx, err, sizeof err), MXTLS_E_CONFIG);
+	ck_assert_ptr_null(ctx);
+	ck_assert_str_eq(err, "/etc/mxtls/mxtls.conf:3: unbound-conf /nonexistent/u.conf: cannot "
+			      "read: No such file or directory");
+	/* A later load keeps the earlier value's origin. */
+	static const char more[] = "state-dir = /dev/null\n";
+	ck_assert_int_eq(mxtls_config_load_buffer(cfg, "second.conf", more, sizeof more - 1, NULL,
+						  err, sizeof err),
+			 MXTLS_OK);
+	ck_assert_int_eq(mxtls_ctx_new(cfg, &ctx, err, sizeof err), MXTLS_E_CONFIG);
+	ck_assert_ptr_nonnull(strstr(err, "/etc/mxtls/mxtls.conf:3: unbound-conf"));
+	/* A value set afterwards (the command line) has none. */
+	ck_assert_int_eq(mxtls_config_set(cfg, "unbound-conf", "/nonexistent/v.conf", NULL, 0),
+			 MXTLS_OK);
+	ck_assert_int_eq(mxtls_ctx_new(cfg, &ctx, err, sizeof err), MXTLS_E_CONFIG);
+	ck_assert_str_eq(err, "unbound-conf /nonexistent/v.conf: cannot read: No such file or "
+			      "directory");
+	mxtls_config_free(cfg);
+
+	ck_assert_int_eq(mxtls_config_new(&cfg), MXTLS_OK);
+	ck_assert_int_eq(mxtls_config_load_buffer(cfg, "second.conf", more, sizeof more - 1, NULL,
+						  err, sizeof err),
+			 MXTLS_OK);
+	ck_assert_int_eq(mxtls_ctx_new(cfg, &ctx, err, sizeof err), MXTLS_E_CONFIG);
+	ck_assert_str_eq(err, "second.conf:1: state-dir /dev/null: not a directory");
+	mxtls_config_free(cfg);
 }
 END_TEST
 
@@ -562,6 +602,7 @@ static Suite *validator_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("ctx");
 	tcase_add_test(tc, ctx_checks_files);
+	tcase_add_test(tc, ctx_names_config_line);
 	tcase_add_test(tc, ctx_clock_and_log);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("mx");
