@@ -6,20 +6,26 @@
 # them from `mxtls policyd`.
 import json
 import os
+import shlex
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 
 MXTLS = sys.argv[1]
 HERE = os.path.dirname(os.path.abspath(__file__))
 SMTP_DIR = os.environ["MXTLS_TEST_SMTP_DIR"]
 WORKDIR = os.environ["MXTLS_TEST_WORKDIR"]
-STATE = tempfile.mkdtemp(prefix="mxtls-demo.")
+# The state (the MTA-STS cache, policyd's answers) lives in the test network's directory, which
+# run-with-dns.sh removes on exit, failure or interrupt.
 BASE = [MXTLS, "--config", "/dev/null", "--unbound-conf", os.environ["MXTLS_TEST_UNBOUND_CONF"],
-        "--ca-file", os.environ["MXTLS_TEST_CA_FILE"], "--state-dir", STATE,
+        "--ca-file", os.environ["MXTLS_TEST_CA_FILE"], "--state-dir", WORKDIR,
         "--connect-timeout", "5", "--smtp-timeout", "30"]
+# BASE as the user types it in a shell inside the test network (run-with-dns.sh sets these).
+SHELL_FUNCTION = ('mxtls() { %s --config /dev/null \\\n'
+                  '            --unbound-conf "$MXTLS_TEST_UNBOUND_CONF" --ca-file "$MXTLS_TEST_CA_FILE" \\\n'
+                  '            --state-dir "$MXTLS_TEST_WORKDIR" --connect-timeout 5 --smtp-timeout 30 "$@"; }'
+                  % shlex.quote(MXTLS))
 DOMAINS = [("dane-ee.mail.test", "DANE (TLSA 3 1 1, signed zone)", "127.0.25.1"),
            ("enforce.sts.test", "MTA-STS enforce", "127.0.10.101"),
            ("plain.test", "none (unsigned zone, no policy)", "127.0.25.20")]
@@ -91,14 +97,21 @@ def policyd_part():
         else:
             raise RuntimeError("policyd did not start")
         rows = []
+        long_answers = []
         for domain, what in DOMAINS_POLICYD:
             answer = socketmap(sock, domain)
-            rows.append((domain, what, answer if len(answer) <= 64 else answer[:61] + "..."))
+            if len(answer) > 64:
+                long_answers.append((domain, answer))
+                answer = answer[:64].rsplit(" ", 1)[0] + " [...]"
+            rows.append((domain, what, answer))
         sock.close()
         print()
-        print("(each answer is what `postmap -q DOMAIN socketmap:inet:127.0.0.1:8461:postfix` "
-              "returns)\n")
+        print("(each answer is what a Postfix with smtp_tls_policy_maps = "
+              "socketmap:inet:127.0.0.1:8461:postfix\ngets when it looks up the next-hop "
+              "domain)\n")
         table(["next-hop domain", "what it publishes", "mxtls policyd answers"], rows)
+        for domain, answer in long_answers:
+            print("\n%s, the whole answer:\n    %s" % (domain, answer))
         print("\nDANE answers come before MTA-STS ones (a matching TLSA record authenticates a "
               "self-signed\ncertificate; a failing one is never rescued by a Web-valid "
               "certificate), a *. pattern\nbecomes the MX names it really matches, and a DNSSEC "
@@ -120,6 +133,12 @@ DOMAINS_POLICYD = [
 
 
 def main():
+    print("\nThe test network is up.  Every command shown below with a $ runs inside it; to type"
+          " them\nyourself, open a shell in a fresh test network (as root, in this directory; exit the"
+          "\nshell to remove the network):\n"
+          "\n    bash tests/net/run-with-dns.sh --smtp bash\n"
+          "\nand define mxtls there as this demo runs it:\n\n    " +
+          SHELL_FUNCTION.replace("\n", "\n    "))
     print("\n== What the sender must require, per MX host (mxtls check) ==")
     for domain, _, _ in DOMAINS:
         show(BASE + ["check", "--connect", domain])
@@ -135,7 +154,8 @@ def main():
           rows)
 
     print("\n== 2. An attacker on the path deletes STARTTLS from all three MX hosts ==")
-    print("$ tests/net/smtp-attack.sh WORKDIR on " + " ".join(a for _, _, a in DOMAINS) + "\n")
+    print('$ bash tests/net/smtp-attack.sh "$MXTLS_TEST_WORKDIR" on ' +
+          " ".join(a for _, _, a in DOMAINS) + "\n")
     subprocess.run(["bash", os.path.join(HERE, "..", "tests", "net", "smtp-attack.sh"),
                     WORKDIR, "on"] + [a for _, _, a in DOMAINS], check=True)
     rows = []
