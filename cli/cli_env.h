@@ -58,6 +58,13 @@ struct cli_command {
 int cli_open_ctx(struct cli_env *env, struct mxtls_ctx **out);
 
 /*
+ * cli_open_ctx() for commands that only read state (check, sts cache, sts refresh): when the
+ * state directory does not exist it is not created, the context gets none (the MTA-STS cache
+ * lives in memory for this run); with -v a note says so.
+ */
+int cli_open_ctx_readonly(struct cli_env *env, struct mxtls_ctx **out);
+
+/*
  * Builds the settings again from the configuration file and the global options given on the
  * command line (for a reload): on success *out is set (caller frees with mxtls_config_free())
  * and env->file_keys holds the file's policy-server keys.  Returns MXTLS_OK or an MXTLS_E_*

@@ -181,7 +181,7 @@ static int run_check(struct cli_env *env)
 	for (size_t i = 0; i < env->ngiven; i++)
 		connect |= env->given[i].id == O_CONNECT;
 	struct mxtls_ctx *ctx;
-	int ex = cli_open_ctx(env, &ctx);
+	int ex = cli_open_ctx_readonly(env, &ctx); /* check creates no state directory */
 	if (ex != EXIT_OK)
 		return ex;
 	char err[512] = "";

@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* mxtls config: prints the effective settings (command line > file > defaults) and checks them. */
+#include <errno.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli_env.h"
 #include "cli_exit.h"
@@ -19,6 +23,47 @@ static const struct {
 	{"smtp-timeout", "(none: RFC 5321 4.5.3.2 per step, 2 to 10 minutes)"},
 };
 
+/*
+ * What is wrong with the state directory dir for this user, in why (empty: nothing).  It need
+ * not exist (commands that store something create it), but its parent must then let it be
+ * created; an existing one must be a writable directory.
+ */
+static void state_dir_problem(const char *dir, char *why, size_t len)
+{
+	why[0] = '\0';
+	struct stat st;
+	if (stat(dir, &st) == 0) {
+		/* mxtls_ctx_new() has already refused a state-dir that is not a directory. */
+		if (access(dir, W_OK | X_OK) != 0)
+			snprintf(why, len, "state-dir %s is not writable (%s): commands that store "
+				 "state (sts fetch, send, policyd) will fail", dir, strerror(errno));
+		return;
+	}
+	int e = errno;
+	if (e != ENOENT) {
+		snprintf(why, len, "state-dir %s: %s", dir, strerror(e));
+		return;
+	}
+	char parent[4096];
+	snprintf(parent, sizeof parent, "%s", dir);
+	char *slash = strrchr(parent, '/');
+	while (slash != NULL && slash > parent && slash[1] == '\0') { /* "a/b/" */
+		*slash = '\0';
+		slash = strrchr(parent, '/');
+	}
+	if (slash == NULL)
+		snprintf(parent, sizeof parent, ".");
+	else
+		slash[slash == parent ? 1 : 0] = '\0';
+	if (access(parent, W_OK | X_OK) == 0)
+		snprintf(why, len, "state-dir %s does not exist: it is created when something is "
+			 "first stored (sts fetch, send, policyd)", dir);
+	else
+		snprintf(why, len, "state-dir %s does not exist and cannot be created (%s: %s): "
+			 "commands that store state (sts fetch, send, policyd) will fail", dir,
+			 parent, strerror(errno));
+}
+
 static int run(struct cli_env *env)
 {
 	if (env->npos != 0) {
@@ -31,6 +76,13 @@ static int run(struct cli_env *env)
 	if (status != EXIT_OK)
 		return status;
 	mxtls_ctx_free(ctx);
+	/* A warning, not an error: read-only commands work without a state directory. */
+	char warning[4600] = "";
+	const char *dir = mxtls_config_get(env->cfg, "state-dir");
+	if (dir != NULL)
+		state_dir_problem(dir, warning, sizeof warning);
+	if (warning[0] != '\0')
+		cli_errorf(env, "warning: %s", warning);
 
 	if (env->json) {
 		struct cli_json j;
@@ -41,6 +93,10 @@ static int run(struct cli_env *env)
 			cli_json_string(&j, settings[i].key, mxtls_config_get(env->cfg, settings[i].key));
 		cli_json_bool(&j, "json", env->json);
 		cli_json_int(&j, "verbose", env->verbose);
+		cli_json_array_begin(&j, "warnings");
+		if (warning[0] != '\0')
+			cli_json_string(&j, NULL, warning);
+		cli_json_array_end(&j);
 		cli_json_object_end(&j);
 		return EXIT_OK;
 	}

@@ -158,7 +158,9 @@ static int run_cache(struct cli_env *env)
 		return EXIT_USAGE;
 	}
 	struct mxtls_ctx *ctx = NULL;
-	int status = cli_open_ctx(env, &ctx);
+	/* Without a state directory there is no cache: nothing to list, show, purge or renew,
+	 * and nothing is created. */
+	int status = cli_open_ctx_readonly(env, &ctx);
 	if (status != EXIT_OK)
 		return status;
 	char err[512] = "";
@@ -247,7 +249,7 @@ static int run_refresh(struct cli_env *env)
 			jitter = v;
 	}
 	struct mxtls_ctx *ctx = NULL;
-	int status = cli_open_ctx(env, &ctx);
+	int status = cli_open_ctx_readonly(env, &ctx); /* nothing cached: nothing to do */
 	if (status != EXIT_OK)
 		return status;
 	char err[512] = "";

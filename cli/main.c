@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <mxtls/mxtls.h>
@@ -94,6 +95,44 @@ int cli_open_ctx(struct cli_env *env, struct mxtls_ctx **out)
 						       : MXTLS_LOG_WARNING;
 	mxtls_ctx_set_log(*out, max, log_to_stderr, env->err);
 	return EXIT_OK;
+}
+
+int cli_open_ctx_readonly(struct cli_env *env, struct mxtls_ctx **out)
+{
+	const char *dir = mxtls_config_get(env->cfg, "state-dir");
+	struct stat st;
+	if (dir == NULL || stat(dir, &st) == 0 || errno != ENOENT)
+		return cli_open_ctx(env, out); /* other problems are reported as always */
+	/* The full settings first, so that a problem is reported as it always is (with the file
+	 * and line it came from), then the same without the state directory. */
+	int ex = cli_open_ctx(env, out);
+	if (ex != EXIT_OK)
+		return ex;
+	mxtls_ctx_free(*out);
+	*out = NULL;
+	struct mxtls_config *full = env->cfg, *copy;
+	if (mxtls_config_new(&copy) != MXTLS_OK) {
+		cli_errorf(env, "%s", mxtls_strerror(MXTLS_E_NOMEM));
+		return EXIT_SOFTWARE;
+	}
+	for (size_t i = 0; i < sizeof lib_keys / sizeof lib_keys[0]; i++) {
+		const char *v = mxtls_config_get(full, lib_keys[i]);
+		if (strcmp(lib_keys[i], "state-dir") != 0 && v != NULL &&
+		    mxtls_config_set(copy, lib_keys[i], v, NULL, 0) != MXTLS_OK) {
+			mxtls_config_free(copy);
+			cli_errorf(env, "%s", mxtls_strerror(MXTLS_E_NOMEM));
+			return EXIT_SOFTWARE;
+		}
+	}
+	env->cfg = copy;
+	ex = cli_open_ctx(env, out);
+	env->cfg = full;
+	mxtls_config_free(copy); /* the context keeps its own copies */
+	if (ex == EXIT_OK && env->verbose >= 1)
+		cli_errorf(env, "state-dir %s does not exist: this command neither reads nor creates "
+				"it (it is created when something is first stored)",
+			   dir);
+	return ex;
 }
 
 static void usage_error(const char *msg, const char *cmd)

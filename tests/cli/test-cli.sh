@@ -4,7 +4,7 @@
 # Usage: test-cli.sh PATH/TO/mxtls.  Prints TAP.
 set -u
 mxtls=$1
-tmp=$(mktemp -d)
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/mxtls-cli.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 n=0
 failed=0
@@ -130,6 +130,57 @@ expect "the command line overrides the file: no file:line" 78 \
   -- "$mxtls" --config "$tmp/ub.conf" --unbound-conf /nonexistent/cli.conf config
 expect "a directory as --unbound-conf" 78 'unbound-conf /tmp: is a directory' \
   -- m --unbound-conf /tmp config
+
+# Read-only commands create no state directory (issue 14); config warns about one that is
+# missing or unusable.  nostate/ exists, nostate/state does not; noparent/ does not exist.
+mkdir "$tmp/nostate"
+sd="$tmp/nostate/state"
+# created NAME: the state directories must still be absent after the command.
+created() {
+  n=$((n + 1))
+  if [ -e "$sd" ] || [ -e "$tmp/noparent" ]; then
+    echo "not ok $n - $1: created a state directory"; failed=$((failed + 1))
+    ls -la "$tmp/nostate" "$tmp/noparent" 2>&1 | sed 's/^/#   /'; rm -rf "$sd" "$tmp/noparent"
+  else echo "ok $n - $1: no state directory created"; fi
+}
+expect "config: a missing state-dir is a warning, exit 0" 0 \
+  "^mxtls: warning: state-dir $sd does not exist: it is created when something is first stored" \
+  -- m --state-dir "$sd" config
+created "config"
+expect "config --json: the warning in warnings[]" 0 \
+  "\"warnings\":\\[\"state-dir $tmp/noparent/state does not exist and cannot be created \\($tmp/noparent: No such file or directory\\)" \
+  -- m --state-dir "$tmp/noparent/state" --json config
+created "config --json"
+expect "config: an existing state-dir, no warning" 0 '"warnings":\[\]' -- m --state-dir "$tmp/sd-cli" --json config
+printf 'version: STSv1\nmode: none\nmax_age: 1\n' >"$tmp/p.txt"
+expect "sts lint with a state-dir" 0 '^valid: yes' -- m --state-dir "$sd" sts lint "$tmp/p.txt"
+created "sts lint"
+# list_end DIR: sts cache list with that state-dir, then "end" (the list itself is empty).
+list_end() { "$mxtls" --config "$none" --state-dir "$1" sts cache list; local s=$?; echo end; return $s; }
+expect "sts cache list without a state dir: empty, exit 0" 0 '^end$' -- list_end "$sd"
+created "sts cache list"
+expect "sts cache list, parent missing too: exit 0" 0 '^end$' -- list_end "$tmp/noparent/state"
+created "sts cache list (no parent)"
+expect "sts cache show without a state dir: not cached (1)" 1 'no cached policy for x.test' \
+  -- m --state-dir "$sd" sts cache show x.test
+created "sts cache show"
+expect "sts cache purge without a state dir: not cached (1)" 1 'no cached policy for x.test' \
+  -- m --state-dir "$sd" sts cache purge x.test
+created "sts cache purge"
+expect "sts refresh without a state dir: nothing to do (0)" 0 '^refreshed: 0' -- m --state-dir "$sd" sts refresh
+created "sts refresh"
+expect "-v says the state dir is neither read nor created" 0 \
+  "^mxtls: state-dir $sd does not exist: this command neither reads nor creates it" \
+  -- m -v --state-dir "$sd" sts cache list
+created "sts cache list -v"
+if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
+  mkdir -m 755 "$tmp/rootonly"
+  chmod 755 "$tmp"
+  expect "config: a state-dir this user cannot write is a warning" 0 \
+    "^mxtls: warning: state-dir $tmp/rootonly is not writable \\(Permission denied\\)" \
+    -- setpriv --reuid=65534 --regid=65534 --clear-groups "$mxtls" --config "$none" \
+    --state-dir "$tmp/rootonly" config
+fi
 
 # The JSON must parse (python3 is present wherever meson is).
 n=$((n + 1))

@@ -5,7 +5,7 @@
 set -u
 mxtls=$1
 vec=$2/dane
-tmp=$(mktemp -d)
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/mxtls-dane-cli.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 : >"$tmp/empty.conf"
 m() { "$mxtls" --config "$tmp/empty.conf" "$@"; }
@@ -68,6 +68,17 @@ if grep -q '^case date-leaf-expired$' "$vec/cases.txt"; then
   st=$(run m dane verify --chain "$exp_chain" --host mx.example.test --tlsa "$ta" --at 2026-12-01T00:00:00Z)
   check "verify --at: expired leaf under DANE-TA" 1 "$st" "$tmp/out" '^result-type: certificate-expired$'
 fi
+
+# The dane commands only read: a state directory that does not exist is not created.
+mkdir "$tmp/nostate"
+st=$(run m --state-dir "$tmp/nostate/state" dane tlsa --cert "$chain")
+check "dane tlsa with a missing state-dir works" 0 "$st" "$tmp/out" "^3 1 1 $spki256\$"
+st=$(run m --state-dir "$tmp/nostate/state" dane verify --chain "$chain" --host mx.example.test \
+  --tlsa "3 1 1 $spki256")
+check "dane verify with a missing state-dir works" 0 "$st" "$tmp/out" '^authenticated: yes$'
+n=$((n + 1))
+if [ -e "$tmp/nostate/state" ]; then echo "not ok $n - dane tlsa/verify created no state directory"
+  failed=$((failed + 1)); else echo "ok $n - dane tlsa/verify created no state directory"; fi
 
 echo "1..$n"
 exit $((failed > 0))
