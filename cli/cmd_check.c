@@ -47,9 +47,13 @@ static void print_text(FILE *out, const struct mxtls_decision *d, const struct p
 {
 	fprintf(out, "domain: %s\n", mxtls_decision_domain(d));
 	fprintf(out, "mode: %s (%s)\n", mxtls_decision_mode(d), mxtls_decision_reason(d));
-	fprintf(out, "mx lookup: %s, %s%s\n", mxtls_decision_mx_status(d),
-		mxtls_decision_mx_secure(d) ? "dnssec secure" : "dnssec insecure",
-		mxtls_decision_mx_implicit(d) ? ", implicit MX (no MX records)" : "");
+	if (strcmp(mxtls_decision_mx_status(d), "skipped") == 0)
+		fprintf(out, "mx lookup: skipped (a next-hop host: its name comes from the "
+			     "configuration and counts as secure, RFC 7672 section 2.2.2)\n");
+	else
+		fprintf(out, "mx lookup: %s, %s%s\n", mxtls_decision_mx_status(d),
+			mxtls_decision_mx_secure(d) ? "dnssec secure" : "dnssec insecure",
+			mxtls_decision_mx_implicit(d) ? ", implicit MX (no MX records)" : "");
 	for (size_t i = 0; i < mxtls_decision_host_count(d); i++) {
 		fprintf(out, "  %u %s\n", mxtls_decision_host_preference(d, i),
 			mxtls_decision_host_name(d, i));
@@ -186,7 +190,19 @@ static int run_check(struct cli_env *env)
 		return ex;
 	char err[512] = "";
 	struct mxtls_decision *d = NULL;
-	int rc = mxtls_decide(ctx, env->pos[0], &d, err, sizeof err);
+	/* "[host]": a next-hop host, decided without an MX lookup (Postfix's relayhost =
+	 * [host]; RFC 7672 §2.2.2). */
+	const char *name = env->pos[0];
+	size_t nlen = strlen(name);
+	char host[256];
+	unsigned flags = 0;
+	if (nlen > 2 && name[0] == '[' && name[nlen - 1] == ']' && nlen - 2 < sizeof host) {
+		memcpy(host, name + 1, nlen - 2);
+		host[nlen - 2] = '\0';
+		name = host;
+		flags = MXTLS_DECIDE_NO_MX;
+	}
+	int rc = mxtls_decide_flags(ctx, name, flags, &d, err, sizeof err);
 	if (rc != MXTLS_OK) {
 		cli_errorf(env, "%s", err[0] ? err : mxtls_strerror(rc));
 		mxtls_ctx_free(ctx);
@@ -220,8 +236,9 @@ static int run_check(struct cli_env *env)
 
 const struct cli_command cli_cmd_check = {
 	.name = "check",
-	.usage = "DOMAIN [--connect]",
-	.summary = "show the delivery policy of DOMAIN per MX host (DANE, MTA-STS, TLS-RPT)",
+	.usage = "DOMAIN|[HOST] [--connect]",
+	.summary = "show the delivery policy of DOMAIN per MX host (DANE, MTA-STS, TLS-RPT); "
+		   "[HOST]: of that relay host itself, without an MX lookup",
 	.options = check_options,
 	.run = run_check,
 };

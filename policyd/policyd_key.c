@@ -184,5 +184,7 @@ int policyd_request_parse(const char *payload, size_t len, struct policyd_reques
 	memcpy(out->domain, host, hlen);
 	out->domain[hlen] = '\0';
 	out->kind = POLICYD_KEY_DOMAIN;
+	/* Postfix's "[host]" means "this host, no MX lookup" (RFC 7672 §2.2.2). */
+	out->no_mx = bracketed;
 	return 0;
 }

@@ -3,6 +3,7 @@
 #ifndef MXTLS_POLICYD_KEY_H
 #define MXTLS_POLICYD_KEY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* The longest map name kept (Postfix's are short words such as "postfix"). */
@@ -20,6 +21,8 @@ struct policyd_request {
 	char map[POLICYD_MAP_NAME_MAX + 1]; /* the socketmap name, e.g. "postfix" */
 	enum policyd_key_kind kind;
 	char domain[254];   /* POLICYD_KEY_DOMAIN: lower case, no trailing dot, no brackets/port */
+	bool no_mx;         /* POLICYD_KEY_DOMAIN from "[host]" or "[host]:25": decide the host
+			     * itself, without an MX lookup (MXTLS_DECIDE_NO_MX) */
 	const char *why;    /* POLICYD_KEY_INVALID and the malformed-request case: static text */
 };
 
@@ -30,8 +33,9 @@ struct policyd_request {
  * is classified (out->kind) so the server can answer NOTFOUND and log why.  Key forms, as
  * Postfix sends them for smtp_tls_policy_maps:
  *   example.com, Example.COM.           -> DOMAIN "example.com"
- *   example.com:25, [mx.example.com]:25, [mx.example.com]  -> DOMAIN (the host is the policy
- *                                          domain, decision D13 of RFC-CHECKLIST.md)
+ *   example.com:25                      -> DOMAIN "example.com" (decision D13 of RFC-CHECKLIST.md)
+ *   [mx.example.com]:25, [mx.example.com] -> DOMAIN "mx.example.com", no_mx: Postfix connects
+ *                                          to that host without an MX lookup
  *   [relay.example.com]:587             -> OTHER_PORT
  *   .example.com                        -> PARENT
  *   [192.0.2.1], [ipv6:2001:db8::1], 192.0.2.1 -> IP_LITERAL

@@ -123,8 +123,25 @@ static void gen_release(struct policyd_server *s, struct ctx_gen *g)
 
 /* ---- answers ---- */
 
-static bool fail_open(const struct policyd_options *o, const char *domain)
+/* The size of a cache key: a domain, or "[host]" for a next-hop host. */
+#define POLICYD_KEY_TEXT_MAX 258
+
+/* A "[host]" cache key's host into out; false for a domain key. */
+static bool unbracket(const char *key, char *out, size_t outlen)
 {
+	size_t n = strlen(key);
+	if (n < 3 || key[0] != '[' || key[n - 1] != ']' || n - 2 >= outlen)
+		return false;
+	memcpy(out, key + 1, n - 2);
+	out[n - 2] = '\0';
+	return true;
+}
+
+/* --fail-open names domains; a "[host]" key is matched by its host. */
+static bool fail_open(const struct policyd_options *o, const char *key)
+{
+	char host[POLICYD_KEY_TEXT_MAX];
+	const char *domain = unbracket(key, host, sizeof host) ? host : key;
 	size_t dlen = strlen(domain);
 	for (size_t i = 0; i < o->nfail_open; i++) {
 		const char *f = o->fail_open[i];
@@ -253,7 +270,15 @@ static void start_decision(struct policyd_server *s, struct policyd_entry *e, bo
 	if (refresh)
 		s->stats.refreshes++;
 	char err[256] = "";
-	int rc = mxtls_decide_start(s->gen->ctx, e->key, on_decided, j, &j->op, err, sizeof err);
+	char host[POLICYD_KEY_TEXT_MAX];
+	unsigned flags = 0;
+	const char *name = e->key;
+	if (unbracket(e->key, host, sizeof host)) {
+		flags = MXTLS_DECIDE_NO_MX; /* RFC 7672 §2.2.2: Postfix's "[host]" */
+		name = host;
+	}
+	int rc = mxtls_decide_flags_start(s->gen->ctx, name, flags, on_decided, j, &j->op, err,
+					  sizeof err);
 	if (rc == MXTLS_OK)
 		return;
 	/* Not a name the library can decide (MXTLS_E_INVAL): Postfix's own default applies. */
@@ -293,12 +318,19 @@ void policyd_server_request(struct policyd_server *s, struct conn *c, const char
 		return;
 	}
 	int64_t now = policyd_server_now(s);
-	struct policyd_entry *e = policyd_cache_find(&s->cache, req.domain);
+	/* "[host]" is its own answer (decided without an MX lookup): its own cache key. */
+	char bracketed[sizeof req.domain + 2];
+	const char *key = req.domain;
+	if (req.no_mx) {
+		snprintf(bracketed, sizeof bracketed, "[%s]", req.domain);
+		key = bracketed;
+	}
+	struct policyd_entry *e = policyd_cache_find(&s->cache, key);
 	if (e != NULL && e->framed != NULL && now < e->expires) {
 		s->stats.hits++;
 		if (policyd_log_enabled(MXTLS_LOG_DEBUG))
 			policyd_log(MXTLS_LOG_DEBUG, "request", "peer", policyd_conn_peer(c), "domain",
-				    req.domain, "source", "cache", (const char *)NULL);
+				    key, "source", "cache", (const char *)NULL);
 		policyd_conn_reply(c, e->framed, e->framed_len);
 		int64_t margin = e->ttl / REFRESH_AHEAD_DIVISOR;
 		if (e->op == NULL && !s->stopping && e->expires - now <= (margin > 1 ? margin : 1))
@@ -308,16 +340,16 @@ void policyd_server_request(struct policyd_server *s, struct conn *c, const char
 	s->stats.misses++;
 	bool detached = false;
 	if (e == NULL) {
-		e = policyd_cache_add(&s->cache, req.domain);
+		e = policyd_cache_add(&s->cache, key);
 		if (e == NULL && now != s->last_full_sweep) {
 			/* Full: make room from the expired answers, at most once a second (a sweep
 			 * walks the whole table). */
 			s->last_full_sweep = now;
 			policyd_cache_sweep(&s->cache, now);
-			e = policyd_cache_add(&s->cache, req.domain);
+			e = policyd_cache_add(&s->cache, key);
 		}
 		if (e == NULL) {
-			e = policyd_entry_new(req.domain);
+			e = policyd_entry_new(key);
 			detached = true;
 			if (e == NULL) {
 				reply_text(c, "TEMP out of memory");

@@ -325,12 +325,11 @@ static struct host_dane_result *literal_result(const char *name)
 	return res;
 }
 
-static void on_mx(void *arg, const struct mx_lookup_result *res)
+/* Step 2 for the hosts of res (run->d->mx): each one's addresses and TLSA records at once;
+ * run->pending counts the hosts whose lookups started. */
+static void start_hosts(struct decision_run *run, const struct mx_lookup_result *res)
 {
-	struct decision_run *run = arg;
 	struct decision *d = run->d;
-	run->mxq = NULL;
-	d->mx = *res;
 	if (res->status == MX_LOOKUP_OK) {
 		for (size_t i = 0; i < res->n; i++) {
 			struct decision_host *h = &d->hosts[d->nhosts++];
@@ -358,7 +357,35 @@ static void on_mx(void *arg, const struct mx_lookup_result *res)
 				run->pending++;
 		}
 	}
+}
+
+static void on_mx(void *arg, const struct mx_lookup_result *res)
+{
+	struct decision_run *run = arg;
+	run->mxq = NULL;
+	run->d->mx = *res;
+	start_hosts(run, res);
 	settle(run);
+}
+
+/*
+ * RFC 7672 §2.2.2: a host name "from a trusted source" (local configuration: Postfix's [host]
+ * next hop, a smarthost) is used as it is, without an MX lookup, and counts as secure, so its
+ * own TLSA records decide.  It is also the policy domain for MTA-STS (RFC 8461 §3.4, STS-39,
+ * decision D13), matched against its own policy like an implicit MX host; the _mta-sts and
+ * _smtp._tls lookups run as for any domain.
+ */
+static void start_host_only(struct decision_run *run)
+{
+	struct decision *d = run->d;
+	struct mx_lookup_result *mr = &d->mx;
+	*mr = (struct mx_lookup_result){.status = MX_LOOKUP_OK, .secure = true, .ttl = UINT32_MAX,
+					.n = 1};
+	snprintf(mr->domain, sizeof mr->domain, "%s", d->domain);
+	snprintf(mr->expanded, sizeof mr->expanded, "%s", d->domain);
+	snprintf(mr->hosts[0].name, sizeof mr->hosts[0].name, "%s", d->domain);
+	d->no_mx = true;
+	start_hosts(run, mr);
 }
 
 static void on_sts(void *arg, struct sts_resolve_result *res)
@@ -438,8 +465,8 @@ int decision_start(struct dns_resolver *r, struct sts_fetcher *f, struct sts_cac
 	struct sts_resolve_req sr = {.domain = d->domain, .now = req->now,
 				     .refresh = req->sts_refresh, .log = req->log,
 				     .log_id = req->log_id};
-	/* Step 1: three independent lookups, all at once. */
-	int rc = mx_lookup_start(r, d->domain, on_mx, run, &run->mxq);
+	/* Step 1: three independent lookups, all at once; a next-hop host has no MX step. */
+	int rc = req->no_mx ? MXTLS_OK : mx_lookup_start(r, d->domain, on_mx, run, &run->mxq);
 	if (rc == MXTLS_OK) {
 		rc = sts_resolve_start(r, f, c, &sr, on_sts, run, &run->stsq);
 		if (rc == MXTLS_OK) {
@@ -455,7 +482,11 @@ int decision_start(struct dns_resolver *r, struct sts_fetcher *f, struct sts_cac
 		free(d);
 		return rc;
 	}
-	run->pending = 3;
+	run->pending = 2;
+	if (req->no_mx)
+		start_host_only(run); /* step 2 at once; each host adds to pending */
+	else
+		run->pending++;
 	/* In parallel with the lookups: a resolver not yet proven to validate is probed once
 	 * (then never again), so the first decision waits at most for its own critical path. */
 	struct dns_probe *probe = dns_resolver_probe(r);

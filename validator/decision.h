@@ -72,6 +72,7 @@ struct decision {
 	char tlsrpt_text[512];
 	size_t nhosts;
 	struct decision_host hosts[MX_LOOKUP_HOSTS_MAX]; /* MX preference order */
+	bool no_mx;                     /* decided for a next-hop host, without an MX lookup */
 	enum decision_mode mode;
 	char why[600];
 	char dnssec_broken[512]; /* why DNSSEC validation is not proven to work; "" when it is */
@@ -90,6 +91,8 @@ struct decision_req {
 	const char *domain;
 	int64_t now;
 	bool sts_refresh;               /* fetch the policy even when the cached id is current */
+	bool no_mx;                     /* domain is a next-hop host: no MX lookup (RFC 7672
+					 * §2.2.2, see start_host_only()) */
 	const struct util_log *log;     /* may be NULL */
 	uint64_t log_id;
 };

@@ -69,7 +69,15 @@ int mxtls_decide_start(struct mxtls_ctx *ctx, const char *domain,
 		       void (*cb)(void *arg, struct mxtls_decision *d, int err), void *arg,
 		       struct mxtls_decide_op **opp, char *err, size_t errlen)
 {
-	if (ctx == NULL || domain == NULL || cb == NULL || err == NULL || errlen == 0)
+	return mxtls_decide_flags_start(ctx, domain, 0, cb, arg, opp, err, errlen);
+}
+
+int mxtls_decide_flags_start(struct mxtls_ctx *ctx, const char *domain, unsigned flags,
+			     void (*cb)(void *arg, struct mxtls_decision *d, int err), void *arg,
+			     struct mxtls_decide_op **opp, char *err, size_t errlen)
+{
+	if (ctx == NULL || domain == NULL || cb == NULL || err == NULL || errlen == 0 ||
+	    (flags & ~MXTLS_DECIDE_NO_MX) != 0)
 		return MXTLS_E_INVAL;
 	struct dns_resolver *r;
 	struct sts_fetcher *f;
@@ -82,7 +90,8 @@ int mxtls_decide_start(struct mxtls_ctx *ctx, const char *domain,
 		return MXTLS_E_NOMEM;
 	*op = (struct mxtls_decide_op){.ctx = ctx, .cb = cb, .arg = arg};
 	struct decision_req req = {.domain = domain, .now = mxtls_ctx_now(ctx), .log = &ctx->log,
-				   .log_id = mxtls_ctx_decision_id(ctx)};
+				   .log_id = mxtls_ctx_decision_id(ctx),
+				   .no_mx = (flags & MXTLS_DECIDE_NO_MX) != 0};
 	rc = decision_start(r, f, c, &req, on_decided, op, &op->run);
 	if (rc != MXTLS_OK) {
 		free(op);
@@ -122,11 +131,17 @@ static void on_blocking(void *arg, struct mxtls_decision *d, int err)
 int mxtls_decide(struct mxtls_ctx *ctx, const char *domain, struct mxtls_decision **out,
 		 char *err, size_t errlen)
 {
+	return mxtls_decide_flags(ctx, domain, 0, out, err, errlen);
+}
+
+int mxtls_decide_flags(struct mxtls_ctx *ctx, const char *domain, unsigned flags,
+		       struct mxtls_decision **out, char *err, size_t errlen)
+{
 	if (out == NULL)
 		return MXTLS_E_INVAL;
 	struct blocking b = {0};
 	struct mxtls_decide_op *op = NULL;
-	int rc = mxtls_decide_start(ctx, domain, on_blocking, &b, &op, err, errlen);
+	int rc = mxtls_decide_flags_start(ctx, domain, flags, on_blocking, &b, &op, err, errlen);
 	if (rc != MXTLS_OK)
 		return rc;
 	rc = mxtls_ctx_wait(ctx, &b.done, err, errlen);
@@ -173,7 +188,9 @@ const char *mxtls_decision_reason(const struct mxtls_decision *md)
 
 const char *mxtls_decision_mx_status(const struct mxtls_decision *md)
 {
-	return md != NULL ? mx_lookup_status_name(md->d->mx.status) : NULL;
+	if (md == NULL)
+		return NULL;
+	return md->d->no_mx ? "skipped" : mx_lookup_status_name(md->d->mx.status);
 }
 
 int mxtls_decision_mx_secure(const struct mxtls_decision *md)

@@ -46,6 +46,25 @@ MXTLS_API int mxtls_decide_start(struct mxtls_ctx *ctx, const char *domain,
 /* Cancels a pending decision; its callback is not called. */
 MXTLS_API void mxtls_decide_cancel(struct mxtls_decide_op *op);
 
+/*
+ * Flags for mxtls_decide_flags() and mxtls_decide_flags_start().
+ * MXTLS_DECIDE_NO_MX: domain is the host to connect to, named by local configuration (Postfix's
+ * "[host]" next hop, a smarthost): no MX lookup; RFC 7672 §2.2.2 treats such a name as secure,
+ * so the host's own TLSA records decide (DANE).  The host is also the MTA-STS policy domain
+ * (RFC 8461 §3.4) and must match its own policy.  The decision has one host, domain, and
+ * mxtls_decision_mx_status() says "skipped".
+ */
+#define MXTLS_DECIDE_NO_MX 0x1u
+
+/* mxtls_decide() and mxtls_decide_start() with flags (0: the same as those).  Unknown flags
+ * are MXTLS_E_INVAL. */
+MXTLS_API int mxtls_decide_flags(struct mxtls_ctx *ctx, const char *domain, unsigned flags,
+				 struct mxtls_decision **out, char *err, size_t errlen);
+MXTLS_API int mxtls_decide_flags_start(struct mxtls_ctx *ctx, const char *domain, unsigned flags,
+				       void (*cb)(void *arg, struct mxtls_decision *d, int err),
+				       void *arg, struct mxtls_decide_op **op, char *err,
+				       size_t errlen);
+
 /* Frees d; NULL is a no-op. */
 MXTLS_API void mxtls_decision_free(struct mxtls_decision *d);
 
@@ -56,7 +75,8 @@ MXTLS_API const char *mxtls_decision_domain(const struct mxtls_decision *d);
 MXTLS_API const char *mxtls_decision_mode(const struct mxtls_decision *d);
 MXTLS_API const char *mxtls_decision_reason(const struct mxtls_decision *d);
 
-/* The MX lookup: "ok", "null-mx", "nxdomain", "tempfail"; whether it was DNSSEC-secure;
+/* The MX lookup: "ok", "null-mx", "nxdomain", "tempfail", "skipped" (MXTLS_DECIDE_NO_MX);
+ * whether it was DNSSEC-secure (always, when skipped);
  * whether the MX was implicit (no MX records, RFC 5321 §5.1). */
 MXTLS_API const char *mxtls_decision_mx_status(const struct mxtls_decision *d);
 MXTLS_API int mxtls_decision_mx_secure(const struct mxtls_decision *d);
