@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The persistent MTA-STS policy cache (RFC 8461 §3.3, §5.1) in SQLite: the only user of SQLite. */
+/* The persistent MTA-STS policy cache (RFC 8461 §3.3, §5.1): SQLite, behind a worker thread. */
 #ifndef MXTLS_STS_CACHE_H
 #define MXTLS_STS_CACHE_H
 
@@ -11,6 +11,9 @@
 
 /* The file name of the cache under --state-dir. */
 #define STS_CACHE_FILE "sts-cache.sqlite"
+
+/* How long one SQLite statement waits for another process's lock before it fails (MXTLS_E_IO). */
+#define STS_CACHE_BUSY_MS 5000
 
 /* One cached policy: what was fetched, when, and how the last check went. */
 struct sts_cache_entry {
@@ -31,17 +34,49 @@ struct sts_cache_entry {
 /* Frees what e owns and zeroes it; NULL is a no-op. */
 void sts_cache_entry_clear(struct sts_cache_entry *e);
 
+/* Fills *dst with a copy of src that owns its own memory (release with sts_cache_entry_clear()).
+ * Returns MXTLS_OK or MXTLS_E_NOMEM (dst untouched). */
+int sts_cache_entry_copy(struct sts_cache_entry *dst, const struct sts_cache_entry *src);
+
+/* The last failed fetch of a domain's policy (RFC 8461 §3.3 back-off). */
+struct sts_cache_failure {
+	char id[40];       /* the TXT id whose fetch failed */
+	int64_t failed_at; /* Unix seconds */
+};
+
+/*
+ * The cache.  One worker thread owns the SQLite connection and runs every request in the order
+ * it was made (FIFO), so a request never overtakes an earlier write.  The functions here hand
+ * the request to the worker and wait for it: they block (up to
+ * STS_CACHE_BUSY_MS per statement when another process holds the lock) and are for blocking
+ * callers (the CLI, tests).  Code on an event loop uses sts/sts_cache_async.h, whose requests
+ * never touch SQLite on the calling thread.
+ */
 struct sts_cache;
 
 /*
  * Opens (creating if needed) the cache database at path, in WAL mode: a process killed in the
- * middle of a write leaves the previous entry or the new one, never a mixture.  On success *out
- * is set; close with sts_cache_close().  Returns MXTLS_OK, MXTLS_E_IO (reason in err: cannot
- * open, not a database, locked), MXTLS_E_NOMEM.
+ * middle of a write leaves the previous entry or the new one, never a mixture.  Waits for the
+ * worker to open it.  On success *out is set; close with sts_cache_close().  Returns MXTLS_OK,
+ * MXTLS_E_IO (reason in err: cannot open, not a database, locked), MXTLS_E_NOMEM.
  */
 int sts_cache_open(const char *path, struct sts_cache **out, char *err, size_t errlen);
 
-/* Closes c; NULL is a no-op. */
+/*
+ * As sts_cache_open() without waiting: the worker opens the database before its first request
+ * (and again before the next one while that fails, each failed request ending MXTLS_E_IO).  For
+ * callers on an event loop, whose first decision must not wait for a locked file.  Returns
+ * MXTLS_OK, MXTLS_E_NOMEM (thread or memory).
+ */
+int sts_cache_open_lazy(const char *path, struct sts_cache **out);
+
+/*
+ * Closes c; NULL is a no-op.  Writes already requested are completed first (durability), except
+ * that once one fails while closing the rest are abandoned (a lock held by another process would
+ * otherwise hold up the close by STS_CACHE_BUSY_MS per write).  Reads in flight end without
+ * their callback.  Call from the loop thread; every asynchronous read should have finished or
+ * been cancelled.  Called from inside a read callback, the close completes when it returns.
+ */
 void sts_cache_close(struct sts_cache *c);
 
 /*
@@ -69,8 +104,9 @@ int sts_cache_touch(struct sts_cache *c, const char *domain, int64_t now, const 
 int sts_cache_delete(struct sts_cache *c, const char *domain);
 
 /*
- * Calls fn for every entry, ordered by domain (e is borrowed for the call).  A non-zero return
- * from fn stops the walk and is returned.  Returns MXTLS_OK or MXTLS_E_IO otherwise.
+ * Calls fn for every entry, ordered by domain (e is borrowed for the call), on the caller's
+ * thread after the worker has read them all.  A non-zero return from fn stops the walk and is
+ * returned.  Returns MXTLS_OK or MXTLS_E_IO, MXTLS_E_NOMEM otherwise.
  */
 int sts_cache_foreach(struct sts_cache *c, int (*fn)(void *arg, const struct sts_cache_entry *e),
 		      void *arg);
@@ -82,13 +118,16 @@ long sts_cache_count(struct sts_cache *c);
  * RFC 8461 §3.3 (STS-18, decision D11): after a failed fetch of policy id for domain, no new
  * attempt for that id for STS_FETCH_BACKOFF seconds.  sts_cache_note_failure() records one
  * (id as in the TXT record, error the reason); sts_cache_backoff() says whether a fetch of id
- * at now must wait (and until when, in *until, may be NULL).  A success clears the failure
- * (sts_cache_put() does).
+ * at now must wait (and until when, in *until, may be NULL); sts_cache_failure_backoff() says
+ * the same from a failure already read (pure).  A success clears the failure (sts_cache_put()
+ * does).
  */
 #define STS_FETCH_BACKOFF 300
 int sts_cache_note_failure(struct sts_cache *c, const char *domain, const char *id, int64_t now,
 			   const char *error);
 bool sts_cache_backoff(struct sts_cache *c, const char *domain, const char *id, int64_t now,
 		       int64_t *until);
+bool sts_cache_failure_backoff(const struct sts_cache_failure *f, const char *id, int64_t now,
+			       int64_t *until);
 
 #endif

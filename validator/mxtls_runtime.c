@@ -12,7 +12,7 @@
 #include "dane/dane_pkix.h"
 #include "dns/dns_resolver.h"
 #include "mxtls_build.h"
-#include "sts/sts_cache.h"
+#include "sts/sts_cache_async.h"
 #include "sts/sts_fetch.h"
 #include "validator/mxtls_ctx.h"
 
@@ -46,6 +46,8 @@ int mxtls_ctx_resolver(struct mxtls_ctx *ctx, struct dns_resolver **out, char *e
 					      &ctx->resolver, err, errlen);
 		if (rc != MXTLS_OK)
 			return rc;
+		/* Each lookup at debug level (-vv; check -v): what was asked, what came back. */
+		dns_resolver_set_log(ctx->resolver, &ctx->log);
 	}
 	*out = ctx->resolver;
 	return MXTLS_OK;
@@ -69,26 +71,40 @@ int mxtls_ctx_fetcher(struct mxtls_ctx *ctx, struct sts_fetcher **out, char *err
 	return MXTLS_OK;
 }
 
+/*
+ * Opens the cache: for a blocking caller (wait: the open's errors are reported now), or for the
+ * loop (the worker opens it before its first request, so a file locked by another process never
+ * stalls the loop; a failed open fails that request, and the decision tempfails).
+ */
+static int open_cache(struct mxtls_ctx *ctx, bool wait, char *err, size_t errlen)
+{
+	char path[4096];
+	if (ctx->state_dir == NULL) {
+		snprintf(path, sizeof path, ":memory:");
+	} else {
+		/* The state directory is private: policies say where mail may go. */
+		if (mkdir(ctx->state_dir, 0700) != 0 && errno != EEXIST) {
+			snprintf(err, errlen, "state-dir %s: %s", ctx->state_dir, strerror(errno));
+			return MXTLS_E_CONFIG;
+		}
+		if ((size_t)snprintf(path, sizeof path, "%s/%s", ctx->state_dir, STS_CACHE_FILE) >=
+		    sizeof path) {
+			snprintf(err, errlen, "state-dir: path too long");
+			return MXTLS_E_CONFIG;
+		}
+	}
+	if (wait)
+		return sts_cache_open(path, &ctx->cache, err, errlen);
+	int rc = sts_cache_open_lazy(path, &ctx->cache);
+	if (rc != MXTLS_OK)
+		snprintf(err, errlen, "cannot start the policy cache's thread");
+	return rc;
+}
+
 int mxtls_ctx_cache(struct mxtls_ctx *ctx, struct sts_cache **out, char *err, size_t errlen)
 {
 	if (ctx->cache == NULL) {
-		char path[4096];
-		if (ctx->state_dir == NULL) {
-			snprintf(path, sizeof path, ":memory:");
-		} else {
-			/* The state directory is private: policies say where mail may go. */
-			if (mkdir(ctx->state_dir, 0700) != 0 && errno != EEXIST) {
-				snprintf(err, errlen, "state-dir %s: %s", ctx->state_dir,
-					 strerror(errno));
-				return MXTLS_E_CONFIG;
-			}
-			if ((size_t)snprintf(path, sizeof path, "%s/%s", ctx->state_dir,
-					     STS_CACHE_FILE) >= sizeof path) {
-				snprintf(err, errlen, "state-dir: path too long");
-				return MXTLS_E_CONFIG;
-			}
-		}
-		int rc = sts_cache_open(path, &ctx->cache, err, errlen);
+		int rc = open_cache(ctx, true, err, errlen);
 		if (rc != MXTLS_OK)
 			return rc;
 	}
@@ -99,11 +115,19 @@ int mxtls_ctx_cache(struct mxtls_ctx *ctx, struct sts_cache **out, char *err, si
 int mxtls_ctx_lookups(struct mxtls_ctx *ctx, struct dns_resolver **r, struct sts_fetcher **f,
 		      struct sts_cache **c, char *err, size_t errlen)
 {
+	struct event_base *base;
 	int rc = mxtls_ctx_resolver(ctx, r, err, errlen);
 	if (rc == MXTLS_OK)
 		rc = mxtls_ctx_fetcher(ctx, f, err, errlen);
+	if (rc == MXTLS_OK && ctx->cache == NULL)
+		rc = open_cache(ctx, false, err, errlen);
 	if (rc == MXTLS_OK)
-		rc = mxtls_ctx_cache(ctx, c, err, errlen);
+		rc = mxtls_ctx_base(ctx, &base, err, errlen);
+	/* Cache results reach the loop through an event on it (sts/sts_cache_async.h). */
+	if (rc == MXTLS_OK && (rc = sts_cache_async_attach(ctx->cache, base)) != MXTLS_OK)
+		snprintf(err, errlen, "cannot watch the policy cache from the event loop");
+	if (rc == MXTLS_OK)
+		*c = ctx->cache;
 	return rc;
 }
 

@@ -8,6 +8,8 @@
 #include <event2/event.h>
 #include <mxtls/error.h>
 
+#include "sts/sts_cache_async.h"
+
 struct slot {
 	struct sts_refresh *owner;
 	struct event *delay;          /* the jitter before the fetch */
@@ -24,6 +26,8 @@ struct sts_refresh {
 	void *arg;
 	char (*domains)[256];
 	size_t n, next, running;
+	size_t nslots;
+	struct sts_cache_op *list_op; /* the cache's list of due domains, read by its worker */
 	struct slot *slots;
 	struct event *done_ev; /* reports completion from the loop, never from the start call */
 	struct sts_refresh_stats stats;
@@ -86,26 +90,36 @@ static void start_next(struct sts_refresh *s, struct slot *slot)
 	evtimer_add(slot->delay, &tv);
 }
 
-struct collect {
-	struct sts_refresh *s;
-	int64_t cutoff;
-	int rc;
-};
-
-static int collect_due(void *arg, const struct sts_cache_entry *e)
+/* The due domains from the cache's worker: one slot per concurrent refresh, then start. */
+static void on_listed(void *arg, int rc, char (*domains)[256], size_t nd)
 {
-	struct collect *c = arg;
-	struct sts_refresh *s = c->s;
-	if (e->fetched_at > c->cutoff)
-		return 0;
-	void *grown = realloc(s->domains, (s->n + 1) * sizeof *s->domains);
-	if (grown == NULL) {
-		c->rc = MXTLS_E_NOMEM;
-		return 1;
+	struct sts_refresh *s = arg;
+	s->list_op = NULL;
+	s->domains = domains;
+	s->n = nd;
+	if (rc != MXTLS_OK)
+		/* Nothing is refreshed this time; the policies in force stay in force. */
+		util_log_kv(s->opts.log, MXTLS_LOG_WARNING, s->opts.log_id, "sts-cache-read-failed",
+			    "reason", mxtls_strerror(rc), (const char *)NULL);
+	s->stats.due = s->n;
+	size_t nslots = s->opts.concurrency < s->n ? s->opts.concurrency : s->n;
+	if ((s->slots = calloc(nslots > 0 ? nslots : 1, sizeof *s->slots)) == NULL)
+		nslots = 0;
+	for (size_t i = 0; i < nslots; i++) {
+		s->slots[i].owner = s;
+		if ((s->slots[i].delay = evtimer_new(s->opts.base, on_delay, &s->slots[i])) ==
+		    NULL)
+			break; /* out of memory: fewer at a time */
+		s->nslots++;
 	}
-	s->domains = grown;
-	memcpy(s->domains[s->n++], e->domain, sizeof s->domains[0]);
-	return 0;
+	if (s->nslots == 0 && s->n > 0) {
+		s->stats.failed = s->n;
+		s->n = 0;
+	}
+	for (size_t i = 0; i < s->nslots; i++)
+		start_next(s, &s->slots[i]);
+	if (s->n == 0)
+		event_active(s->done_ev, 0, 0);
 }
 
 int sts_refresh_start(struct dns_resolver *r, struct sts_fetcher *f, struct sts_cache *c,
@@ -125,30 +139,10 @@ int sts_refresh_start(struct dns_resolver *r, struct sts_fetcher *f, struct sts_
 	s->cb = cb;
 	s->arg = arg;
 	s->seed = (unsigned)opts->now ^ (unsigned)(uintptr_t)s;
-	struct collect col = {s, opts->now - opts->older_than, MXTLS_OK};
-	int rc = sts_cache_foreach(c, collect_due, &col);
-	if (rc == 1)
-		rc = col.rc;
-	if (rc == MXTLS_OK) {
-		s->stats.due = s->n;
-		size_t nslots = s->opts.concurrency < s->n ? s->opts.concurrency : s->n;
-		s->slots = calloc(nslots > 0 ? nslots : 1, sizeof *s->slots);
-		s->done_ev = event_new(base, -1, 0, on_done_event, s);
-		if (s->slots == NULL || s->done_ev == NULL)
-			rc = MXTLS_E_NOMEM;
-		for (size_t i = 0; rc == MXTLS_OK && i < nslots; i++) {
-			s->slots[i].owner = s;
-			s->slots[i].delay = evtimer_new(base, on_delay, &s->slots[i]);
-			if (s->slots[i].delay == NULL)
-				rc = MXTLS_E_NOMEM;
-		}
-		if (rc == MXTLS_OK) {
-			for (size_t i = 0; i < nslots; i++)
-				start_next(s, &s->slots[i]);
-			if (s->n == 0)
-				event_active(s->done_ev, 0, 0);
-		}
-	}
+	int rc = MXTLS_E_NOMEM;
+	if ((s->done_ev = event_new(base, -1, 0, on_done_event, s)) != NULL)
+		rc = sts_cache_async_list_due(c, opts->now - opts->older_than, on_listed, s,
+					      &s->list_op);
 	if (rc != MXTLS_OK) {
 		sts_refresh_cancel(s);
 		return rc;
@@ -162,8 +156,8 @@ void sts_refresh_cancel(struct sts_refresh *s)
 {
 	if (s == NULL)
 		return;
-	size_t nslots = s->opts.concurrency < s->n ? s->opts.concurrency : s->n;
-	for (size_t i = 0; s->slots != NULL && i < nslots; i++) {
+	sts_cache_async_cancel(s->list_op);
+	for (size_t i = 0; s->slots != NULL && i < s->nslots; i++) {
 		if (s->slots[i].delay != NULL)
 			event_free(s->slots[i].delay);
 		sts_resolve_cancel(s->slots[i].resolve);

@@ -34,8 +34,9 @@ struct sts_refresh;
 /*
  * Starts refreshing every cached entry of c that is due (borrowed r, f, c must outlive it).
  * Each goes through sts_resolve with refresh set, so a new TXT id, the back-off and the
- * alerting rules apply as for a delivery.  cb runs later, also when nothing is due.
- * Returns MXTLS_OK, MXTLS_E_IO (cache), MXTLS_E_NOMEM.
+ * alerting rules apply as for a delivery.  cb runs later, also when nothing is due.  The due
+ * entries are listed by the cache's worker, off the loop; when the cache cannot be read the
+ * run logs sts-cache-read-failed and reports nothing due.  Returns MXTLS_OK, MXTLS_E_NOMEM.
  */
 int sts_refresh_start(struct dns_resolver *r, struct sts_fetcher *f, struct sts_cache *c,
 		      const struct sts_refresh_opts *opts, sts_refresh_callback cb, void *arg,

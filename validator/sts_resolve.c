@@ -12,6 +12,7 @@
 
 #include "dane/dane_dnsid.h"
 #include "dns/dns_rdata.h"
+#include "sts/sts_cache_async.h"
 #include "sts/sts_policy.h"
 #include "sts/sts_txt.h"
 #include "util/util_dnsname.h"
@@ -32,6 +33,11 @@ struct sts_resolve {
 	struct sts_resolve_result *res;
 	struct sts_cache_entry cached; /* the cached entry, if have_cached */
 	bool have_cached;
+	struct sts_cache_failure failure; /* the last failed fetch, if have_failure */
+	bool have_failure;
+	struct sts_cache_op *cache_op; /* the cache read, running beside the TXT lookup */
+	bool cache_failed;             /* the cache could not be read */
+	bool txt_done;                 /* the TXT answer is in res (waiting for the cache read) */
 	char host[UTIL_DNSNAME_MAX + 16]; /* mta-sts.<domain> */
 	struct dns_query *txt_q;
 	struct dns_query *addr_q[2];
@@ -68,6 +74,20 @@ static bool cached_valid(const struct sts_resolve *s)
 static void finish(struct sts_resolve *s)
 {
 	struct sts_resolve_result *res = s->res;
+	if (s->cache_failed) {
+		/* Not knowing the cached policy is not "no policy" (convention 2): the caller
+		 * gets no result, which a decision turns into a temporary failure. */
+		sts_resolve_result_free(res);
+		res = NULL;
+		sts_cache_entry_clear(&s->cached);
+		for (int i = 0; i < 2; i++)
+			dns_answer_free(s->addr_ans[i]);
+		sts_resolve_callback cb = s->cb;
+		void *arg = s->arg;
+		free(s);
+		cb(arg, NULL);
+		return;
+	}
 	if (res->source == STS_SOURCE_NONE && cached_valid(s)) {
 		/* RFC 8461 §3.3 and §5.1 (STS-10, STS-34): no live policy, a valid cached one. */
 		res->source = STS_SOURCE_CACHE;
@@ -100,10 +120,13 @@ __attribute__((format(printf, 3, 4))) static void fetch_failed(struct sts_resolv
 	va_start(ap, fmt);
 	vsnprintf(res->fetch_error, sizeof res->fetch_error, fmt, ap);
 	va_end(ap);
-	/* RFC 8461 §3.3 (STS-18): no new attempt for this id for a while. */
-	sts_cache_note_failure(s->c, res->domain, res->txt_id, s->now, res->fetch_error);
+	/* RFC 8461 §3.3 (STS-18): no new attempt for this id for a while.  The cache writes are
+	 * queued to its worker: the loop does not wait for them. */
+	sts_cache_async_note_failure(s->c, res->domain, res->txt_id, s->now, res->fetch_error,
+				     s->log, s->log_id);
 	if (s->have_cached) {
-		sts_cache_touch(s->c, res->domain, s->now, res->fetch_error);
+		sts_cache_async_touch(s->c, res->domain, s->now, res->fetch_error, s->log,
+				      s->log_id);
 		/* RFC 8461 §10.2 (STS-36): refresh failures are alerted on, unless the cached
 		 * policy is "none" (an opt-out being torn down). */
 		if (s->cached.mode != STS_MODE_NONE)
@@ -152,9 +175,10 @@ static void fetch_succeeded(struct sts_resolve *s, struct sts_fetch_result *fr)
 	}
 	res->source = STS_SOURCE_NETWORK;
 	res->fetch_result = MXTLS_RESULT_OK;
-	if (sts_cache_put(s->c, e) != MXTLS_OK)
+	/* A write that fails is logged as sts-cache-write-failed by the cache, from the loop. */
+	if (sts_cache_async_put(s->c, e, s->log, s->log_id) != MXTLS_OK)
 		util_log_kv(s->log, MXTLS_LOG_WARNING, s->log_id, "sts-cache-write-failed", "domain",
-			    res->domain, (const char *)NULL);
+			    res->domain, "reason", "out of memory", (const char *)NULL);
 	finish(s);
 }
 
@@ -319,6 +343,32 @@ static void select_record(struct sts_resolve_result *res, const struct dns_answe
 	free(buf);
 }
 
+static void txt_and_cache_done(struct sts_resolve *s);
+
+/* The cache's answer, read by its worker while the TXT lookup runs. */
+static void on_cache_read(void *arg, struct sts_cache_read *r)
+{
+	struct sts_resolve *s = arg;
+	s->cache_op = NULL;
+	if (r->rc == MXTLS_OK) {
+		s->cached = r->entry;
+		memset(&r->entry, 0, sizeof r->entry);
+		s->have_cached = true;
+	}
+	if (r->rc == MXTLS_OK || r->rc == MXTLS_E_NOTFOUND) {
+		s->failure = r->failure;
+		s->have_failure = r->has_failure;
+	} else {
+		/* SQLITE_BUSY after the busy timeout, an I/O error, a damaged row. */
+		s->cache_failed = true;
+		util_log_kv(s->log, MXTLS_LOG_WARNING, s->log_id, "sts-cache-read-failed",
+			    "domain", s->res->domain, "reason",
+			    r->why[0] ? r->why : mxtls_strerror(r->rc), (const char *)NULL);
+	}
+	if (s->txt_done)
+		txt_and_cache_done(s);
+}
+
 /* RFC 8461 §3.1: the TXT RRset decides whether (and which) policy is current. */
 static void on_txt(void *arg, struct dns_answer *a)
 {
@@ -328,7 +378,9 @@ static void on_txt(void *arg, struct dns_answer *a)
 	if (a == NULL) {
 		res->txt = STS_TXT_STATE_ERROR;
 		snprintf(res->txt_reason, sizeof res->txt_reason, "out of memory");
-		finish(s);
+		s->txt_done = true;
+		if (s->cache_op == NULL)
+			txt_and_cache_done(s);
 		return;
 	}
 	res->txt_answered = a->outcome == DNS_NXDOMAIN || a->outcome == DNS_NODATA ||
@@ -347,7 +399,16 @@ static void on_txt(void *arg, struct dns_answer *a)
 		select_record(res, a);
 	}
 	dns_answer_free(a);
-	if (res->txt != STS_TXT_STATE_VALID) {
+	s->txt_done = true;
+	if (s->cache_op == NULL)
+		txt_and_cache_done(s);
+}
+
+/* Both the TXT answer and the cache read are in: serve, fetch, or hold back. */
+static void txt_and_cache_done(struct sts_resolve *s)
+{
+	struct sts_resolve_result *res = s->res;
+	if (s->cache_failed || res->txt != STS_TXT_STATE_VALID) {
 		finish(s);
 		return;
 	}
@@ -358,7 +419,8 @@ static void on_txt(void *arg, struct dns_answer *a)
 		return;
 	}
 	int64_t until;
-	if (sts_cache_backoff(s->c, res->domain, res->txt_id, s->now, &until)) {
+	if (s->have_failure &&
+	    sts_cache_failure_backoff(&s->failure, res->txt_id, s->now, &until)) {
 		res->backoff = true;
 		snprintf(res->fetch_error, sizeof res->fetch_error,
 			 "fetch of id %s failed recently; next attempt after %lld", res->txt_id,
@@ -395,19 +457,19 @@ int sts_resolve_start(struct dns_resolver *r, struct sts_fetcher *f, struct sts_
 	s->log_id = req->log_id;
 	snprintf(s->res->domain, sizeof s->res->domain, "%s", domain);
 	snprintf(s->host, sizeof s->host, "mta-sts.%s", domain);
-	int rc = sts_cache_get(c, domain, &s->cached);
-	if (rc == MXTLS_OK)
-		s->have_cached = true;
-	else if (rc != MXTLS_E_NOTFOUND)
-		goto fail;
-	rc = dns_resolve(r, owner, DNS_TYPE_TXT, on_txt, s, &s->txt_q);
+	/* The cache read and the TXT lookup run at once; neither waits on the loop. */
+	int rc = sts_cache_async_read(c, domain, on_cache_read, s, &s->cache_op);
 	if (rc != MXTLS_OK)
 		goto fail;
+	rc = dns_resolve(r, owner, DNS_TYPE_TXT, on_txt, s, &s->txt_q);
+	if (rc != MXTLS_OK) {
+		sts_cache_async_cancel(s->cache_op);
+		goto fail;
+	}
 	if (out != NULL)
 		*out = s;
 	return MXTLS_OK;
 fail:
-	sts_cache_entry_clear(&s->cached);
 	sts_resolve_result_free(s->res);
 	free(s);
 	return rc;
@@ -426,6 +488,7 @@ void sts_resolve_cancel(struct sts_resolve *s)
 	}
 	if (s->fetch != NULL)
 		sts_fetch_cancel(s->fetch);
+	sts_cache_async_cancel(s->cache_op); /* its callback will not run */
 	sts_cache_entry_clear(&s->cached);
 	sts_resolve_result_free(s->res);
 	free(s);

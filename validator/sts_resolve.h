@@ -62,7 +62,8 @@ const char *sts_source_name(enum sts_source s);
 const char *sts_txt_state_name(enum sts_txt_state s);
 
 /* Called once from the event loop; r is owned by the callee (sts_resolve_result_free()); NULL
- * only when memory ran out. */
+ * when memory ran out or the cache could not be read (logged as sts-cache-read-failed): whether
+ * a policy applies is then unknown, which callers treat as a temporary failure. */
 typedef void (*sts_resolve_callback)(void *arg, struct sts_resolve_result *r);
 
 struct sts_resolve;
@@ -71,8 +72,10 @@ struct sts_resolve;
  * Discovers domain's policy: the TXT record, then the cache (an unchanged id within max_age
  * needs no HTTPS), else an HTTPS fetch through f whose result is parsed, checked and stored
  * in c.  A failed fetch keeps an unexpired cached policy in force (RFC 8461 §3.3, §5.1).
- * r, f and c are borrowed and must outlive the lookup.  cb runs later, never inside this call.
- * Returns MXTLS_OK, MXTLS_E_INVAL (not a domain name), MXTLS_E_NOMEM, MXTLS_E_IO (cache).
+ * The cache is read by its worker thread beside the TXT lookup and written without waiting
+ * (sts/sts_cache_async.h): c must be attached to the loop of r.  r, f and c are borrowed and
+ * must outlive the lookup.  cb runs later, never inside this call.  Returns MXTLS_OK,
+ * MXTLS_E_INVAL (not a domain name, or c not attached), MXTLS_E_NOMEM.
  */
 int sts_resolve_start(struct dns_resolver *r, struct sts_fetcher *f, struct sts_cache *c,
 		      const struct sts_resolve_req *req, sts_resolve_callback cb, void *arg,

@@ -10,7 +10,7 @@
 #include <mxtls/error.h>
 
 #include "dns/dns_resolver.h"
-#include "sts/sts_cache.h"
+#include "sts/sts_cache_async.h"
 #include "sts/sts_fetch.h"
 #include "e2e_dns.h"
 #include "test_main.h"
@@ -33,6 +33,8 @@ static void setup(void)
 	ck_assert_int_eq(sts_fetcher_new(base, &opts, &fetcher), MXTLS_OK);
 	char err[256] = "";
 	ck_assert_msg(sts_cache_open(":memory:", &cache, err, sizeof err) == MXTLS_OK, "%s", err);
+	/* sts_resolve reads and writes the cache through its worker, results on this loop. */
+	ck_assert_int_eq(sts_cache_async_attach(cache, base), MXTLS_OK);
 }
 
 static void teardown(void)
