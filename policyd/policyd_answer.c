@@ -103,15 +103,29 @@ static size_t finish(struct out *o)
 	return o->len;
 }
 
-/* "TEMP <reason>": the reason reduced to printable ASCII on one line, at most 200 bytes. */
+/* "TEMP <reason>": the reason reduced to printable ASCII on one line.  Postfix logs it with
+ * the deferral, so it is whole: one over TEMP_REASON_MAX bytes (the library's are shorter) is
+ * cut at a space and marked " ...", never in the middle of a name. */
+#define TEMP_REASON_MAX 600
 static size_t temp(struct out *o, const char *reason)
 {
 	put(o, "TEMP ");
 	const char *r = reason != NULL && reason[0] != '\0' ? reason : "lookup failed";
-	for (size_t i = 0; r[i] != '\0' && i < 200; i++) {
+	size_t n = strlen(r);
+	bool cut = n > TEMP_REASON_MAX;
+	if (cut) {
+		n = TEMP_REASON_MAX - 4;
+		while (n > 0 && r[n] != ' ')
+			n--;
+		if (n == 0)
+			n = TEMP_REASON_MAX - 4;
+	}
+	for (size_t i = 0; i < n; i++) {
 		char c = r[i];
 		put(o, "%c", (unsigned char)c >= ' ' && (unsigned char)c < 0x7f ? c : '?');
 	}
+	if (cut)
+		put(o, " ...");
 	return finish(o);
 }
 

@@ -35,4 +35,12 @@ static inline char util_lower(uint8_t c)
  */
 size_t util_utf8_seq(const uint8_t *p, size_t n);
 
+/*
+ * Copies the NUL-terminated src into dst (cap bytes).  When it does not fit, the text is cut at
+ * the last space that leaves room for " ..." (so no word, name or number is cut in two; a single
+ * word longer than the room is cut where it must be) and " ..." is appended.  Returns the
+ * length written.  Pure.
+ */
+size_t util_text_fit(char *dst, size_t cap, const char *src);
+
 #endif

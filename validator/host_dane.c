@@ -11,6 +11,7 @@
 #include <mxtls/error.h>
 
 #include "util/util_dnsname.h"
+#include "util/util_text.h"
 
 enum { ANS_A = 0, ANS_AAAA = 1 };
 
@@ -114,7 +115,9 @@ __attribute__((format(printf, 3, 4))) static void conclude(struct host_dane *h,
 	h->res->state = st;
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(h->res->reason, sizeof h->res->reason, fmt, ap);
+	char text[1024];
+	vsnprintf(text, sizeof text, fmt, ap);
+	util_text_fit(h->res->reason, sizeof h->res->reason, text);
 	va_end(ap);
 	finish(h);
 }

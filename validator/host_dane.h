@@ -49,7 +49,8 @@ struct host_dane_req {
 
 struct host_dane_result {
 	enum host_dane_state state;
-	char reason[200];            /* why this state, for logs and `mxtls check` */
+	char reason[400];            /* why this state, for logs and `mxtls check`; cut at a
+				      * word (util_text_fit) */
 	char host[DNS_NAME_TEXT_MAX]; /* as requested, lower case */
 	char expanded[DNS_NAME_TEXT_MAX]; /* after CNAME expansion of the address lookup */
 	bool addr_secure;            /* every address answer was DNSSEC-secure */

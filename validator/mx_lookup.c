@@ -10,6 +10,8 @@
 
 #include <mxtls/error.h>
 
+#include "util/util_text.h"
+
 const char *mx_lookup_status_name(enum mx_lookup_status s)
 {
 	switch (s) {
@@ -54,7 +56,9 @@ __attribute__((format(printf, 3, 4))) static void fail(struct mx_lookup_result *
 	out->n = 0;
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(out->reason, sizeof out->reason, fmt, ap);
+	char text[1024];
+	vsnprintf(text, sizeof text, fmt, ap);
+	util_text_fit(out->reason, sizeof out->reason, text);
 	va_end(ap);
 }
 

@@ -35,7 +35,8 @@ struct mx_lookup_result {
 	uint32_t ttl;                     /* of the MX answer (or denial) */
 	size_t n;
 	struct mx_host hosts[MX_LOOKUP_HOSTS_MAX]; /* sorted by preference, ties in answer order */
-	char reason[160];                 /* why, for anything but MX_LOOKUP_OK; "" otherwise */
+	char reason[400];                 /* why, for anything but MX_LOOKUP_OK; "" otherwise;
+					   * cut at a word (util_text_fit) */
 };
 
 /* Static names: "ok", "null-mx", "nxdomain", "tempfail". */

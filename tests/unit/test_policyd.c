@@ -313,16 +313,28 @@ START_TEST(answer_too_small_is_an_error)
 }
 END_TEST
 
+/* Issue 14: TEMP reasons were cut at 200 bytes in the middle of a name. */
 START_TEST(answer_long_reason_is_cut)
 {
-	char reason[400];
-	memset(reason, 'r', sizeof reason - 1);
-	reason[sizeof reason - 1] = '\0';
+	char reason[800];
+	/* 600 bytes are kept whole (the library's longest reason is shorter). */
+	memset(reason, 'r', 600);
+	reason[600] = '\0';
 	struct policyd_facts f = {.domain = "d.test", .mode = POLICYD_MODE_TEMPFAIL,
 				  .reason = reason};
 	struct policyd_answer_opts o = {0};
 	char out[POLICYD_ANSWER_MAX];
-	ck_assert_uint_eq(policyd_answer(&f, &o, out, sizeof out), 5 + 200);
+	ck_assert_uint_eq(policyd_answer(&f, &o, out, sizeof out), 5 + 600);
+	/* Longer: cut at the last space that leaves room for " ...". */
+	for (size_t i = 0; i < sizeof reason - 1; i++)
+		reason[i] = i % 10 == 9 ? ' ' : 'a' + (char)(i % 10);
+	reason[sizeof reason - 1] = '\0';
+	size_t n = policyd_answer(&f, &o, out, sizeof out);
+	ck_assert_uint_eq(n, 5 + 589 + 4);
+	ck_assert_str_eq(out + n - 13, "abcdefghi ...");
+	/* One word over the cap is cut where it must be. */
+	memset(reason, 'w', sizeof reason - 1);
+	ck_assert_uint_eq(policyd_answer(&f, &o, out, sizeof out), 5 + 596 + 4);
 }
 END_TEST
 

@@ -14,6 +14,7 @@
 #include "util/util_kv.h"
 #include "util/util_log.h"
 #include "util/util_reader.h"
+#include "util/util_text.h"
 
 /* ---- bounded reader: lines (hostile input first) ---- */
 
@@ -429,6 +430,41 @@ START_TEST(dnsname_canon)
 }
 END_TEST
 
+/* Issue 14: reasons shown to people were cut in the middle of a word ("for key bogus.)"). */
+static const struct fit_case {
+	size_t cap;
+	const char *in, *out;
+} fit_cases[] = {
+	{0, "abc", NULL},                            /* nothing written */
+	{4, "abcdef", ""},                           /* no room even for " ..." */
+	{5, "abcdef", ""},                           /* room for " ..." alone: nothing */
+	{6, "abcdef", "a ..."},                      /* one word: cut where it must be */
+	{7, "abcdef", "abcdef"},                     /* fits exactly (6 + NUL) */
+	{16, "for key bogus.test. while building", "for key ..."},
+	{23, "for key bogus.test. while building", "for key ..."},
+	{24, "for key bogus.test. while building", "for key bogus.test. ..."},
+	{16, "for    key    bogus.test.", "for    key ..."}, /* runs of spaces */
+	{12, "a b c d e f g h", "a b c d ..."},
+	{12, "", ""},
+};
+
+START_TEST(text_fit)
+{
+	const struct fit_case *c = &fit_cases[_i];
+	char out[64];
+	memset(out, 'X', sizeof out);
+	size_t n = util_text_fit(out, c->cap, c->in);
+	if (c->out == NULL) {
+		ck_assert_uint_eq(n, 0);
+		ck_assert_int_eq(out[0], 'X');
+		return;
+	}
+	ck_assert_str_eq(out, c->out);
+	ck_assert_uint_eq(n, strlen(c->out));
+	ck_assert_uint_lt(n, c->cap);
+}
+END_TEST
+
 static Suite *util_suite(void)
 {
 	Suite *s = suite_create("util");
@@ -447,6 +483,7 @@ static Suite *util_suite(void)
 	tcase_add_test(tc, log_lines_and_levels);
 	tcase_add_test(tc, log_overlong_line_is_replaced_not_cut);
 	tcase_add_test(tc, log_level_names);
+	tcase_add_loop_test(tc, text_fit, 0, sizeof fit_cases / sizeof fit_cases[0]);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("kv");
 	tcase_add_loop_test(tc, kv_parse, 0, ARRAY_LEN(kv_cases));
