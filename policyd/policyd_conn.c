@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* One socketmap client connection: netstring requests in, replies out in request order. */
 #include <errno.h>
+#include <inttypes.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +13,7 @@
 
 #include <event2/event.h>
 
+#include "policyd/policyd_conn.h"
 #include "policyd/policyd_log.h"
 #include "policyd/policyd_netstring.h"
 #include "policyd/policyd_server.h"
@@ -45,8 +48,16 @@ struct bytes {
  * written with one write() at the end; the write event is watched only while the socket is
  * full.  bench-policyd measured 5 system calls per batch of replies through a bufferevent
  * (readv, writev, FIONREAD, two epoll_ctl) against 2 this way.
+ *
+ * Every connection that owes nothing is also on the server's idle list (policyd_conn.h), so
+ * that a new client at --max-connections can take the place of the one idle the longest:
+ * the list changes at the two moments a connection's state does (a request arrives: off; its
+ * last reply is written: back at the tail), which costs two pointer updates per request and
+ * makes the choice O(1), where a scan of every connection's last activity would cost O(n) on
+ * every accept at the limit, the moment the server is busiest.
  */
 struct conn {
+	struct policyd_idle_link idle; /* on srv->idle while it owes nothing */
 	struct policyd_server *srv;
 	int fd;
 	struct event *rev, *wev;
@@ -67,6 +78,57 @@ struct conn {
 
 static const char oom_reply[] = "18:TEMP out of memory,";
 
+/* ---- the idle list (pure) ---- */
+
+void policyd_conn_idle_add(struct policyd_idle_list *l, struct policyd_idle_link *k, int64_t now)
+{
+	if (k->listed)
+		return;
+	k->prev = l->tail;
+	k->next = NULL;
+	if (l->tail != NULL)
+		l->tail->next = k;
+	else
+		l->head = k;
+	l->tail = k;
+	k->since = now;
+	k->listed = true;
+	l->n++;
+}
+
+void policyd_conn_idle_remove(struct policyd_idle_list *l, struct policyd_idle_link *k)
+{
+	if (!k->listed)
+		return;
+	if (k->prev != NULL)
+		k->prev->next = k->next;
+	else
+		l->head = k->next;
+	if (k->next != NULL)
+		k->next->prev = k->prev;
+	else
+		l->tail = k->prev;
+	k->prev = k->next = NULL;
+	k->listed = false;
+	l->n--;
+}
+
+struct policyd_idle_link *policyd_conn_idle_oldest(const struct policyd_idle_list *l)
+{
+	return l->head;
+}
+
+long policyd_conn_idle_to_close(size_t open, size_t idle, size_t max)
+{
+	if (open < max)
+		return 0;
+	/* open can exceed max after a reload lowered it: make room for this one anyway. */
+	size_t need = open - max + 1;
+	return need <= idle ? (long)need : -1;
+}
+
+/* ---- connections ---- */
+
 const char *policyd_conn_peer(const struct conn *c)
 {
 	return c->peer;
@@ -83,6 +145,7 @@ static void slot_free(struct slot *s)
 static void destroy(struct conn *c)
 {
 	struct policyd_server *srv = c->srv;
+	policyd_conn_idle_remove(&srv->idle, &c->idle);
 	while (c->head != NULL) {
 		struct slot *s = c->head;
 		c->head = s->next;
@@ -116,6 +179,7 @@ static void kill_later(struct conn *c)
 	if (c->dead)
 		return;
 	c->dead = true;
+	policyd_conn_idle_remove(&c->srv->idle, &c->idle); /* never a candidate to close again */
 	event_del(c->rev);
 	event_del(c->wev);
 	event_active(c->wev, EV_WRITE, 1);
@@ -157,6 +221,23 @@ static void arm_read(struct conn *c)
 
 static void process(struct conn *c);
 
+/*
+ * Keeps c's place on the idle list right; called where its state settles (every reply
+ * written, a new connection).  Idle: no reply owed (no decision waited for, no request read
+ * ahead while paused), none unsent, not closing.  A request that is only partly read does
+ * not make c busy: nothing is owed to it yet, and a client that trickles bytes must not be
+ * able to hold its place that way.  Listed already: no change (only a request moves it).
+ */
+static void settle(struct conn *c)
+{
+	bool idle = c->head == NULL && unsent(c) == 0 && !c->paused && !c->closing && !c->dead &&
+		    !c->busy;
+	if (idle)
+		policyd_conn_idle_add(&c->srv->idle, &c->idle, policyd_server_now(c->srv));
+	else
+		policyd_conn_idle_remove(&c->srv->idle, &c->idle);
+}
+
 /* Writes what it can of the output; watches the socket while it is full.  Returns false when
  * c is closed (kill_later(): its memory stays until its own callback frees it). */
 static bool send_out(struct conn *c)
@@ -194,6 +275,7 @@ static bool send_out(struct conn *c)
 	 * (on_writable), not down this call chain. */
 	if (c->paused && !c->closing && c->npending < CONN_PIPELINE_MAX / 2)
 		event_active(c->wev, EV_WRITE, 1);
+	settle(c); /* everything written: idle from now unless a reply is still owed */
 	return true;
 }
 
@@ -337,6 +419,9 @@ static void process(struct conn *c)
 			event_del(c->rev);
 			break;
 		}
+		/* Activity: off the idle list while it is answered; back at the tail (the most
+		 * recently active) once the reply is written (settle()). */
+		policyd_conn_idle_remove(&srv->idle, &c->idle);
 		policyd_server_request(srv, c, payload, plen);
 		c->in.off += used;
 	}
@@ -448,6 +533,30 @@ struct conn *policyd_conn_new(struct policyd_server *s, int fd, const char *peer
 	s->nconns++;
 	s->stats.connections++;
 	arm_read(c);
+	settle(c); /* idle until its first request */
 	policyd_log(MXTLS_LOG_DEBUG, "connect", "peer", c->peer, (const char *)NULL);
 	return c;
+}
+
+bool policyd_conn_make_room(struct policyd_server *s, const char *peer)
+{
+	long n = policyd_conn_idle_to_close(s->nconns, s->idle.n, s->opts.max_connections);
+	if (n < 0)
+		return false;
+	int64_t now = policyd_server_now(s);
+	for (; n > 0; n--) {
+		struct policyd_idle_link *k = policyd_conn_idle_oldest(&s->idle);
+		struct conn *c = (struct conn *)(void *)((char *)k - offsetof(struct conn, idle));
+		char idle[24];
+		snprintf(idle, sizeof idle, "%" PRId64, now > k->since ? now - k->since : 0);
+		/* Postfix's socketmap client reconnects and asks again when it finds the
+		 * connection closed (doc/policyd.md, Limits): an idle one costs it a reconnect. */
+		policyd_log(MXTLS_LOG_INFO, "connection-evicted", "peer", c->peer, "idle-seconds",
+			    idle, "reason", "max-connections reached", "new-peer", peer,
+			    (const char *)NULL);
+		/* Idle: no decision refers to it and none of its events is running, so it goes
+		 * at once (the caller is the listener, not one of its callbacks). */
+		destroy(c);
+	}
+	return true;
 }

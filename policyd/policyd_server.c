@@ -390,9 +390,21 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 		}
 		snprintf(peer, sizeof peer, "%s:%u", host, port);
 	}
-	if (s->stopping || s->nconns >= s->opts.max_connections) {
+	if (s->stopping) {
 		policyd_log(MXTLS_LOG_WARNING, "connection-refused", "peer", peer, "reason",
-			    s->stopping ? "shutting down" : "max-connections reached",
+			    "shutting down", (const char *)NULL);
+		evutil_closesocket(fd);
+		return;
+	}
+	/* At the limit the connections idle the longest make room (issue 14: idle clients of
+	 * any local process must not lock Postfix out); only a limit full of connections that
+	 * are owed replies refuses a new one. */
+	if (!policyd_conn_make_room(s, peer)) {
+		char busy[24], idle[24];
+		snprintf(busy, sizeof busy, "%zu", s->nconns - s->idle.n);
+		snprintf(idle, sizeof idle, "%zu", s->idle.n);
+		policyd_log(MXTLS_LOG_WARNING, "connection-refused", "peer", peer, "reason",
+			    "max-connections reached", "busy", busy, "idle", idle,
 			    (const char *)NULL);
 		evutil_closesocket(fd);
 		return;

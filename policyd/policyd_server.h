@@ -11,6 +11,7 @@
 
 #include "policyd/policyd.h"
 #include "policyd/policyd_cache.h"
+#include "policyd/policyd_conn.h"
 
 struct event_base;
 struct conn;
@@ -41,6 +42,7 @@ struct policyd_server {
 	char fingerprint[64];
 	struct conn *conns;            /* all open connections */
 	size_t nconns;
+	struct policyd_idle_list idle; /* the idle ones, idle the longest first */
 	uint64_t next_conn_id;
 	struct policyd_stats stats;
 	int64_t last_full_sweep;       /* when a full cache was last swept for room */
@@ -60,6 +62,13 @@ void policyd_server_request(struct policyd_server *s, struct conn *c, const char
 /* Connections (policyd_conn.c). */
 struct conn *policyd_conn_new(struct policyd_server *s, int fd, const char *peer);
 void policyd_conn_close(struct conn *c);
+/*
+ * At max-connections, closes the connections idle the longest so that one more fits (each
+ * logged, peer is the new client's, for the log).  False when that is not possible (every
+ * connection busy): the caller refuses the new connection.  Never call it from a connection's
+ * own callback (it frees connections at once).
+ */
+bool policyd_conn_make_room(struct policyd_server *s, const char *peer);
 /* Queues a reply (framed netstring, copied) in request order. */
 void policyd_conn_reply(struct conn *c, const char *framed, size_t len);
 /* Queues a place for a reply that entry e will give; it is filled when e gets its answer. */

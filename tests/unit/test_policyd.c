@@ -7,6 +7,7 @@
 
 #include "policyd/policyd_answer.h"
 #include "policyd/policyd_cache.h"
+#include "policyd/policyd_conn.h"
 #include "policyd/policyd_key.h"
 #include "policyd/policyd_netstring.h"
 #include "test_main.h"
@@ -375,6 +376,90 @@ START_TEST(cache_basics)
 }
 END_TEST
 
+/* ---- the idle list: which connection a new one at --max-connections closes ---- */
+
+static const struct room_case {
+	size_t open, idle, max;
+	long want;
+	const char *what;
+} room_cases[] = {
+	{8, 0, 8, -1, "at the limit, every connection busy: refused"},
+	{1000, 0, 1000, -1, "default limit, every connection busy: refused"},
+	{12, 4, 8, -1, "over a lowered limit, too few idle to make room: refused"},
+	{0, 0, 0, -1, "a limit of 0 (the options refuse it): refused"},
+	{0, 0, 1, 0, "no connection: room"},
+	{7, 7, 8, 0, "one below the limit: room, nothing closed"},
+	{7, 0, 8, 0, "one below the limit, all busy: room"},
+	{8, 8, 8, 1, "at the limit, all idle: close one"},
+	{8, 1, 8, 1, "at the limit, one idle: close it"},
+	{1000, 1000, 1000, 1, "default limit full of idle clients: close one"},
+	{12, 5, 8, 5, "over a lowered limit (reload): close enough for one more"},
+};
+
+START_TEST(idle_to_close)
+{
+	const struct room_case *c = &room_cases[_i];
+	long got = policyd_conn_idle_to_close(c->open, c->idle, c->max);
+	ck_assert_msg(got == c->want, "%s: got %ld, want %ld", c->what, got, c->want);
+}
+END_TEST
+
+/* Scripts of "+X" (X became idle: policyd_conn_idle_add at time = the step's index) and "-X"
+ * (a request on X, or X closed: remove) on links A-D; want: the list, longest idle first. */
+static const struct lru_case {
+	const char *ops, *want;
+} lru_cases[] = {
+	{"-A", ""},                       /* removing a link that is not listed */
+	{"+A-A-A", ""},                   /* twice is harmless */
+	{"", ""},
+	{"+A+B+C", "ABC"},                /* in the order they became idle */
+	{"+A+B+C+A", "ABC"},              /* adding a listed one: no move (no activity) */
+	{"+A+B+C-A+A", "BCA"},            /* a request then its reply: to the tail */
+	{"+A+B+C-B", "AC"},               /* off the middle */
+	{"+A+B+C-C", "AB"},               /* off the tail */
+	{"+A+B+C-A", "BC"},               /* off the head: the next is the longest idle */
+	{"+A+B+C+D-A-B-C-D+D+C", "DC"},   /* emptied and refilled */
+	{"+A+B-A+C-B+A+B", "CAB"},
+};
+
+START_TEST(idle_lru)
+{
+	const struct lru_case *c = &lru_cases[_i];
+	struct policyd_idle_list l = {0};
+	struct policyd_idle_link k[4] = {{0}};
+	int64_t added[4] = {0};
+	for (size_t i = 0; c->ops[i] != '\0'; i += 2) {
+		int x = c->ops[i + 1] - 'A';
+		ck_assert(x >= 0 && x < 4);
+		if (c->ops[i] == '+') {
+			if (!k[x].listed)
+				added[x] = (int64_t)i;
+			policyd_conn_idle_add(&l, &k[x], (int64_t)i);
+		} else {
+			policyd_conn_idle_remove(&l, &k[x]);
+		}
+	}
+	size_t n = strlen(c->want);
+	ck_assert_msg(l.n == n, "%s: %zu listed, want %zu", c->ops, l.n, n);
+	/* Both directions, so that prev links are checked as well as next. */
+	const struct policyd_idle_link *p = policyd_conn_idle_oldest(&l);
+	ck_assert_ptr_eq(p, l.head);
+	for (size_t i = 0; i < n; i++, p = p->next) {
+		ck_assert_msg(p == &k[c->want[i] - 'A'], "%s: position %zu is not %c", c->ops, i,
+			      c->want[i]);
+		ck_assert(p->listed);
+		ck_assert_int_eq(p->since, added[c->want[i] - 'A']);
+	}
+	ck_assert_ptr_null(p);
+	p = l.tail;
+	for (size_t i = n; i > 0; i--, p = p->prev)
+		ck_assert_ptr_eq(p, &k[c->want[i - 1] - 'A']);
+	ck_assert_ptr_null(p);
+	for (int x = 0; x < 4; x++)
+		ck_assert(k[x].listed == (strchr(c->want, 'A' + x) != NULL));
+}
+END_TEST
+
 static Suite *policyd_suite(void)
 {
 	Suite *s = suite_create("policyd");
@@ -394,6 +479,10 @@ static Suite *policyd_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("cache");
 	tcase_add_test(tc, cache_basics);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("idle");
+	tcase_add_loop_test(tc, idle_to_close, 0, ARRAY_LEN(room_cases));
+	tcase_add_loop_test(tc, idle_lru, 0, ARRAY_LEN(lru_cases));
 	suite_add_tcase(s, tc);
 	return s;
 }
