@@ -50,6 +50,12 @@ static void print_text(FILE *out, const struct mxtls_decision *d, const struct p
 	if (strcmp(mxtls_decision_mx_status(d), "skipped") == 0)
 		fprintf(out, "mx lookup: skipped (a next-hop host: its name comes from the "
 			     "configuration and counts as secure, RFC 7672 section 2.2.2)\n");
+	else if (strcmp(mxtls_decision_mx_status(d), "tempfail") == 0)
+		/* No usable answer, so no DNSSEC status either: say what failed instead. */
+		fprintf(out, "mx lookup: failed, no usable answer (%s)\n",
+			strncmp(mxtls_decision_reason(d), "MX lookup failed: ", 18) == 0
+				? mxtls_decision_reason(d) + 18
+				: "see mode above");
 	else
 		fprintf(out, "mx lookup: %s, %s%s\n", mxtls_decision_mx_status(d),
 			mxtls_decision_mx_secure(d) ? "dnssec secure" : "dnssec insecure",
@@ -81,9 +87,14 @@ static void print_text(FILE *out, const struct mxtls_decision *d, const struct p
 	}
 	const struct mxtls_sts_policy *p = mxtls_decision_sts(d);
 	const char *txt = mxtls_sts_policy_txt(p);
-	fprintf(out, "mta-sts record: %s%s%s%s\n", mxtls_sts_policy_txt_state(p),
+	const char *txt_why = mxtls_sts_policy_txt_reason(p);
+	fprintf(out, "mta-sts record: %s%s%s%s", mxtls_sts_policy_txt_state(p),
 		txt != NULL && txt[0] ? " \"" : "", txt != NULL && txt[0] ? txt : "",
 		txt != NULL && txt[0] ? "\"" : "");
+	/* Why there is no usable record: absent, invalid, or the lookup failed. */
+	if (txt_why != NULL && strcmp(mxtls_sts_policy_txt_state(p), "valid") != 0)
+		fprintf(out, " (%s)", txt_why);
+	fputc('\n', out);
 	if (mxtls_sts_policy_fetched(p) && mxtls_sts_policy_fetch_result(p) != MXTLS_RESULT_OK)
 		fprintf(out, "mta-sts fetch: %s (%s)\n",
 			mxtls_result_name(mxtls_sts_policy_fetch_result(p)),
@@ -97,8 +108,47 @@ static void print_text(FILE *out, const struct mxtls_decision *d, const struct p
 		fputc('\n', out);
 	}
 	const char *rpt = mxtls_decision_tlsrpt(d);
-	fprintf(out, "tls-rpt record: %s%s%s%s\n", mxtls_decision_tlsrpt_state(d),
-		rpt[0] ? " \"" : "", rpt, rpt[0] ? "\"" : "");
+	if (strcmp(mxtls_decision_tlsrpt_state(d), "error") == 0) /* rpt: what went wrong */
+		fprintf(out, "tls-rpt record: error (lookup failed: %s)\n", rpt[0] ? rpt : "?");
+	else
+		fprintf(out, "tls-rpt record: %s%s%s%s\n", mxtls_decision_tlsrpt_state(d),
+			rpt[0] ? " \"" : "", rpt, rpt[0] ? "\"" : "");
+}
+
+/* Does text tell of a lookup that got no answer at all (SERVFAIL, REFUSED, a timeout)? */
+static bool no_answer(const char *text)
+{
+	return text != NULL && (strstr(text, "servfail") != NULL ||
+				strstr(text, "SERVFAIL") != NULL || strstr(text, "timeout") != NULL ||
+				strstr(text, "timed out") != NULL);
+}
+
+/*
+ * When lookups went unanswered, the usual cause on a new machine is that the built-in
+ * resolver (recursion from the root) cannot reach the root name servers: say so, on stderr.
+ */
+static void hint_unanswered(struct cli_env *env, const struct mxtls_decision *d)
+{
+	bool seen = no_answer(mxtls_decision_reason(d)) ||
+		    no_answer(mxtls_sts_policy_txt_reason(mxtls_decision_sts(d)));
+	for (size_t i = 0; i < mxtls_decision_host_count(d); i++)
+		seen |= no_answer(mxtls_decision_host_reason(d, i));
+	if (!seen)
+		return;
+	const char *conf = mxtls_config_get(env->cfg, "unbound-conf");
+	if (conf != NULL)
+		cli_errorf(env, "hint: DNS lookups got no answer (SERVFAIL or timeout).  If every "
+				"domain fails like this, check that the servers named in unbound-conf "
+				"%s answer from this host and return DNSSEC records.  Run with -v to "
+				"see each lookup.",
+			   conf);
+	else
+		cli_errorf(env, "hint: DNS lookups got no answer (SERVFAIL or timeout).  If every "
+				"domain fails like this, this host may not reach the root name servers "
+				"(port 53 blocked, no direct Internet access): give --unbound-conf FILE "
+				"(or unbound-conf = FILE in mxtls.conf) with a forward-zone for \".\" to "
+				"a resolver that returns DNSSEC records; mxtls still validates itself.  "
+				"Run with -v to see each lookup.  See mxtls(1), --unbound-conf.");
 }
 
 static void print_json(FILE *outf, const struct mxtls_decision *d, const struct probe_out *pr,
@@ -184,6 +234,9 @@ static int run_check(struct cli_env *env)
 	bool connect = false;
 	for (size_t i = 0; i < env->ngiven; i++)
 		connect |= env->given[i].id == O_CONNECT;
+	/* One -v shows each DNS lookup too (debug lines): that is what check is for. */
+	if (env->verbose == 1)
+		env->verbose = 2;
 	struct mxtls_ctx *ctx;
 	int ex = cli_open_ctx_readonly(env, &ctx); /* check creates no state directory */
 	if (ex != EXIT_OK)
@@ -223,6 +276,7 @@ static int run_check(struct cli_env *env)
 		print_json(env->out, d, pr, connect);
 	else
 		print_text(env->out, d, pr, connect);
+	hint_unanswered(env, d);
 	const char *mode = mxtls_decision_mode(d);
 	/* tempfail: try later (75); undeliverable: the domain takes no mail (69); with --connect,
 	 * a host that must be authenticated and was not: a negative verdict (1). */

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -16,6 +17,7 @@
 #include "dns/dns_anchor.h"
 #include "dns/dns_probe.h"
 #include "util/util_dnsname.h"
+#include "util/util_log.h"
 
 #define DNS_DEFAULT_TIMEOUT_MS 10000
 
@@ -28,6 +30,7 @@ struct dns_query {
 	char name[DNS_NAME_TEXT_MAX];
 	dns_callback cb;
 	void *arg;
+	struct timespec started; /* CLOCK_MONOTONIC, for the log line */
 };
 
 struct dns_resolver {
@@ -37,6 +40,7 @@ struct dns_resolver {
 	struct timeval timeout;
 	struct dns_query *pending;
 	struct dns_probe *probe; /* does validation work? (dns/dns_probe.h) */
+	const struct util_log *log; /* borrowed, may be NULL: one debug line per answer */
 };
 
 const char *dns_security_name(enum dns_security s)
@@ -172,12 +176,54 @@ static struct dns_answer *classify(const struct dns_query *q, int err, struct ub
 	return a;
 }
 
+static const char *type_name(uint16_t type, char *buf, size_t len)
+{
+	switch (type) {
+	case DNS_TYPE_A: return "A";
+	case DNS_TYPE_CNAME: return "CNAME";
+	case DNS_TYPE_MX: return "MX";
+	case DNS_TYPE_TXT: return "TXT";
+	case DNS_TYPE_AAAA: return "AAAA";
+	case 48: return "DNSKEY";
+	case DNS_TYPE_TLSA: return "TLSA";
+	}
+	snprintf(buf, len, "TYPE%u", (unsigned)type);
+	return buf;
+}
+
+/* At debug level: what a lookup gave and how long it took (id 0: a lookup is not tied to one
+ * decision).  a may be NULL (out of memory). */
+static void log_answer(const struct dns_query *q, const struct dns_answer *a)
+{
+	if (!util_log_enabled(q->r->log, MXTLS_LOG_DEBUG))
+		return;
+	struct timespec now;
+	long long ms = 0;
+	if (clock_gettime(CLOCK_MONOTONIC, &now) == 0)
+		ms = (long long)(now.tv_sec - q->started.tv_sec) * 1000 +
+		     (now.tv_nsec - q->started.tv_nsec) / 1000000;
+	char tbuf[16], records[24], elapsed[24];
+	snprintf(records, sizeof records, "%zu", a != NULL ? a->n : 0);
+	snprintf(elapsed, sizeof elapsed, "%lld", ms);
+	util_log_kv(q->r->log, MXTLS_LOG_DEBUG, 0, "dns", "qname", q->name, "type",
+		    type_name(q->type, tbuf, sizeof tbuf), "outcome",
+		    a != NULL ? dns_outcome_name(a->outcome) : "out-of-memory", "dnssec",
+		    a != NULL ? dns_security_name(a->security) : NULL, "records", records, "ms",
+		    elapsed, "why", a != NULL ? a->why : NULL, (const char *)NULL);
+}
+
+void dns_resolver_set_log(struct dns_resolver *r, const struct util_log *log)
+{
+	r->log = log;
+}
+
 static void on_result(void *arg, int err, struct ub_result *res)
 {
 	struct dns_query *q = arg;
 	struct dns_answer *a = classify(q, err, res);
 	if (res != NULL)
 		ub_resolve_free(res);
+	log_answer(q, a);
 	unlink_query(q);
 	dns_callback cb = q->cb;
 	void *cbarg = q->arg;
@@ -192,6 +238,7 @@ static void on_timeout(evutil_socket_t fd, short what, void *arg)
 	struct dns_query *q = arg;
 	ub_cancel(q->r->ub, q->async_id);
 	struct dns_answer *a = new_answer(q, DNS_ERR_TIMEOUT, DNS_INSECURE, "lookup timed out");
+	log_answer(q, a);
 	unlink_query(q);
 	dns_callback cb = q->cb;
 	void *cbarg = q->arg;
@@ -297,6 +344,7 @@ int dns_resolve(struct dns_resolver *r, const char *name, uint16_t type, dns_cal
 	q->cb = cb;
 	q->arg = arg;
 	memcpy(q->name, canon, sizeof q->name);
+	(void)clock_gettime(CLOCK_MONOTONIC, &q->started);
 	q->timer = evtimer_new(r->base, on_timeout, q);
 	if (q->timer == NULL) {
 		free(q);

@@ -79,6 +79,15 @@ int dns_resolver_new(struct event_base *base, const char *unbound_conf, const ch
 /* Cancels every pending lookup (their callbacks are not called) and frees r.  NULL: no-op. */
 void dns_resolver_free(struct dns_resolver *r);
 
+struct util_log;
+
+/*
+ * Logs every answer (and timeout) at debug level through log (borrowed; must outlive r; NULL:
+ * none): `id=0 event=dns qname=... type=MX outcome=servfail dnssec=insecure records=0 ms=12
+ * why=...`.
+ */
+void dns_resolver_set_log(struct dns_resolver *r, const struct util_log *log);
+
 /* The resolver's proof that validation works (dns/dns_probe.h); borrowed, never NULL. */
 struct dns_probe *dns_resolver_probe(struct dns_resolver *r);
 
