@@ -26,8 +26,9 @@ struct state {
 	bool have_version, have_mode, have_max_age;
 	enum sts_mode mode;
 	uint32_t max_age;
-	struct span *mx; /* owned array of STS_POLICY_MX_MAX spans into the input */
-	size_t nmx;
+	struct span *mx;   /* owned: nmx spans into the input (mx_cap allocated) */
+	size_t nmx, mx_cap;
+	size_t *mx_index;  /* owned: 2 * mx_cap slots, the duplicate index of grow_mx() */
 	bool seen_version, seen_mode, seen_max_age; /* a line of that field, valid or not */
 	size_t mx_lines;                            /* mx lines seen, valid or not */
 	bool skipped_line; /* a line was unreadable (NUL, bare CR): its fields are unknown */
@@ -172,28 +173,59 @@ static bool same_pattern(const struct span *a, const uint8_t *p, size_t n)
 	return true;
 }
 
+/* FNV-1a over the lower-cased pattern: patterns differing only in case are duplicates. */
+static uint32_t pattern_hash(const uint8_t *p, size_t n)
+{
+	uint32_t h = 2166136261u;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (uint8_t)util_lower(p[i])) * 16777619u;
+	return h;
+}
+
+/* Makes room for one more pattern: the span array and its duplicate index (open addressing,
+ * at most half full) both double.  No count cap: the 64 KiB body cap bounds the patterns to
+ * STS_POLICY_MX_MAX (issue 14: a count cap tighter than the byte cap turned a valid enforce
+ * policy into "no policy"). */
+static bool grow_mx(struct state *st)
+{
+	if (st->nmx < st->mx_cap)
+		return true;
+	size_t cap = st->mx_cap == 0 ? 16 : st->mx_cap * 2;
+	struct span *mx = realloc(st->mx, cap * sizeof *mx);
+	if (mx == NULL)
+		return false;
+	st->mx = mx;
+	size_t *index = calloc(cap * 2, sizeof *index); /* slot: 1 + span index, 0 empty */
+	if (index == NULL)
+		return false;
+	for (size_t i = 0; i < st->nmx; i++) {
+		size_t k = pattern_hash(mx[i].p, mx[i].len) & (cap * 2 - 1);
+		while (index[k] != 0)
+			k = (k + 1) & (cap * 2 - 1);
+		index[k] = i + 1;
+	}
+	free(st->mx_index);
+	st->mx_index = index;
+	st->mx_cap = cap;
+	return true;
+}
+
 static void add_mx(struct state *st, const uint8_t *v, size_t n, uint32_t line)
 {
-	for (size_t i = 0; i < st->nmx; i++) {
-		if (same_pattern(&st->mx[i], v, n)) {
+	if (!grow_mx(st)) {
+		st->nomem = true;
+		return;
+	}
+	size_t mask = st->mx_cap * 2 - 1;
+	size_t k = pattern_hash(v, n) & mask;
+	for (; st->mx_index[k] != 0; k = (k + 1) & mask) {
+		if (same_pattern(&st->mx[st->mx_index[k] - 1], v, n)) {
 			warning(st, line, 0, "a duplicate mx pattern is ignored");
 			return;
 		}
 	}
-	if (st->nmx == STS_POLICY_MX_MAX) {
-		if (!st->limit)
-			error(st, line, 0, "more than 512 mx patterns (the cap STS_POLICY_MX_MAX)");
-		st->limit = true;
-		return;
-	}
-	if (st->mx == NULL) {
-		st->mx = calloc(STS_POLICY_MX_MAX, sizeof *st->mx);
-		if (st->mx == NULL) {
-			st->nomem = true;
-			return;
-		}
-	}
-	st->mx[st->nmx++] = (struct span){v, n};
+	st->mx[st->nmx] = (struct span){v, n};
+	st->mx_index[k] = ++st->nmx;
 }
 
 /* RFC 8461 §3.2: sts-policy-max-age-value = 1*10(DIGIT); at most 31557600 (D3: clamped). */
@@ -539,6 +571,7 @@ int sts_policy_parse(const void *p, size_t len, struct sts_policy *out, struct s
 		rc = build(&st, out);
 out:
 	free(st.mx);
+	free(st.mx_index);
 	return rc;
 }
 

@@ -10,8 +10,10 @@
 
 /* The largest policy body accepted (RFC 8461 §3.3 suggests 64 KB); a larger one is an error. */
 #define STS_POLICY_MAX 65536
-/* The most mx patterns kept; a policy with more is an error (a cap, never a truncation). */
-#define STS_POLICY_MX_MAX 512
+/* The most mx patterns a policy can hold: implied by STS_POLICY_MAX, never a cap of its own
+ * (the shortest mx line, "mx:a" and LF, is 5 bytes; the last needs no LF).  A count cap below
+ * what the bytes allow would reject a valid enforce policy, which is a downgrade (issue 14). */
+#define STS_POLICY_MX_MAX (STS_POLICY_MAX / 5 + 1)
 /* The longest mx pattern: "*." plus a 253-character domain. */
 #define STS_POLICY_MX_LEN_MAX 255
 /* RFC 8461 §3.2: max_age has a maximum value of 31557600 (one year); larger values are
@@ -37,8 +39,8 @@ struct sts_policy {
 /*
  * Parses a policy body (p, len; borrowed; any bytes).  On MXTLS_OK *out is set; release it
  * with sts_policy_clear().  Otherwise *out is untouched and the result is MXTLS_E_SYNTAX (the
- * policy is invalid), MXTLS_E_LIMIT (larger than STS_POLICY_MAX, or more than
- * STS_POLICY_MX_MAX mx patterns: also invalid) or MXTLS_E_NOMEM.
+ * policy is invalid), MXTLS_E_LIMIT (larger than STS_POLICY_MAX: also invalid) or
+ * MXTLS_E_NOMEM.
  * report (may be NULL) is always filled: every error found (reason and 1-based line; problems
  * that concern the whole policy, such as a missing field, carry the last line's number) and
  * every warning.  Lines may end in LF or CRLF, the last one need not end at all; a bare CR, a

@@ -362,17 +362,58 @@ START_TEST(policy_limits)
 	ck_assert_int_eq(sts_policy_parse(p, STS_POLICY_MAX, &pol, &rep), MXTLS_E_SYNTAX);
 	ck_assert_ptr_nonnull(strstr(rep.errors.item[0].reason, "NUL byte"));
 	free(p);
-	/* The mx count cap. */
-	p = synthmx(STS_POLICY_MX_MAX, &len);
+	/* Issue 14: no mx count cap of its own.  The most "mx: mxN.example.com" lines that fit
+	 * 65536 bytes (2895, 65519 bytes) are all kept; one more crosses the body cap. */
+	p = synthmx(2895, &len);
+	ck_assert_uint_eq(len, 65519);
 	ck_assert_int_eq(sts_policy_parse(p, len, &pol, &rep), MXTLS_OK);
-	ck_assert_uint_eq(pol.nmx, STS_POLICY_MX_MAX);
-	ck_assert_str_eq(pol.mx[STS_POLICY_MX_MAX - 1], "mx511.example.com");
+	ck_assert_uint_eq(pol.nmx, 2895);
+	ck_assert_str_eq(pol.mx[2894], "mx2894.example.com");
+	ck_assert_uint_eq(rep.warnings.n, 0);
 	sts_policy_clear(&pol);
 	free(p);
-	p = synthmx(STS_POLICY_MX_MAX + 100, &len);
+	p = synthmx(2896, &len);
 	ck_assert_int_eq(sts_policy_parse(p, len, &pol, &rep), MXTLS_E_LIMIT);
 	ck_assert_uint_eq(rep.errors.n, 1);
-	ck_assert_uint_eq(rep.errors.item[0].line, 3 + STS_POLICY_MX_MAX + 1);
+	ck_assert_uint_eq(rep.errors.item[0].line, 3 + 2896);
+	free(p);
+	/* The shortest distinct patterns (1-3 characters, "mx:a"), as many as 65536 bytes hold:
+	 * every one is kept, none is a duplicate. */
+	p = malloc(STS_POLICY_MAX);
+	ck_assert_ptr_nonnull(p);
+	static const char head[] = "version: STSv1\nmode: enforce\nmax_age: 86400\n";
+	static const char alnum[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+	len = sizeof head - 1;
+	memcpy(p, head, len);
+	size_t count = 0;
+	for (size_t l = 1; l <= 3; l++) {
+		for (size_t k = 0; k < 36 * 36 * 36; k++) {
+			if (l < 3 && k >= (l == 1 ? 36u : 36u * 36u))
+				break;
+			char name[4] = {alnum[k % 36], alnum[(k / 36) % 36], alnum[k / 1296], 0};
+			name[l] = '\0';
+			if (len + 4 + l > STS_POLICY_MAX)
+				break;
+			len += (size_t)snprintf(p + len, STS_POLICY_MAX - len + 1, "mx:%s\n", name);
+			count++;
+		}
+	}
+	ck_assert_uint_gt(count, 9000);
+	ck_assert_int_eq(sts_policy_parse(p, len, &pol, &rep), MXTLS_OK);
+	ck_assert_uint_eq(pol.nmx, count);
+	ck_assert_uint_le(pol.nmx, STS_POLICY_MX_MAX);
+	sts_policy_clear(&pol);
+	/* 13107 identical shortest lines: one pattern, the rest duplicates (warnings, not errors;
+	 * the warning list keeps 32 and counts the rest). */
+	len = sizeof head - 1;
+	while (len + 5 <= STS_POLICY_MAX) {
+		memcpy(p + len, "mx:a\n", 5);
+		len += 5;
+	}
+	ck_assert_int_eq(sts_policy_parse(p, len, &pol, &rep), MXTLS_OK);
+	ck_assert_uint_eq(pol.nmx, 1);
+	ck_assert_uint_eq(rep.warnings.n + rep.warnings.dropped, (len - (sizeof head - 1)) / 5 - 1);
+	sts_policy_clear(&pol);
 	free(p);
 	/* NULL input is empty; clear(NULL) is a no-op. */
 	ck_assert_int_eq(sts_policy_parse(NULL, 10, &pol, &rep), MXTLS_E_SYNTAX);
