@@ -5,7 +5,7 @@
 set -u
 mxtls=$1
 vec=$2/sts
-tmp=$(mktemp -d)
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/mxtls-sts-cli.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 export HOME="$tmp/home" XDG_STATE_HOME="$tmp/state"
 : >"$tmp/empty.conf"

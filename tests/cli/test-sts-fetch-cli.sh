@@ -4,8 +4,9 @@
 # Run as: tests/net/run-with-dns.sh --tap --https tests/cli/test-sts-fetch-cli.sh MXTLS
 set -uo pipefail
 mxtls=$1
-state=$(mktemp -d)
-trap 'rm -rf "$state"' EXIT
+state=$(mktemp -d "${TMPDIR:-/tmp}/mxtls-sts-fetch-cli.XXXXXX")
+err=$(mktemp "${TMPDIR:-/tmp}/mxtls-sts-fetch-cli-err.XXXXXX")
+trap 'rm -rf "$state" "$err"' EXIT
 n=0
 fails=0
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
@@ -23,7 +24,7 @@ expect() {
 	local subs=()
 	while [ "$1" != "--" ]; do subs+=("$1"); shift; done
 	shift
-	out=$(m "$@" 2>/tmp/mxtls-sts-cli.err)
+	out=$(m "$@" 2>"$err")
 	local got=$?
 	local missing=""
 	for s in "${subs[@]}"; do
@@ -33,7 +34,7 @@ expect() {
 		ok "$name"
 	else
 		not_ok "$name" "exit $got (want $want), missing:$missing" "stdout: $out" \
-			"stderr: $(cat /tmp/mxtls-sts-cli.err)"
+			"stderr: $(cat "$err")"
 	fi
 }
 

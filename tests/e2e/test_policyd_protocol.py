@@ -22,7 +22,8 @@ import threading
 import time
 
 MXTLS = sys.argv[1]
-TMP = tempfile.mkdtemp(prefix="mxtls-e2e-policyd.")
+# In run-with-dns.sh's work dir, which it removes on exit, failure and interrupt.
+TMP = tempfile.mkdtemp(prefix="mxtls-e2e-policyd.", dir=os.environ["MXTLS_TEST_WORKDIR"])
 BASE = [MXTLS, "--unbound-conf", os.environ["MXTLS_TEST_UNBOUND_CONF"],
         "--ca-file", os.environ["MXTLS_TEST_CA_FILE"]]
 T0 = time.monotonic()

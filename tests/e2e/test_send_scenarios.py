@@ -17,7 +17,8 @@ import smtp_records
 
 MXTLS = sys.argv[1]
 SMTP_DIR = os.environ["MXTLS_TEST_SMTP_DIR"]
-STATE = tempfile.mkdtemp(prefix="mxtls-e2e-send.")
+# In run-with-dns.sh's work dir, which it removes on exit, failure and interrupt.
+STATE = tempfile.mkdtemp(prefix="mxtls-e2e-send.", dir=os.environ["MXTLS_TEST_WORKDIR"])
 BASE = [MXTLS, "--unbound-conf", os.environ["MXTLS_TEST_UNBOUND_CONF"],
         "--ca-file", os.environ["MXTLS_TEST_CA_FILE"], "--state-dir", STATE,
         "--connect-timeout", "3", "--smtp-timeout", "20", "--json"]

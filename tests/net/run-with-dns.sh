@@ -116,10 +116,11 @@ netns=mxtls-$$-$RANDOM
 workdir=""
 netns_created=0
 
-# shellcheck disable=SC2317  # invoked from the traps below
-cleanup() {
-    local rc=$?
-    trap - EXIT INT TERM HUP
+# teardown HERE NETNS WORKDIR SMTP HTTPS NETNS_CREATED: stop the daemons, remove the
+# namespace and WORKDIR.
+# shellcheck disable=SC2317  # invoked from cleanup, possibly through bash -c
+teardown() {
+    local here=$1 netns=$2 workdir=$3 smtp=$4 https=$5 netns_created=$6
     if [[ -n $workdir ]]; then
         if ((smtp)); then
             bash "$here/smtp-down.sh" "$netns" "$workdir" || true
@@ -134,17 +135,35 @@ cleanup() {
     fi
     if [[ -n $workdir && -d $workdir ]]; then
         if [[ ${MXTLS_TEST_KEEP:-0} == 1 ]]; then
-            printf '%s: kept %s\n' "$prog" "$workdir" >&2
+            printf 'run-with-dns.sh: kept %s\n' "$workdir" >&2
         else
             rm -rf -- "$workdir"
         fi
     fi
+}
+
+signalled=0
+# shellcheck disable=SC2317  # invoked from the traps below
+cleanup() {
+    local rc=$?
+    trap - EXIT INT TERM HUP
+    local args=("$here" "$netns" "$workdir" "$smtp" "$https" "$netns_created")
+    if ((signalled)); then
+        # meson test, on a timeout or Ctrl-C, sends SIGTERM to the test's process group and
+        # SIGKILL 0.5 s later; the teardown takes about 2 s.  In a session of its own the
+        # SIGKILL does not reach it, so the daemons, the namespace and WORKDIR still go away.
+        # Its output goes nowhere: whoever read ours may be gone (a write would be SIGPIPE).
+        export -f teardown
+        setsid bash -c 'teardown "$@"' teardown "${args[@]}" >/dev/null 2>&1 </dev/null || true
+    else
+        teardown "${args[@]}"
+    fi
     exit "$rc"
 }
 trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-trap 'exit 129' HUP
+trap 'signalled=1; exit 130' INT
+trap 'signalled=1; exit 143' TERM
+trap 'signalled=1; exit 129' HUP
 
 workdir=$(mktemp -d "${TMPDIR:-/tmp}/mxtls-dns.XXXXXX")
 chmod 755 "$workdir"
