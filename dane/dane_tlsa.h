@@ -7,8 +7,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The largest association data accepted (a Full(0) certificate); longer records are unusable. */
-#define DANE_TLSA_DATA_MAX 16384
+/* The largest association data (a Full(0) certificate or key): what TLSA rdata can carry
+ * (65535 bytes less usage, selector and matching type).  Issue 14: a cap of 16384 made a
+ * larger certificate's record "unusable", which turns DANE authentication into DANE-encrypt
+ * (TLS without authentication): a downgrade.  Record text (dane_tlsa_from_text()) is bounded
+ * by the same figure. */
+#define DANE_TLSA_DATA_MAX (65535 - 3)
 
 enum dane_usage {
 	DANE_USAGE_PKIX_TA = 0,

@@ -272,7 +272,7 @@ static void take_tlsa(struct host_dane *h, const struct dns_answer *ans)
 	struct host_dane_result *res = h->res;
 	size_t n = ans->n;
 	if (n > HOST_DANE_TLSA_MAX) {
-		/* Convention 5: a cap is an error, not a truncation.  Keeping the first 64 could
+		/* Convention 5: a cap is an error, not a truncation.  Keeping the first N could
 		 * drop the one usable record and turn DANE into unauthenticated TLS. */
 		conclude(h, HOST_DANE_UNREACHABLE, "more than %d TLSA records at _%u._tcp.%s",
 			 HOST_DANE_TLSA_MAX, (unsigned)h->port, h->cands[h->cand]);

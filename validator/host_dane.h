@@ -11,9 +11,14 @@
 #include "dns/dns_rdata.h"
 #include "dns/dns_resolver.h"
 
-/* The most addresses kept per host, and TLSA records per RRset. */
+/* The most addresses kept per host: the first 16 of the A and AAAA answers are tried, the
+ * rest never contacted (availability only: nothing unvetted is used). */
 #define HOST_DANE_ADDRS_MAX 16
-#define HOST_DANE_TLSA_MAX 64
+/* TLSA records per RRset: what one DNS message can carry (65535 bytes; a record takes at least
+ * 15: a 2-byte compressed owner, 10 bytes of type, class, TTL and length, 3 bytes of rdata), so
+ * no valid answer reaches it (issue 14: a cap of 64 made a host with 65 records unreachable).
+ * Reaching it anyway makes the host unreachable, never "first N kept". */
+#define HOST_DANE_TLSA_MAX (65535 / 15 + 1)
 /* Reference identifiers for DANE-TA: TBD, next-hop, expanded next-hop, MX host name. */
 #define HOST_DANE_NAMES_MAX 4
 

@@ -33,14 +33,19 @@ _25._tcp.alias2 TLSA  3 1 1 $h32
 mx7            A      127.0.10.7
 _25._tcp.mx7   TLSA   3 1 2 $h64
 _25._tcp.mx7   TLSA   3 1 1 $h32
-; Convention 5: 65 TLSA records, one more than HOST_DANE_TLSA_MAX: an error, never the first 64
+; Issue 14: 65 TLSA records (the old cap was 64) and 500, the usable one last: all are read
 mx9            A      127.0.10.60
+mx10           A      127.0.10.61
 ZONE
 for i in $(seq 1 64); do
     printf '_25._tcp.mx9   TLSA   1 1 1 %s%02x\n' "${h31}" "$i" >>"$d/secure.test.zone"
 done
+for i in $(seq 1 499); do
+    printf '_25._tcp.mx10  TLSA   1 1 1 %s%04x\n' "${h31%??}" "$i" >>"$d/secure.test.zone"
+done
 cat >>"$d/secure.test.zone" <<ZONE
 _25._tcp.mx9   TLSA   3 1 1 $h32
+_25._tcp.mx10  TLSA   3 1 1 $h32
 ; DANE-25: the real port names the TLSA RRset
 _587._tcp.mx1  TLSA   2 1 1 $h32
 ; DANE-06, DANE-16: MX sorting, a bad host among good ones

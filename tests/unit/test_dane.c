@@ -11,6 +11,7 @@
 #include <gnutls/abstract.h>
 #include <gnutls/crypto.h>
 #include <gnutls/x509.h>
+#include <gnutls/x509-ext.h>
 #include <mxtls/error.h>
 #include <mxtls/result.h>
 
@@ -102,13 +103,79 @@ START_TEST(tlsa_from_rdata)
 	dane_tlsa_clear(&t);
 
 	/* A hostile 20 000-byte record from the network is unusable, not an error. */
-	static uint8_t huge[3 + 20000] = {3, 0, 0};
-	ck_assert_int_eq(dane_tlsa_from_rdata(huge, sizeof huge, &t), MXTLS_OK);
+	static uint8_t huge[3 + 65536] = {3, 0, 0};
+	ck_assert_int_eq(dane_tlsa_from_rdata(huge, 3 + 20000, &t), MXTLS_OK);
 	ck_assert(!t.usable);
-	ck_assert_str_eq(t.reason, "association data too long");
+	ck_assert_str_eq(t.reason, "Full(0) data is not a DER certificate");
 	ck_assert_uint_eq(strlen(t.text), 6 + 2 * 20000);
 	dane_tlsa_clear(&t);
+	/* At the cap (all that TLSA rdata can carry) the data is examined; one byte more (only
+	 * possible outside DNS) is too long. */
+	ck_assert_int_eq(dane_tlsa_from_rdata(huge, 3 + DANE_TLSA_DATA_MAX, &t), MXTLS_OK);
+	ck_assert_str_eq(t.reason, "Full(0) data is not a DER certificate");
+	dane_tlsa_clear(&t);
+	ck_assert_int_eq(dane_tlsa_from_rdata(huge, 3 + DANE_TLSA_DATA_MAX + 1, &t), MXTLS_OK);
+	ck_assert_str_eq(t.reason, "association data too long");
+	dane_tlsa_clear(&t);
 	dane_tlsa_clear(NULL); /* a no-op */
+}
+END_TEST
+
+/* Issue 14: a real certificate over the old 16 KiB cap (many SAN names, as a shared-hosting
+ * MX has) in a 3 0 0 record.  The cap made the record unusable: DANE authentication became
+ * DANE-encrypt.  Made here with GnuTLS (ECDSA P-256, self-signed), so no vector file. */
+START_TEST(tlsa_full_certificate_over_16k)
+{
+	gnutls_x509_privkey_t key;
+	gnutls_x509_crt_t crt;
+	ck_assert_int_eq(gnutls_x509_privkey_init(&key), 0);
+	ck_assert_int_eq(gnutls_x509_privkey_generate(key, GNUTLS_PK_ECDSA,
+						      GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1),
+						      0),
+			 0);
+	ck_assert_int_eq(gnutls_x509_crt_init(&crt), 0);
+	ck_assert_int_eq(gnutls_x509_crt_set_version(crt, 3), 0);
+	ck_assert_int_eq(gnutls_x509_crt_set_key(crt, key), 0);
+	unsigned char serial[1] = {1};
+	ck_assert_int_eq(gnutls_x509_crt_set_serial(crt, serial, sizeof serial), 0);
+	ck_assert_int_eq(gnutls_x509_crt_set_activation_time(crt, 1700000000), 0);
+	ck_assert_int_eq(gnutls_x509_crt_set_expiration_time(crt, 2000000000), 0);
+	/* One SAN extension built at once (appending names one by one re-encodes it each time). */
+	gnutls_subject_alt_names_t sans;
+	ck_assert_int_eq(gnutls_subject_alt_names_init(&sans), 0);
+	for (int i = 0; i < 500; i++) {
+		char name[64];
+		snprintf(name, sizeof name, "host-%04d.shared-hosting.example", i);
+		gnutls_datum_t n = {(unsigned char *)name, (unsigned int)strlen(name)};
+		ck_assert_int_eq(gnutls_subject_alt_names_set(sans, GNUTLS_SAN_DNSNAME, &n, NULL), 0);
+	}
+	gnutls_datum_t ext;
+	ck_assert_int_eq(gnutls_x509_ext_export_subject_alt_names(sans, &ext), 0);
+	ck_assert_int_eq(gnutls_x509_crt_set_extension_by_oid(crt, "2.5.29.17", ext.data, ext.size,
+							      0),
+			 0);
+	gnutls_free(ext.data);
+	gnutls_subject_alt_names_deinit(sans);
+	ck_assert_int_eq(gnutls_x509_crt_sign2(crt, crt, key, GNUTLS_DIG_SHA256, 0), 0);
+	gnutls_datum_t der;
+	ck_assert_int_eq(gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_DER, &der), 0);
+	ck_assert_uint_gt(der.size, 16384);
+	uint8_t *rdata = malloc(3 + der.size);
+	ck_assert_ptr_nonnull(rdata);
+	rdata[0] = 3;
+	rdata[1] = 0;
+	rdata[2] = 0;
+	memcpy(rdata + 3, der.data, der.size);
+	struct dane_tlsa t;
+	ck_assert_int_eq(dane_tlsa_from_rdata(rdata, 3 + der.size, &t), MXTLS_OK);
+	ck_assert_msg(t.usable, "3 0 0 of a %u-byte certificate: %s", der.size,
+		      t.reason != NULL ? t.reason : "");
+	ck_assert_uint_eq(t.len, der.size);
+	dane_tlsa_clear(&t);
+	free(rdata);
+	gnutls_free(der.data);
+	gnutls_x509_crt_deinit(crt);
+	gnutls_x509_privkey_deinit(key);
 }
 END_TEST
 
@@ -853,6 +920,7 @@ static Suite *dane_suite(void)
 	tcase_add_loop_test(tc, tlsa_from_text, 0, ARRAY_LEN(text_cases));
 	tcase_add_test(tc, tlsa_from_rdata);
 	tcase_add_test(tc, tlsa_digest_agility);
+	tcase_add_test(tc, tlsa_full_certificate_over_16k);
 	tcase_add_test(tc, chain_import_rejects);
 	tcase_add_test(tc, dnsid_san_only);
 	suite_add_tcase(s, tc);
