@@ -18,6 +18,15 @@ struct policyd_store {
 	bool in_batch;
 };
 
+/*
+ * The store is opened and loaded before the server listens, and may wait for another process's
+ * lock then (OPEN_BUSY_MS).  After the load it is written from the event loop, where a wait
+ * would stall every connection (issue 14): a write that finds the file locked fails at once
+ * (LOOP_BUSY_MS), and that batch is dropped -- the store only spares lookups after a restart.
+ */
+#define OPEN_BUSY_MS 2000
+#define LOOP_BUSY_MS 0
+
 static const char schema[] =
 	"PRAGMA journal_mode=WAL;"
 	"PRAGMA synchronous=NORMAL;"
@@ -48,7 +57,7 @@ int policyd_store_open(const char *state_dir, const char *fingerprint,
 	}
 	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
 		    SQLITE_OK ||
-	    sqlite3_busy_timeout(s->db, 2000) != SQLITE_OK ||
+	    sqlite3_busy_timeout(s->db, OPEN_BUSY_MS) != SQLITE_OK ||
 	    sqlite3_exec(s->db, schema, NULL, NULL, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(s->db,
 			       "INSERT OR REPLACE INTO answers VALUES (?1, ?2, ?3, ?4, ?5)", -1,
@@ -96,6 +105,7 @@ long policyd_store_load(struct policyd_store *s, int64_t now,
 out:
 	sqlite3_finalize(del);
 	sqlite3_finalize(sel);
+	sqlite3_busy_timeout(s->db, LOOP_BUSY_MS); /* from here on, writes come from the loop */
 	return n;
 }
 
@@ -116,7 +126,13 @@ int policyd_store_put(struct policyd_store *s, const char *key, const char *answ
 		return -1;
 	int rc = sqlite3_step(s->put);
 	sqlite3_clear_bindings(s->put);
-	return rc == SQLITE_DONE ? 0 : -1;
+	sqlite3_reset(s->put);
+	if (rc == SQLITE_DONE)
+		return 0;
+	/* Locked by another process (or worse): drop this batch rather than wait on the loop. */
+	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	s->in_batch = false;
+	return -1;
 }
 
 int policyd_store_clear(struct policyd_store *s)
