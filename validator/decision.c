@@ -216,7 +216,12 @@ void decision_classify(struct decision *d)
 	}
 	if (reachable == 0) {
 		d->mode = MODE_TEMPFAIL;
-		snprintf(d->why, sizeof d->why, "no MX host can be used now (DNS lookups failed)");
+		if (d->no_mx && d->nhosts == 1)
+			snprintf(d->why, sizeof d->why, "the next-hop host cannot be used now: %.500s",
+				 d->hosts[0].why);
+		else
+			snprintf(d->why, sizeof d->why,
+				 "no MX host can be used now (DNS lookups failed)");
 	} else if (dane == reachable) {
 		d->mode = MODE_DANE;
 		snprintf(d->why, sizeof d->why, "every reachable MX host has secure TLSA records");

@@ -299,10 +299,12 @@ ANSWERS = [
 
 KEY_FORMS = [
     ("DANE-EE.mail.test.", DANE_ONLY, "upper case and the root dot"),
-    ("[dane-ee.mail.test]:25", DANE_ONLY, "[host]:25"),
-    ("[dane-ee.mail.test]", DANE_ONLY, "[host]"),
+    # "[host]": the host itself, no MX lookup (issue 14 item 4): the DANE MX host's own TLSA
+    ("[mx1.dane-ee.mail.test]:25", DANE_ONLY, "[host]:25"),
+    ("[mx1.dane-ee.mail.test]", DANE_ONLY, "[host]"),
+    ("[dane-ee.mail.test]", TEMP, "[domain] names a host without addresses"),
     ("dane-ee.mail.test:25", DANE_ONLY, "host:25"),
-    ("[DANE-EE.MAIL.TEST.]:25", DANE_ONLY, "[HOST.]:25"),
+    ("[MX1.DANE-EE.MAIL.TEST.]:25", DANE_ONLY, "[HOST.]:25"),
     (".mail.test", NOTFOUND, "parent-domain probe"),
     ("[127.0.0.1]", NOTFOUND, "[IPv4] literal"),
     ("127.0.0.1", NOTFOUND, "bare IPv4 address"),
@@ -342,7 +344,8 @@ def part_answers(d, addr, addr6):
             check(got == want, "answer %s: %r" % (key, want), why)
     for key, want, what in KEY_FORMS:
         got = c.ask(key)
-        check(got == want, "key form %s (%r): %r" % (what, key, want), "got %r" % got)
+        ok = temp_ok(got) if want is TEMP else got == want
+        check(ok, "key form %s (%r): %r" % (what, key, want), "got %r" % got)
     # Any map name is accepted; a payload that is not '<name> <key>' is PERM.
     for mapname in ("x", "tls_policy", "smtp_tls_policy_maps", "m" * 64):
         got = c.ask("dane-ee.mail.test", mapname)
@@ -367,7 +370,12 @@ def part_answers(d, addr, addr6):
         # Every key form of dane-ee.mail.test was answered from the one decision.
         n = len(d.grep(r"event=decided domain=dane-ee\.mail\.test "))
         check(n == 1, "key forms share one decision of dane-ee.mail.test", "%d decided lines" % n)
-        odd = d.grep(r"event=decided domain=(127|\[|\.|mx1\.mail|bad|dane-ee\.mail\.test:)")
+        # "[host]" keys are decided on their own (no MX lookup), the two hosts asked only.
+        hosts = d.grep(r"event=decided domain=\[")
+        check(sorted(set(re.findall(r"domain=(\S+)", "\n".join(hosts)))) ==
+              ["[dane-ee.mail.test]", "[mx1.dane-ee.mail.test]"],
+              "[host] keys are decided as hosts, once per host", "\n".join(hosts))
+        odd = d.grep(r"event=decided domain=(127|\[[0-9i]|\.|mx1\.mail|bad|dane-ee\.mail\.test:)")
         check(not odd, "IP literals, parent probes, other ports and bad keys start no decision",
               "\n".join(odd))
     AFTER_STOP.append(after_stop)
@@ -442,7 +450,7 @@ def part_netstrings(d, addr):
     cold += [("p%d.refused.test" % i, TEMP) for i in range(15)]
     cached = [("dane-ee.mail.test", DANE_ONLY),
               ("enforce.sts.test", secure("mx1.enforce.sts.test")), ("plain.test", NOTFOUND), ("stswild.sts.test", secure("mx1.stswild.sts.test")),
-              ("[dane-ee.mail.test]:25", DANE_ONLY), (".mail.test", NOTFOUND),
+              ("[mx1.dane-ee.mail.test]:25", DANE_ONLY), (".mail.test", NOTFOUND),
               ("[mx1.mail.test]:587", NOTFOUND), ("bogus.test", TEMP)]
     rng = random.Random(8461)
     items = list(cold)
