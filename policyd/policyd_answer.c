@@ -4,6 +4,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <mxtls/sts_fetch.h>
@@ -53,14 +54,23 @@ int policyd_facts_from_decision(const struct mxtls_decision *d, struct policyd_f
 	f->sts_mode = p != NULL ? mxtls_sts_policy_mode(p) : NULL;
 	if (f->sts_mode != NULL) {
 		size_t np = mxtls_sts_policy_mx_count(p);
-		if (np > POLICYD_FACTS_PATTERNS_MAX)
+		if (np > 0 && (f->owned = calloc(np, sizeof *f->owned)) == NULL)
 			return -1;
 		for (size_t i = 0; i < np; i++)
-			f->patterns[i] = mxtls_sts_policy_mx(p, i);
+			f->owned[i] = mxtls_sts_policy_mx(p, i);
+		f->patterns = f->owned;
 		f->npatterns = np;
 		f->max_age = mxtls_sts_policy_max_age(p);
 	}
 	return 0;
+}
+
+void policyd_facts_clear(struct policyd_facts *f)
+{
+	free(f->owned);
+	f->owned = NULL;
+	f->patterns = NULL;
+	f->npatterns = 0;
 }
 
 struct out {
@@ -129,10 +139,15 @@ static size_t temp(struct out *o, const char *reason)
 	return finish(o);
 }
 
-static bool listed(const char *const *names, size_t n, const char *name)
+/* Host h is named before: as a literal pattern, or as an earlier matching host. */
+static bool host_listed(const struct policyd_facts *f, size_t h)
 {
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(names[i], name) == 0)
+	const char *name = f->hosts[h].name;
+	for (size_t i = 0; i < f->npatterns; i++)
+		if (strncmp(f->patterns[i], "*.", 2) != 0 && strcmp(f->patterns[i], name) == 0)
+			return true;
+	for (size_t k = 0; k < h; k++)
+		if (f->hosts[k].sts_match == 1 && strcmp(f->hosts[k].name, name) == 0)
 			return true;
 	return false;
 }
@@ -200,20 +215,16 @@ size_t policyd_answer(const struct policyd_facts *f, const struct policyd_answer
 		 * example.com, so "*." patterns are never passed on.  The names are the literal
 		 * patterns, in policy order, then the MX hosts the decision found matching a
 		 * pattern (sts_match: the library's own §4.1 matcher), in MX order. */
-		const char *names[POLICYD_FACTS_PATTERNS_MAX + POLICYD_FACTS_HOSTS_MAX];
 		size_t n = 0;
 		for (size_t i = 0; i < f->npatterns; i++)
-			if (strncmp(f->patterns[i], "*.", 2) != 0 && !listed(names, n, f->patterns[i]))
-				names[n++] = f->patterns[i];
+			if (strncmp(f->patterns[i], "*.", 2) != 0)
+				put(&w, "%s%s", n++ == 0 ? "OK secure match=" : ":", f->patterns[i]);
 		for (size_t h = 0; h < f->nhosts; h++)
-			if (f->hosts[h].sts_match == 1 && !listed(names, n, f->hosts[h].name))
-				names[n++] = f->hosts[h].name;
+			if (f->hosts[h].sts_match == 1 && !host_listed(f, h))
+				put(&w, "%s%s", n++ == 0 ? "OK secure match=" : ":", f->hosts[h].name);
 		if (n == 0)
 			return o->fail_open ? literal(&w, "NOTFOUND ")
 					    : temp(&w, "no MX host matches the MTA-STS policy");
-		put(&w, "OK secure match=");
-		for (size_t i = 0; i < n; i++)
-			put(&w, "%s%s", i > 0 ? ":" : "", names[i]);
 		put(&w, " servername=hostname");
 		if (o->tlsrpt)
 			tlsrpt_attributes(&w, f);

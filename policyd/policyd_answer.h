@@ -9,10 +9,12 @@
 
 #include <mxtls/check.h>
 
-/* Postfix refuses socketmap replies longer than 100000 bytes; ours stay well below. */
-#define POLICYD_ANSWER_MAX 16384
+/* The longest answer payload: Postfix refuses socketmap replies over socketmap_max_reply_size
+ * (100000 bytes by default), netstring framing included.  Issue 14: the old 16384 could not
+ * hold the match= list of a valid 64 KiB policy; an answer that does not fit is TEMP (closed). */
+#define POLICYD_ANSWER_MAX (100000 - 16)
+/* As many hosts as a decision has (MX_LOOKUP_HOSTS_MAX); policy patterns are not capped. */
 #define POLICYD_FACTS_HOSTS_MAX 32
-#define POLICYD_FACTS_PATTERNS_MAX 64
 
 enum policyd_host_security {
 	POLICYD_SEC_DANE,          /* secure usable TLSA */
@@ -45,8 +47,10 @@ struct policyd_facts {
 	} hosts[POLICYD_FACTS_HOSTS_MAX];
 	const char *sts_mode;       /* "enforce", "testing", "none"; NULL without a policy */
 	size_t npatterns;
-	const char *patterns[POLICYD_FACTS_PATTERNS_MAX]; /* the policy's mx lines, in order */
+	const char *const *patterns; /* the policy's mx lines, in order (unique, as the parser
+				      * keeps them); borrowed, or owned when from a decision */
 	int64_t max_age;
+	const char **owned;         /* what policyd_facts_clear() frees */
 };
 
 struct policyd_answer_opts {
@@ -54,9 +58,13 @@ struct policyd_answer_opts {
 	bool fail_open; /* this domain answers NOTFOUND instead of TEMP */
 };
 
-/* Fills *f from d (borrowed: f points into d, which must outlive it).  Returns 0, or -1 when d
- * has more hosts or patterns than the facts hold (then the answer must be TEMP). */
+/* Fills *f from d (borrowed: f points into d, which must outlive it; release f with
+ * policyd_facts_clear()).  Returns 0, or -1 when d has more hosts than the facts hold or
+ * memory ran out (then the answer must be TEMP). */
 int policyd_facts_from_decision(const struct mxtls_decision *d, struct policyd_facts *f);
+
+/* Frees what policyd_facts_from_decision() allocated; a table's facts own nothing. */
+void policyd_facts_clear(struct policyd_facts *f);
 
 /*
  * The socketmap reply payload for f (without netstring framing), written to out (outlen

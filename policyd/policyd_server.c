@@ -219,6 +219,7 @@ static void on_decided(void *arg, struct mxtls_decision *d, int err)
 		mode = mxtls_decision_mode(d);
 		if (policyd_facts_from_decision(d, &f) == 0)
 			plen = policyd_answer(&f, &ao, payload, sizeof payload);
+		policyd_facts_clear(&f);
 		if (plen == 0)
 			plen = (size_t)snprintf(payload, sizeof payload, "TEMP %s",
 						"the decision does not fit in one answer");

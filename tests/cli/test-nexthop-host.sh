@@ -37,6 +37,9 @@ expect() {
 	if [ "$rc" = "$want" ] && [ -z "$missing" ]; then ok "$name"; else
 		not_ok "$name" "exit $rc (want $want), missing:$missing" "$out"; fi
 }
+# The daemon runs as a child of this shell itself (not of a function's subshell), so that
+# "kill $pid" reaches it.
+mx_daemon() { exec "$mxtls" --unbound-conf "$MXTLS_TEST_UNBOUND_CONF" --state-dir "$tmp/state" "$@"; }
 
 echo "1..11"
 expect "check relay.mail.test (a domain): DANE through its MX" 0 \
@@ -55,7 +58,7 @@ expect "check [nohost.mail.test]: no address: tempfail" 75 'mode: tempfail' -- \
 	check '[nohost.mail.test]'
 
 port=$((20000 + RANDOM % 20000))
-m policyd --listen "127.0.0.1:$port" 2>"$tmp/policyd.err" &
+mx_daemon policyd --listen "127.0.0.1:$port" 2>"$tmp/policyd.err" &
 pid=$!
 ask() {
 	python3 - "$port" "$@" <<'PY'

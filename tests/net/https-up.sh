@@ -112,6 +112,11 @@ policy enforce "*.danepart.sts.test" >"$(body danepart)"
 policy enforce mx1.crlf.sts.test $'\r\n' >"$(body crlf)"
 printf 'version: STSv1\nmode enforce\nmx: mx1.badsyntax.sts.test\nmax_age: %s\n' "$MAX_AGE" \
     >"$(body badsyntax)"
+{
+    printf 'version: STSv1\nmode: enforce\n'
+    for ((i = 1; i <= 999; i++)); do printf 'mx: mx%04d.manymx.sts.test\n' "$i"; done
+    printf 'mx: mx1.manymx.sts.test\nmax_age: %s\n' "$MAX_AGE"
+} >"$(body manymx)"
 padded 64512 enforce mx1.large.sts.test >"$(body large)"
 padded 70000 enforce mx1.oversized.sts.test >"$(body oversized)"
 [[ $(wc -c <"$www/large/.well-known/mta-sts.txt") == 64512 &&
@@ -210,7 +215,7 @@ http {
 EOF
 
     default_server "$GOOD_ADDR"
-    for s in enforce testing none crlf badsyntax large oversized wildcard \
+    for s in enforce testing none crlf badsyntax large manymx oversized wildcard \
         stsbadcert stsmismatch stsnotls danests danebad daneencsts stswild danepart; do
         good "$s" <<<""
         resolve "mta-sts.$s.sts.test" "$GOOD_ADDR"

@@ -54,7 +54,7 @@ VALID_UNTIL="2049-12-31 23:59:59"
 # The policy hosts that get a valid certificate of their own (see dns/sts.test.zone).
 SCENARIO_HOSTS=(
     enforce testing none redirect301 redirect302 notfound servererror html notype charset params
-    crlf badsyntax large oversized slowheaders slowbody wildcard delegated ipv6only tls10
+    crlf badsyntax large manymx oversized slowheaders slowbody wildcard delegated ipv6only tls10
     stsbadcert stsmismatch stsnotls danests danebad daneencsts stswild danepart
 )
 

@@ -201,74 +201,74 @@ static const struct answer_case {
 	 {0}, "OK dane"},
 	{"some DANE, testing policy", {.domain = "d.test", .nhosts = 2,
 	  .hosts = {H("mx1.d.test", DANE, 1), H("mx2.d.test", MTA_STS_TESTING, 1)},
-	  .sts_mode = "testing", .npatterns = 1, .patterns = {"*.d.test"}},
+	  .sts_mode = "testing", .npatterns = 1, .patterns = (const char *const[]){"*.d.test"}},
 	 {0}, "OK dane"},
 	{"some DANE + enforce: the safer dane-only", {.domain = "d.test", .nhosts = 2,
 	  .hosts = {H("mx1.d.test", DANE, 1), H("mx2.d.test", MTA_STS, 1)},
-	  .sts_mode = "enforce", .npatterns = 1, .patterns = {"*.d.test"}},
+	  .sts_mode = "enforce", .npatterns = 1, .patterns = (const char *const[]){"*.d.test"}},
 	 {0}, "OK dane-only"},
 	{"DANE-encrypt only, no policy: dane (encryption)", {.domain = "d.test", .nhosts = 1,
 	  .hosts = {H("mx1.d.test", DANE_ENCRYPT, -1)}},
 	 {0}, "OK dane"},
 	{"DANE-encrypt + testing policy: dane", {.domain = "d.test", .nhosts = 1,
 	  .hosts = {H("mx1.d.test", DANE_ENCRYPT, 1)}, .sts_mode = "testing", .npatterns = 1,
-	  .patterns = {"mx1.d.test"}},
+	  .patterns = (const char *const[]){"mx1.d.test"}},
 	 {.tlsrpt = true}, "OK dane"},
 	{"DANE-encrypt + enforce: Web PKI on top (D1)", {.domain = "d.test", .nhosts = 1,
 	  .hosts = {H("mx1.d.test", DANE_ENCRYPT, 1)}, .sts_mode = "enforce", .npatterns = 1,
-	  .patterns = {"mx1.d.test"}},
+	  .patterns = (const char *const[]){"mx1.d.test"}},
 	 {0}, "OK secure match=mx1.d.test servername=hostname"},
 	{"DANE + DANE-encrypt + enforce: dane-only", {.domain = "d.test", .nhosts = 2,
 	  .hosts = {H("mx1.d.test", DANE, 1), H("mx2.d.test", DANE_ENCRYPT, 1)},
-	  .sts_mode = "enforce", .npatterns = 1, .patterns = {"*.d.test"}},
+	  .sts_mode = "enforce", .npatterns = 1, .patterns = (const char *const[]){"*.d.test"}},
 	 {0}, "OK dane-only"},
 	{"DANE + enforce (DANE wins)", {.domain = "d.test", .nhosts = 1,
 	  .hosts = {H("mx1.d.test", DANE, 1)}, .sts_mode = "enforce", .npatterns = 1,
-	  .patterns = {"mx1.d.test"}},
+	  .patterns = (const char *const[]){"mx1.d.test"}},
 	 {.tlsrpt = true}, "OK dane-only"},
 	{"enforce, literal patterns in policy order", {.domain = "d.test", .nhosts = 2,
 	  .hosts = {H("mx1.d.test", MTA_STS, 1), H("mx2.d.test", MTA_STS, 1)},
-	  .sts_mode = "enforce", .npatterns = 2, .patterns = {"mx2.d.test", "mx1.d.test"}},
+	  .sts_mode = "enforce", .npatterns = 2, .patterns = (const char *const[]){"mx2.d.test", "mx1.d.test"}},
 	 {0}, "OK secure match=mx2.d.test:mx1.d.test servername=hostname"},
 	{"enforce, a literal not in the MX set stays", {.domain = "d.test", .nhosts = 1,
 	  .hosts = {H("mx1.d.test", EXCLUDED, 0)}, .sts_mode = "enforce", .npatterns = 1,
-	  .patterns = {"mx9.d.test"}},
+	  .patterns = (const char *const[]){"mx9.d.test"}},
 	 {0}, "OK secure match=mx9.d.test servername=hostname"},
 	{"enforce, *. pattern: the MX names the decision matched (one label, RFC 8461 §4.1)", {.domain = "d.test", .nhosts = 3,
 	  .hosts = {H("mx1.d.test", MTA_STS, 1), H("mx2.sub.d.test", EXCLUDED, 0),
 		    H("mx3.d.test", MTA_STS, 1)},
-	  .sts_mode = "enforce", .npatterns = 1, .patterns = {"*.d.test"}},
+	  .sts_mode = "enforce", .npatterns = 1, .patterns = (const char *const[]){"*.d.test"}},
 	 {0}, "OK secure match=mx1.d.test:mx3.d.test servername=hostname"},
 	{"enforce, duplicates removed", {.domain = "d.test", .nhosts = 1,
 	  .hosts = {H("mx1.d.test", MTA_STS, 1)}, .sts_mode = "enforce", .npatterns = 2,
-	  .patterns = {"mx1.d.test", "*.d.test"}},
+	  .patterns = (const char *const[]){"mx1.d.test", "*.d.test"}},
 	 {0}, "OK secure match=mx1.d.test servername=hostname"},
 	{"enforce, implicit MX (D2)", {.domain = "d.test", .nhosts = 1,
 	  .hosts = {H("d.test", MTA_STS, 1)}, .sts_mode = "enforce", .npatterns = 1,
-	  .patterns = {"d.test"}},
+	  .patterns = (const char *const[]){"d.test"}},
 	 {0}, "OK secure match=d.test servername=hostname"},
 	{"enforce, nothing matches a *. pattern", {.domain = "d.test", .nhosts = 1,
 	  .hosts = {H("a.b.d.test", EXCLUDED, 0)}, .sts_mode = "enforce", .npatterns = 1,
-	  .patterns = {"*.d.test"}},
+	  .patterns = (const char *const[]){"*.d.test"}},
 	 {0}, "TEMP no MX host matches the MTA-STS policy"},
 	{"enforce, nothing matches, fail-open", {.domain = "d.test", .nhosts = 1,
 	  .hosts = {H("a.b.d.test", EXCLUDED, 0)}, .sts_mode = "enforce", .npatterns = 1,
-	  .patterns = {"*.d.test"}},
+	  .patterns = (const char *const[]){"*.d.test"}},
 	 {.fail_open = true}, "NOTFOUND "},
 	{"enforce with TLSRPT attributes", {.domain = "d.test", .nhosts = 1,
 	  .hosts = {H("mx1.d.test", MTA_STS, 1)}, .sts_mode = "enforce", .npatterns = 1,
-	  .patterns = {"*.d.test"}, .max_age = 86400},
+	  .patterns = (const char *const[]){"*.d.test"}, .max_age = 86400},
 	 {.tlsrpt = true},
 	 "OK secure match=mx1.d.test servername=hostname policy_type=sts policy_domain=d.test "
 	 "mx_host_pattern=*.d.test { policy_string = version: STSv1 } { policy_string = mode: "
 	 "enforce } { policy_string = mx: *.d.test } { policy_string = max_age: 86400 }"},
 	{"testing: NOTFOUND", {.domain = "d.test", .nhosts = 1,
 	  .hosts = {H("mx1.d.test", MTA_STS_TESTING, 1)}, .sts_mode = "testing", .npatterns = 1,
-	  .patterns = {"mx1.d.test"}, .max_age = 600},
+	  .patterns = (const char *const[]){"mx1.d.test"}, .max_age = 600},
 	 {0}, "NOTFOUND "},
 	{"testing with TLSRPT: may + the policy", {.domain = "d.test", .nhosts = 1,
 	  .hosts = {H("mx1.d.test", MTA_STS_TESTING, 1)}, .sts_mode = "testing", .npatterns = 1,
-	  .patterns = {"mx1.d.test"}, .max_age = 600},
+	  .patterns = (const char *const[]){"mx1.d.test"}, .max_age = 600},
 	 {.tlsrpt = true},
 	 "OK may policy_type=sts policy_domain=d.test mx_host_pattern=mx1.d.test "
 	 "{ policy_string = version: STSv1 } { policy_string = mode: testing } "
@@ -311,6 +311,38 @@ START_TEST(answer_too_small_is_an_error)
 	char out[16];
 	ck_assert_uint_eq(policyd_answer(&c->f, &c->o, out, sizeof out), 0);
 	ck_assert_str_eq(out, "");
+}
+END_TEST
+
+/* Issue 14: a valid enforce policy with many patterns (64 KiB holds 2895 of these) is
+ * answered in full; only Postfix's own reply limit makes an answer TEMP (0 here). */
+START_TEST(answer_many_patterns)
+{
+	enum { N = 2895 };
+	static char names[N][24];
+	static const char *pats[N];
+	for (size_t i = 0; i < N; i++) {
+		snprintf(names[i], sizeof names[i], "mx%zu.example.com", i);
+		pats[i] = names[i];
+	}
+	struct policyd_facts f = {.domain = "example.com", .mode = POLICYD_MODE_DECIDED,
+				  .nhosts = 1, .sts_mode = "enforce", .npatterns = N,
+				  .patterns = pats, .max_age = 86400};
+	f.hosts[0].name = "mx2894.example.com";
+	f.hosts[0].security = POLICYD_SEC_MTA_STS;
+	f.hosts[0].sts_match = 1;
+	struct policyd_answer_opts o = {0};
+	static char out[POLICYD_ANSWER_MAX];
+	size_t n = policyd_answer(&f, &o, out, sizeof out);
+	ck_assert_uint_gt(n, 16384); /* the old cap */
+	ck_assert_uint_eq(strncmp(out, "OK secure match=mx0.example.com:mx1.example.com:", 48), 0);
+	ck_assert_str_eq(out + n - 39, ":mx2894.example.com servername=hostname");
+	/* The host is a literal pattern already: named once. */
+	ck_assert_ptr_null(strstr(out, "mx2894.example.com:mx2894.example.com"));
+	/* With the TLSRPT attributes every pattern is written three times: over Postfix's
+	 * 100000-byte limit, so no answer (the server says TEMP), never a cut list. */
+	o.tlsrpt = true;
+	ck_assert_uint_eq(policyd_answer(&f, &o, out, sizeof out), 0);
 }
 END_TEST
 
@@ -476,6 +508,7 @@ static Suite *policyd_suite(void)
 	tcase_add_loop_test(tc, answer_rules, 0, ARRAY_LEN(answer_cases));
 	tcase_add_test(tc, answer_too_small_is_an_error);
 	tcase_add_test(tc, answer_long_reason_is_cut);
+	tcase_add_test(tc, answer_many_patterns);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("cache");
 	tcase_add_test(tc, cache_basics);
