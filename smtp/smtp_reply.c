@@ -8,6 +8,10 @@
 #include "util/util_reader.h"
 #include "util/util_text.h"
 
+/* Messages say the caps' values, not their names (which mean nothing to a user). */
+#define TEXT_OF_(x) #x
+#define TEXT_OF(x)  TEXT_OF_(x)
+
 void smtp_reply_clear(struct smtp_reply *r)
 {
 	if (r == NULL)
@@ -76,7 +80,9 @@ enum smtp_parse smtp_reply_parse(const uint8_t *p, size_t len, struct smtp_reply
 			memchr(s, '\n', left < SMTP_LINE_MAX + 2 ? left : SMTP_LINE_MAX + 2);
 		if (lf == NULL) {
 			if (left >= SMTP_LINE_MAX + 2) {
-				*why = "a reply line longer than SMTP_LINE_MAX";
+				*why = "a reply line longer than " TEXT_OF(
+					SMTP_LINE_MAX) " bytes (RFC 5321 section "
+						       "4.5.3.1.5: 512)";
 				return SMTP_PARSE_INVALID;
 			}
 			return SMTP_PARSE_MORE;
@@ -87,7 +93,9 @@ enum smtp_parse smtp_reply_parse(const uint8_t *p, size_t len, struct smtp_reply
 		if (n > 0 && line[n - 1] == '\r')
 			n--;
 		if (n > SMTP_LINE_MAX) {
-			*why = "a reply line longer than SMTP_LINE_MAX";
+			*why = "a reply line longer than " TEXT_OF(
+				SMTP_LINE_MAX) " bytes (RFC 5321 section "
+					       "4.5.3.1.5: 512)";
 			return SMTP_PARSE_INVALID;
 		}
 		if (n < 3 || line[0] < '2' || line[0] > '5' || line[1] < '0' || line[1] > '9' ||
@@ -110,7 +118,7 @@ enum smtp_parse smtp_reply_parse(const uint8_t *p, size_t len, struct smtp_reply
 			return SMTP_PARSE_INVALID;
 		}
 		if (++nlines > SMTP_REPLY_LINES_MAX) {
-			*why = "a reply with more than SMTP_REPLY_LINES_MAX lines";
+			*why = "a reply of more than " TEXT_OF(SMTP_REPLY_LINES_MAX) " lines";
 			return SMTP_PARSE_INVALID;
 		}
 		text_len += (n > 4 ? n - 4 : 0) + 1;
