@@ -50,8 +50,11 @@ int mxtls_sts_fetch(struct mxtls_ctx *ctx, const char *domain, int refresh,
 		snprintf(err, errlen, "cannot read the policy cache");
 	else if (rc == MXTLS_OK && (rc = mxtls_ctx_wait(ctx, &w.done, err, errlen)) != MXTLS_OK)
 		sts_resolve_cancel(q); /* its callback must not write to w after we return */
-	else if (rc == MXTLS_OK && w.res == NULL)
-		rc = MXTLS_E_NOMEM;
+	else if (rc == MXTLS_OK && w.res == NULL) {
+		/* The lookup logged which (sts-cache-read-failed); either way nothing is known. */
+		snprintf(err, errlen, "cannot read the policy cache (or out of memory)");
+		rc = MXTLS_E_IO;
+	}
 	if (rc != MXTLS_OK) {
 		free(p);
 		return rc;
