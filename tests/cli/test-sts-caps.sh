@@ -1,9 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# A valid enforce policy with 1000 mx patterns (manymx.sts.test on the test network) is a policy,
-# not "no policy", everywhere: sts fetch, check and policyd's answer (issue 14 item 1: the mx
-# count cap of 512 and policyd's 64-pattern / 16 KiB answer caps).  TAP:
-#   tests/net/run-with-dns.sh --tap --https tests/cli/test-sts-many-mx.sh MXTLS
+# Caps never turn a valid policy into "no policy" (issue 14 item 1), on the test network:
+# manymx.sts.test, an enforce policy with 1000 mx patterns, is a policy everywhere: sts fetch,
+# check and policyd's answer (the mx count cap of 512, policyd's 64-pattern and 16 KiB caps).
+# TAP:
+#   tests/net/run-with-dns.sh --tap --https tests/cli/test-sts-caps.sh MXTLS
 set -uo pipefail
 mxtls=$1
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/mxtls-manymx.XXXXXX")
@@ -110,4 +111,5 @@ case $(cat "$tmp/policyd.err") in
 *"answer=\"TEMP the decision does not fit in one answer\""*) ok "policyd --tlsrpt: the TEMP is logged" ;;
 *) not_ok "policyd --tlsrpt: the TEMP is logged" "$(tail -3 "$tmp/policyd.err")" ;;
 esac
+
 [ "$fails" = 0 ]
