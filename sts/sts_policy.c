@@ -64,6 +64,22 @@ static bool span_is_nocase(const uint8_t *p, size_t n, const char *lit)
 	return true;
 }
 
+/* A literal and the reason given when a value equals it but for letter case. */
+struct case_hint {
+	const char *literal;
+	const char *reason;
+};
+
+/* The reason of the hint whose literal (p, n) equals but for case; else fallback. */
+static const char *case_hint(const uint8_t *p, size_t n, const struct case_hint *h, size_t nh,
+			     const char *fallback)
+{
+	for (size_t i = 0; i < nh; i++)
+		if (span_is_nocase(p, n, h[i].literal))
+			return h[i].reason;
+	return fallback;
+}
+
 const char *sts_policy_mode_name(enum sts_mode mode)
 {
 	switch (mode) {
@@ -362,18 +378,17 @@ static void parse_line(struct state *st, const uint8_t *l, size_t n, uint32_t li
 			mode = STS_MODE_NONE;
 		else {
 			/* Static reasons (sts_problem.h): one per value a wrong case comes close to. */
-			const char *why =
-				span_is_nocase(v, vn, "enforce")
-					? "mode is not one of enforce, testing, none: values are "
-					  "case-sensitive, write \"enforce\" (RFC 8461 section 3.2)"
-				: span_is_nocase(v, vn, "testing")
-					? "mode is not one of enforce, testing, none: values are "
-					  "case-sensitive, write \"testing\" (RFC 8461 section 3.2)"
-				: span_is_nocase(v, vn, "none")
-					? "mode is not one of enforce, testing, none: values are "
-					  "case-sensitive, write \"none\" (RFC 8461 section 3.2)"
-					: "mode is not one of enforce, testing, none (RFC 8461 section "
-					  "3.2)";
+			static const struct case_hint modes[] = {
+				{"enforce", "mode is not one of enforce, testing, none: values are "
+					    "case-sensitive, write \"enforce\" (RFC 8461 section 3.2)"},
+				{"testing", "mode is not one of enforce, testing, none: values are "
+					    "case-sensitive, write \"testing\" (RFC 8461 section 3.2)"},
+				{"none", "mode is not one of enforce, testing, none: values are "
+					 "case-sensitive, write \"none\" (RFC 8461 section 3.2)"},
+			};
+			const char *why = case_hint(v, vn, modes, sizeof modes / sizeof modes[0],
+						    "mode is not one of enforce, testing, none (RFC "
+						    "8461 section 3.2)");
 			error(st, line, vcol, why);
 			return;
 		}
@@ -414,20 +429,18 @@ static void parse_line(struct state *st, const uint8_t *l, size_t n, uint32_t li
 		}
 		/* RFC 8461 §3.2: fields not specified here SHALL be ignored.  "Mode:" is such a
 		 * field: say so, since the mode then goes missing. */
-		const char *why =
-			span_is_nocase(name, name_len, "version")
-				? "an unknown field is ignored: field names are case-sensitive, so this "
-				  "is not the version field (RFC 8461 section 3.2)"
-			: span_is_nocase(name, name_len, "mode")
-				? "an unknown field is ignored: field names are case-sensitive, so this "
-				  "is not the mode field (RFC 8461 section 3.2)"
-			: span_is_nocase(name, name_len, "max_age")
-				? "an unknown field is ignored: field names are case-sensitive, so this "
-				  "is not the max_age field (RFC 8461 section 3.2)"
-			: span_is_nocase(name, name_len, "mx")
-				? "an unknown field is ignored: field names are case-sensitive, so this "
-				  "is not an mx field (RFC 8461 section 3.2)"
-				: "an unknown field is ignored (RFC 8461 section 3.2)";
+		static const struct case_hint fields[] = {
+			{"version", "an unknown field is ignored: field names are case-sensitive, so "
+				    "this is not the version field (RFC 8461 section 3.2)"},
+			{"mode", "an unknown field is ignored: field names are case-sensitive, so this "
+				 "is not the mode field (RFC 8461 section 3.2)"},
+			{"max_age", "an unknown field is ignored: field names are case-sensitive, so "
+				    "this is not the max_age field (RFC 8461 section 3.2)"},
+			{"mx", "an unknown field is ignored: field names are case-sensitive, so this is "
+			       "not an mx field (RFC 8461 section 3.2)"},
+		};
+		const char *why = case_hint(name, name_len, fields, sizeof fields / sizeof fields[0],
+					    "an unknown field is ignored (RFC 8461 section 3.2)");
 		warning(st, line, 1, why);
 	}
 }
