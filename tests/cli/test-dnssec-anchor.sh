@@ -9,20 +9,7 @@
 # exit 75, nothing is delivered, policyd answers TEMP); the test network's own set-up (works).
 set -uo pipefail
 mxtls=$1
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/mxtls-anchor.XXXXXX")
-policyd_pid=
-cleanup() {
-	[ -n "$policyd_pid" ] && kill "$policyd_pid" 2>/dev/null && wait "$policyd_pid" 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-n=0
-fails=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() {
-	n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; shift
-	for l in "$@"; do printf '# %s\n' "$l"; done
-}
+. "$(dirname "$0")/lib-tap.sh"
 
 good=$MXTLS_TEST_UNBOUND_CONF
 grep -v 'trust-anchor-file' "$good" >"$tmp/noanchor.conf"
@@ -71,18 +58,18 @@ err=$(cat "$tmp/err")
 expect "check, the set-up named in a config file: refused, exit 78" 78 "$refused"
 
 port=$((20000 + RANDOM % 20000))
-"$mxtls" --unbound-conf "$tmp/noanchor.conf" --state-dir "$tmp/state" policyd \
-	--listen "127.0.0.1:$port" >"$tmp/policyd.out" 2>"$tmp/err" &
-pid=$!
+start_daemon --unbound-conf "$tmp/noanchor.conf" --state-dir "$tmp/state" policyd \
+	--listen "127.0.0.1:$port"
 for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 if kill -0 "$pid" 2>/dev/null; then
-	kill "$pid"; wait "$pid"
+	stop_daemon
 	not_ok "policyd, no trust anchor: refuses to start" "still running"
 else
 	wait "$pid"
 	rc=$?
+	pid=
 	out=
-	err=$(cat "$tmp/err")
+	err=$(cat "$tmp/daemon.err")
 	expect "policyd, no trust anchor: refuses to start, exit 78" 78 "$refused"
 fi
 
@@ -107,35 +94,15 @@ after=$(wc -l <"$MXTLS_TEST_SMTP_DIR/connections.jsonl" 2>/dev/null || echo 0)
 if [ "$before" = "$after" ]; then ok "no SMTP server was contacted"; else
 	not_ok "no SMTP server was contacted" "connections $before -> $after"; fi
 
-"$mxtls" --unbound-conf "$tmp/wrongroot.conf" --state-dir "$tmp/state" policyd \
-	--listen "127.0.0.1:$port" 2>"$tmp/policyd.err" &
-policyd_pid=$!
-answer=
-for _ in $(seq 50); do
-	answer=$(python3 - "$port" <<'EOF' 2>/dev/null
-import socket, sys
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=20)
-q = b"postfix secure.test"
-s.sendall(b"%d:%s," % (len(q), q))
-data = b""
-while not data.endswith(b","):
-    chunk = s.recv(4096)
-    if not chunk:
-        break
-    data += chunk
-print(data.decode())
-EOF
-)
-	[ -n "$answer" ] && break
-	sleep 0.1
-done
+start_daemon --unbound-conf "$tmp/wrongroot.conf" --state-dir "$tmp/state" policyd \
+	--listen "127.0.0.1:$port"
+answer=$(socketmap "$port" secure.test)
 case $answer in
-*":TEMP DNSSEC validation does not work"*) ok "policyd, wrong root anchor: TEMP for a DANE domain" ;;
+"TEMP DNSSEC validation does not work"*) ok "policyd, wrong root anchor: TEMP for a DANE domain" ;;
 *) not_ok "policyd, wrong root anchor: TEMP for a DANE domain" "answer: $answer" \
-	"$(cat "$tmp/policyd.err")" ;;
+	"$(cat "$tmp/daemon.err")" ;;
 esac
-kill "$policyd_pid"; wait "$policyd_pid" 2>/dev/null
-policyd_pid=
+stop_daemon
 
 # The test network's own set-up validates: the same commands decide.
 run "$good" check secure.test

@@ -7,20 +7,7 @@
 #   tests/net/run-with-dns.sh --tap --smtp tests/cli/test-nexthop-host.sh MXTLS
 set -uo pipefail
 mxtls=$1
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/mxtls-nexthop.XXXXXX")
-pid=
-cleanup() {
-	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-n=0
-fails=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() {
-	n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; shift
-	for l in "$@"; do printf '# %s\n' "$l"; done
-}
+. "$(dirname "$0")/lib-tap.sh"
 m() { "$mxtls" --unbound-conf "$MXTLS_TEST_UNBOUND_CONF" --state-dir "$tmp/state" "$@"; }
 
 # expect NAME WANT_RC SUBSTRING... -- ARGS
@@ -58,32 +45,9 @@ expect "check [nohost.mail.test]: no address: tempfail" 75 'mode: tempfail' -- \
 	check '[nohost.mail.test]'
 
 port=$((20000 + RANDOM % 20000))
-mx_daemon policyd --listen "127.0.0.1:$port" 2>"$tmp/policyd.err" &
-pid=$!
-ask() {
-	python3 - "$port" "$@" <<'PY'
-import socket, sys, time
-for _ in range(100):
-    try:
-        s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=20)
-        break
-    except OSError:
-        time.sleep(0.05)
-out = []
-for key in sys.argv[2:]:
-    q = ("postfix " + key).encode()
-    s.sendall(b"%d:%s," % (len(q), q))
-    data = b""
-    while not data.endswith(b","):
-        chunk = s.recv(4096)
-        if not chunk:
-            break
-        data += chunk
-    out.append(data.decode().split(":", 1)[1][:-1])
-print("\n".join(out))
-PY
-}
-answers=$(ask relay.mail.test '[relay.mail.test]' '[relay.mail.test]:25' \
+start_daemon --unbound-conf "$MXTLS_TEST_UNBOUND_CONF" --state-dir "$tmp/state" policyd \
+	--listen "127.0.0.1:$port"
+answers=$(socketmap "$port" relay.mail.test '[relay.mail.test]' '[relay.mail.test]:25' \
 	'[mx1.dane-ee.mail.test]' relay.mail.test)
 want=$(printf '%s\n' 'OK dane-only' 'NOTFOUND ' 'NOTFOUND ' 'OK dane-only' 'OK dane-only')
 check_answer() {
@@ -92,7 +56,7 @@ check_answer() {
 	got=$(sed -n "${i}p" <<<"$answers")
 	wantl=$(sed -n "${i}p" <<<"$want")
 	if [ "$got" = "$wantl" ]; then ok "$name"; else
-		not_ok "$name" "got '$got' want '$wantl'" "$(cat "$tmp/policyd.err")"; fi
+		not_ok "$name" "got '$got' want '$wantl'" "$(cat "$tmp/daemon.err")"; fi
 }
 check_answer 1 "policyd relay.mail.test: dane-only (its MX)"
 check_answer 2 "policyd [relay.mail.test]: its own answer, NOTFOUND (no TLSA, no policy)"
