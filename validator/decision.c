@@ -227,12 +227,12 @@ void decision_classify(struct decision *d)
 		snprintf(d->why, sizeof d->why, "every reachable MX host has secure TLSA records");
 	} else if (d->sts_mode == STS_MODE_ENFORCE) {
 		d->mode = MODE_STS_ENFORCE;
-		snprintf(d->why, sizeof d->why, "MTA-STS enforce policy (%s)%s",
+		snprintf(d->why, sizeof d->why, "MTA-STS enforce policy from the %s%s",
 			 sts_source_name(d->sts->source),
 			 excluded == reachable ? "; no MX host matches it" : "");
 	} else if (d->sts_mode == STS_MODE_TESTING) {
 		d->mode = MODE_STS_TESTING;
-		snprintf(d->why, sizeof d->why, "MTA-STS testing policy (%s)",
+		snprintf(d->why, sizeof d->why, "MTA-STS testing policy from the %s",
 			 sts_source_name(d->sts->source));
 	} else {
 		d->mode = MODE_OPPORTUNISTIC;

@@ -394,7 +394,9 @@ int mxtls_decision_probe(struct mxtls_ctx *ctx, const struct mxtls_decision *md,
 		return MXTLS_E_INVAL;
 	tls_version[0] = '\0';
 	if (h->security == SEC_EXCLUDED || h->security == SEC_UNREACHABLE || h->dane == NULL) {
-		snprintf(reason, reasonlen, "not contacted: %s", decision_security_name(h->security));
+		/* Why the host is never used (its classification); the caller says "not
+		 * contacted". */
+		snprintf(reason, reasonlen, "%s", h->why);
 		return MXTLS_E_NOTFOUND;
 	}
 	char err[256];
@@ -452,8 +454,7 @@ int mxtls_decision_probe(struct mxtls_ctx *ctx, const struct mxtls_decision *md,
 		} else if (p.verified) {
 			/* For MTA-STS testing the verdict is what a report would say. */
 			*result = p.verify.reported;
-			snprintf(reason, reasonlen, "%s (%s, %s)", p.verify.reason,
-				 p.res.tls_version, h->sni);
+			snprintf(reason, reasonlen, "%s (%s)", p.verify.reason, h->sni);
 		} else {
 			*result = p.res.tls ? MXTLS_RESULT_OK : MXTLS_RESULT_STARTTLS_NOT_SUPPORTED;
 			snprintf(reason, reasonlen, "%s",

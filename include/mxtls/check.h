@@ -139,7 +139,7 @@ MXTLS_API int mxtls_decision_verify(struct mxtls_ctx *ctx, const struct mxtls_de
  * sending mail (blocking).  *result receives MXTLS_RESULT_OK or the RFC 8460 type of the
  * failure; reason (reasonlen bytes) says what happened, and tls_version (vlen bytes) the
  * protocol, "" without TLS.  Hosts that are excluded or unreachable are not contacted:
- * MXTLS_E_NOTFOUND.  Returns MXTLS_OK when a verdict was reached, MXTLS_E_IO /
+ * MXTLS_E_NOTFOUND, with reason saying why the host is never used.  Returns MXTLS_OK when a verdict was reached, MXTLS_E_IO /
  * MXTLS_E_TIMEOUT when no address answered, MXTLS_E_TEMPFAIL when the server refused the
  * session, MXTLS_E_NOMEM.
  */

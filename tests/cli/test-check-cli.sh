@@ -119,5 +119,12 @@ else
 	n=$((n + 1)); echo "ok $n - no DNS (root servers unreachable) # SKIP no /usr/share/dns/root.key"
 fi
 
+# ---- wording a new user trips over (issue 14) ----
+run "$tmp/wording" check --connect stsmismatch.sts.test
+expect "an excluded host: 'not contacted' once, then why; the mode without nested brackets" 0 \
+	'^      connect: not contacted -- matches no mx pattern of the MTA-STS enforce policy$' \
+	'^mode: mta-sts-enforce \(MTA-STS enforce policy from the network; no MX host matches it\)$'
+refute "no 'not contacted -- not contacted'" 'not contacted -- not contacted'
+
 echo "1..$n"
 exit $((fails > 0))
