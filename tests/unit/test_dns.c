@@ -147,9 +147,10 @@ static const struct anchor_case {
 START_TEST(anchor_zone)
 {
 	const struct anchor_case *c = &anchor_cases[_i];
-	char dir[] = "/tmp/mxtls-unit-anchor.XXXXXX";
+	char dir[600];
+	snprintf(dir, sizeof dir, "%s/anchor.XXXXXX", test_tmp_root);
 	ck_assert_ptr_nonnull(mkdtemp(dir));
-	char conf[128], key[128], text[1024];
+	char conf[700], key[700], text[2048];
 	snprintf(conf, sizeof conf, "%s/unbound.conf", dir);
 	snprintf(key, sizeof key, "%s/anchor.key", dir);
 	size_t o = 0;
@@ -213,6 +214,7 @@ static Suite *dns_suite(void)
 	tcase_add_test(tc, names_of_enums);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("anchor");
+	tcase_add_unchecked_fixture(tc, test_tmp_setup, test_tmp_teardown);
 	tcase_add_loop_test(tc, anchor_zone, 0, ARRAY_LEN(anchor_cases));
 	tcase_add_test(tc, anchor_unloadable_conf);
 	suite_add_tcase(s, tc);

@@ -14,21 +14,19 @@
 #include "sts/sts_cache.h"
 #include "test_main.h"
 
-static char dir[64];
-static char path[128];
+static char dir[600];
+static char path[700];
 
 static void setup(void)
 {
-	snprintf(dir, sizeof dir, "/tmp/mxtls-cache-XXXXXX");
+	snprintf(dir, sizeof dir, "%s/cache-XXXXXX", test_tmp_root);
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	snprintf(path, sizeof path, "%s/%s", dir, STS_CACHE_FILE);
 }
 
 static void teardown(void)
 {
-	char cmd[160];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	ck_assert_int_eq(system(cmd), 0);
+	/* The files go with test_tmp_root (test_tmp_teardown()), also after a failure. */
 }
 
 static struct sts_cache *open_cache(void)
@@ -308,6 +306,7 @@ static Suite *sts_cache_suite(void)
 {
 	Suite *s = suite_create("sts-cache");
 	TCase *tc = tcase_create("cache");
+	tcase_add_unchecked_fixture(tc, test_tmp_setup, test_tmp_teardown);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, round_trip);

@@ -148,7 +148,8 @@ START_TEST(config_file_errors)
 	ck_assert_str_eq(err, "/nonexistent/mxtls.conf: No such file or directory");
 
 	/* A file over the 1 MiB cap is refused, never half-read. */
-	char path[] = "/tmp/mxtls-test-XXXXXX";
+	char path[600];
+	snprintf(path, sizeof path, "%s/config-XXXXXX", test_tmp_root);
 	int fd = mkstemp(path);
 	ck_assert_int_ge(fd, 0);
 	char line[1024];
@@ -594,6 +595,7 @@ static Suite *validator_suite(void)
 {
 	Suite *s = suite_create("validator");
 	TCase *tc = tcase_create("config");
+	tcase_add_unchecked_fixture(tc, test_tmp_setup, test_tmp_teardown);
 	tcase_add_loop_test(tc, config_load, 0, ARRAY_LEN(load_cases));
 	tcase_add_test(tc, config_failed_load_keeps_earlier_values);
 	tcase_add_test(tc, config_app_keys);
