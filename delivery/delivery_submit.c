@@ -53,7 +53,7 @@ static int add_rcpt(void *arg, const char *addr, size_t len, bool has_domain)
 				  ? delivery_mailbox_check(full, strlen(full))
 				  : "too long";
 	if (why != NULL) {
-		snprintf(r->err, r->errlen, "%s '%.*s': %s", r->where, (int)len, addr, why);
+		snprintf(r->err, r->errlen, "%s: address '%.*s': %s", r->where, (int)len, addr, why);
 		return r->fail_rc;
 	}
 	for (size_t i = 0; i < r->n; i++)
@@ -252,9 +252,16 @@ int mxtls_queue_submit(struct mxtls_queue *q, const struct mxtls_submission *s,
 		return MXTLS_E_NOMEM;
 	*r = (struct rcpts){.host = host, .fail_rc = MXTLS_E_INVAL, .where = "recipient",
 			    .err = err, .errlen = errlen};
-	for (size_t i = 0; rc == MXTLS_OK && i < s->nrcpt; i++)
-		rc = s->rcpt[i] == NULL ? MXTLS_E_INVAL
-					: parse_list(r, s->rcpt[i], strlen(s->rcpt[i]));
+	char where[300];
+	for (size_t i = 0; rc == MXTLS_OK && i < s->nrcpt; i++) {
+		if (s->rcpt[i] == NULL) {
+			rc = MXTLS_E_INVAL;
+			break;
+		}
+		snprintf(where, sizeof where, "recipient '%.200s'", s->rcpt[i]);
+		r->where = where;
+		rc = parse_list(r, s->rcpt[i], strlen(s->rcpt[i]));
+	}
 	const char *why = NULL;
 	if (rc == MXTLS_OK) {
 		rc = delivery_input_normalize(s->data, s->len,
