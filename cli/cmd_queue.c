@@ -17,7 +17,7 @@ static int open_queue(struct cli_env *env, struct mxtls_ctx **ctx, struct mxtls_
 	if (status != EXIT_OK)
 		return status;
 	char err[1024] = "";
-	int rc = mxtls_queue_open(*ctx, q, err, sizeof err);
+	int rc = mxtls_queue_open(*ctx, MXTLS_QUEUE_CLEANUP, q, err, sizeof err);
 	if (rc == MXTLS_OK)
 		return EXIT_OK;
 	cli_errorf(env, "cannot open the queue: %s", err[0] ? err : mxtls_strerror(rc));

@@ -137,7 +137,7 @@ static int run(struct cli_env *env)
 	s.data = data;
 	char err[1024] = "", id[MXTLS_QUEUE_ID_SIZE];
 	struct mxtls_queue *q = NULL;
-	int rc = mxtls_queue_open(ctx, &q, err, sizeof err);
+	int rc = mxtls_queue_open(ctx, 0, &q, err, sizeof err);
 	if (rc == MXTLS_OK)
 		rc = mxtls_queue_submit(q, &s, id, err, sizeof err);
 	if (rc != MXTLS_OK) {

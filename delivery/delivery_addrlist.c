@@ -205,13 +205,18 @@ static int spec_add(struct lex *l, struct spec *s, const char *p, size_t n)
 	return 0;
 }
 
-/* word *("." word), the first word already read into *first. */
-static int parse_local(struct lex *l, struct spec *s, const struct tok *first)
+/*
+ * Items joined by dots, the first already read into *first: a local part (local true:
+ * word *("." word), obs-local-part) or a domain (atom *("." atom), obs-domain).
+ */
+static int parse_dotted(struct lex *l, struct spec *s, const struct tok *first, bool local)
 {
 	struct tok t = *first;
 	for (;;) {
-		if (!is_word(&t))
-			return fail(l, MXTLS_E_SYNTAX, "a local part must be words separated by dots");
+		if (local ? !is_word(&t) : t.kind != T_ATOM)
+			return fail(l, MXTLS_E_SYNTAX,
+				    local ? "a local part must be words separated by dots"
+					  : "a domain must be atoms separated by dots");
 		if (spec_add(l, s, t.s, t.n) != 0 || lex_peek(l, &t) != 0)
 			return -1;
 		if (!is_special(&t, '.'))
@@ -219,6 +224,11 @@ static int parse_local(struct lex *l, struct spec *s, const struct tok *first)
 		if (lex_next(l, &t) != 0 || spec_add(l, s, ".", 1) != 0 || lex_next(l, &t) != 0)
 			return -1;
 	}
+}
+
+static int parse_local(struct lex *l, struct spec *s, const struct tok *first)
+{
+	return parse_dotted(l, s, first, true);
 }
 
 /* domain = dot-atom / domain-literal / obs-domain, after "@" */
@@ -229,16 +239,7 @@ static int parse_domain(struct lex *l, struct spec *s)
 		return -1;
 	if (t.kind == T_DLITERAL)
 		return spec_add(l, s, t.s, t.n);
-	for (;;) {
-		if (t.kind != T_ATOM)
-			return fail(l, MXTLS_E_SYNTAX, "a domain must be atoms separated by dots");
-		if (spec_add(l, s, t.s, t.n) != 0 || lex_peek(l, &t) != 0)
-			return -1;
-		if (!is_special(&t, '.'))
-			return 0;
-		if (lex_next(l, &t) != 0 || spec_add(l, s, ".", 1) != 0 || lex_next(l, &t) != 0)
-			return -1;
-	}
+	return parse_dotted(l, s, &t, false);
 }
 
 /* obs-route = obs-domain-list ":" (just after "<"; skipped: source routes are ignored as

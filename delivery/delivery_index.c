@@ -12,7 +12,9 @@ struct delivery_index {
 	sqlite3 *db;
 };
 
+/* Created once (user_version 0 -> 1), in one transaction. */
 static const char schema[] =
+	"BEGIN IMMEDIATE;"
 	"CREATE TABLE IF NOT EXISTS messages ("
 	" id TEXT PRIMARY KEY, sender TEXT NOT NULL, size INTEGER NOT NULL,"
 	" queued_at INTEGER NOT NULL);"
@@ -21,7 +23,21 @@ static const char schema[] =
 	" state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,"
 	" next_attempt INTEGER NOT NULL, last_host TEXT, last_reply TEXT, result_type TEXT,"
 	" PRIMARY KEY (message_id, seq));"
-	"PRAGMA user_version = 1;";
+	"PRAGMA user_version = 1;"
+	"COMMIT;";
+
+/* The schema version of the open database, or -1. */
+static int user_version(sqlite3 *db)
+{
+	sqlite3_stmt *st;
+	int v = -1;
+	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
 
 static int db_fail(struct delivery_index *ix, const char *what, char *err, size_t errlen)
 {
@@ -45,7 +61,10 @@ int delivery_index_open(const char *path, struct delivery_index **out, char *err
 	/* A message is accepted only once its rows are durable: every commit is synced. */
 	if (sqlite3_exec(ix->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL, NULL,
 			 NULL) != SQLITE_OK ||
-	    sqlite3_exec(ix->db, schema, NULL, NULL, NULL) != SQLITE_OK) {
+	    user_version(ix->db) < 0 ||
+	    (user_version(ix->db) == 0 &&
+	     sqlite3_exec(ix->db, schema, NULL, NULL, NULL) != SQLITE_OK)) {
+		sqlite3_exec(ix->db, "ROLLBACK", NULL, NULL, NULL);
 		rc = db_fail(ix, path, err, errlen);
 		goto fail;
 	}

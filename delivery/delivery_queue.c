@@ -77,7 +77,8 @@ static int clean_entry(void *arg, const char *name)
 	return MXTLS_OK;
 }
 
-int mxtls_queue_open(struct mxtls_ctx *ctx, struct mxtls_queue **out, char *err, size_t errlen)
+int mxtls_queue_open(struct mxtls_ctx *ctx, unsigned flags, struct mxtls_queue **out, char *err,
+		     size_t errlen)
 {
 	char scratch[1], path[4096];
 	if (err == NULL || errlen == 0) {
@@ -115,13 +116,13 @@ int mxtls_queue_open(struct mxtls_ctx *ctx, struct mxtls_queue **out, char *err,
 		return rc;
 	}
 	/* With the lock exclusive nobody is between writing a body and adding its rows. */
-	if (q->spool.exclusive) {
+	if ((flags & MXTLS_QUEUE_CLEANUP) != 0 && q->spool.exclusive) {
 		struct cleanup c = {.q = q};
 		delivery_spool_walk(&q->spool, clean_entry, &c);
 		if (c.removed > 0)
 			delivery_spool_sync(&q->spool);
-		delivery_spool_share(&q->spool);
 	}
+	delivery_spool_share(&q->spool);
 	*out = q;
 	return MXTLS_OK;
 }

@@ -25,17 +25,25 @@ extern "C" {
 
 struct mxtls_queue;
 
+/* Flags of mxtls_queue_open(). */
+enum mxtls_queue_open_flag {
+	/* Remove what interrupted submissions and deletions left (temporary files, body files
+	 * without an index row), each with a warning log line, when no one else has the queue
+	 * open.  It walks the whole spool, so the management commands and the daemon ask for it
+	 * and submission (the hot path) does not. */
+	MXTLS_QUEUE_CLEANUP = 1,
+};
+
 /*
  * Opens the queue in ctx's state directory (creating STATE_DIR/queue/ with mode 0700 when
  * missing).  Only root and the owner of the state directory may use it: submission by other
- * users is not available yet (MXTLS_E_IO with that reason).  When no one else has the queue
- * open, temporary files of interrupted submissions and body files without an index row are
- * removed, each with a warning log line.  On success *out is set; caller frees with
- * mxtls_queue_close().  Returns MXTLS_OK, MXTLS_E_CONFIG (no state directory), MXTLS_E_IO
- * (reason in err), MXTLS_E_NOMEM.
+ * users is not available yet (MXTLS_E_IO with that reason).  flags: enum
+ * mxtls_queue_open_flag.  On success *out is set; caller frees with mxtls_queue_close().
+ * Returns MXTLS_OK, MXTLS_E_CONFIG (no state directory), MXTLS_E_IO (reason in err),
+ * MXTLS_E_NOMEM.
  */
-MXTLS_API int mxtls_queue_open(struct mxtls_ctx *ctx, struct mxtls_queue **out, char *err,
-			       size_t errlen);
+MXTLS_API int mxtls_queue_open(struct mxtls_ctx *ctx, unsigned flags, struct mxtls_queue **out,
+			       char *err, size_t errlen);
 /* Closes q; NULL is a no-op. */
 MXTLS_API void mxtls_queue_close(struct mxtls_queue *q);
 

@@ -142,6 +142,12 @@ expect "queue run is not in this build: unknown command (64)" 64 $? "$tmp/out" "
 m --help >"$tmp/out"
 expect "--help lists sendmail and the queue commands" 0 $? "$tmp/out" '^  queue flush '
 
+# A leftover of an interrupted submission is removed by the next queue command, with a log line.
+printf 'partial' >"$st/queue/msg/.tmp-00000000000000000000"
+m queue list >/dev/null 2>"$tmp/out"
+expect "queue list removes a stale temporary file and says so" 0 $? "$tmp/out" 'event=queue-temp-removed file=.tmp-00000000000000000000'
+same "the stale temporary file is gone" "$id1 $id3 " "$(spool_files "$st")"
+
 # ---- a full disk: tmpfs in a mount namespace of this test's own ----
 if [ "$(id -u)" -ne 0 ]; then
   n=$((n + 1)); echo "ok $n # SKIP disk full and permissions need root"

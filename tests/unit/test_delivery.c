@@ -464,7 +464,7 @@ START_TEST(submit_rejects)
 	struct mxtls_ctx *ctx = new_ctx();
 	struct mxtls_queue *q;
 	char err[512] = "", id[MXTLS_QUEUE_ID_SIZE], files[512];
-	ck_assert_int_eq(mxtls_queue_open(ctx, &q, err, sizeof err), MXTLS_OK);
+	ck_assert_int_eq(mxtls_queue_open(ctx, MXTLS_QUEUE_CLEANUP, &q, err, sizeof err), MXTLS_OK);
 	const char *rcpt[1] = {c->rcpt};
 	struct mxtls_submission s = {.data = c->msg, .len = strlen(c->msg), .rcpt = rcpt,
 				     .nrcpt = c->rcpt ? 1 : 0, .flags = c->flags, .login = "jane",
@@ -488,7 +488,7 @@ START_TEST(submit_nul_rejected)
 	struct mxtls_ctx *ctx = new_ctx();
 	struct mxtls_queue *q;
 	char err[512] = "", id[MXTLS_QUEUE_ID_SIZE];
-	ck_assert_int_eq(mxtls_queue_open(ctx, &q, err, sizeof err), MXTLS_OK);
+	ck_assert_int_eq(mxtls_queue_open(ctx, MXTLS_QUEUE_CLEANUP, &q, err, sizeof err), MXTLS_OK);
 	const char *rcpt[] = {"a@b"};
 	struct mxtls_submission s = {.data = "x\0y\n", .len = 4, .rcpt = rcpt, .nrcpt = 1,
 				     .login = "jane"};
@@ -504,7 +504,7 @@ START_TEST(spool_accept_and_manage)
 	struct mxtls_ctx *ctx = new_ctx();
 	struct mxtls_queue *q;
 	char err[512] = "", id1[MXTLS_QUEUE_ID_SIZE], id2[MXTLS_QUEUE_ID_SIZE], files[512];
-	ck_assert_int_eq(mxtls_queue_open(ctx, &q, err, sizeof err), MXTLS_OK);
+	ck_assert_int_eq(mxtls_queue_open(ctx, MXTLS_QUEUE_CLEANUP, &q, err, sizeof err), MXTLS_OK);
 	const char *rcpt[] = {"Bob <bob@example.com>, root", "bob@example.com"};
 	ck_assert_int_eq(submit(q, "Subject: one\nBcc: hidden@example.net\n\nbody\n.\nafter\n",
 				rcpt, 2, MXTLS_SUBMIT_DOT_ENDS | MXTLS_SUBMIT_RCPT_FROM_HEADERS, id1,
@@ -613,7 +613,7 @@ START_TEST(durability_order)
 	struct mxtls_queue *q;
 	char err[512] = "", id0[MXTLS_QUEUE_ID_SIZE], id[MXTLS_QUEUE_ID_SIZE], files[512];
 	const char *rcpt[] = {"a@example.com"};
-	ck_assert_int_eq(mxtls_queue_open(ctx, &q, err, sizeof err), MXTLS_OK);
+	ck_assert_int_eq(mxtls_queue_open(ctx, MXTLS_QUEUE_CLEANUP, &q, err, sizeof err), MXTLS_OK);
 	ck_assert_int_eq(submit(q, "Subject: kept\n\nx\n", rcpt, 1, 0, id0, err, sizeof err),
 			 MXTLS_OK);
 	q->fault = inject;
@@ -640,8 +640,17 @@ START_TEST(durability_order)
 					 1);
 	}
 	mxtls_queue_close(q);
-	/* Reopened (nobody else in the spool): the leftovers are removed with a log line. */
-	ck_assert_int_eq(mxtls_queue_open(ctx, &q, err, sizeof err), MXTLS_OK);
+	/* Opened for a submission (no clean-up asked for): the leftovers stay. */
+	char before[512];
+	snprintf(before, sizeof before, "%s", files);
+	ck_assert_int_eq(mxtls_queue_open(ctx, 0, &q, err, sizeof err), MXTLS_OK);
+	msg_files(files, sizeof files);
+	ck_assert_str_eq(files, before);
+	ck_assert_str_eq(logbuf, "");
+	mxtls_queue_close(q);
+	/* Reopened with clean-up (nobody else in the spool): the leftovers are removed with a
+	 * log line. */
+	ck_assert_int_eq(mxtls_queue_open(ctx, MXTLS_QUEUE_CLEANUP, &q, err, sizeof err), MXTLS_OK);
 	msg_files(files, sizeof files);
 	ck_assert_str_eq(files, id0);
 	ck_assert_msg(strstr(logbuf, c->logged) != NULL, "log: %s", logbuf);
@@ -660,12 +669,12 @@ START_TEST(cleanup_waits_for_others)
 	struct mxtls_queue *q1, *q2;
 	char err[512] = "", id[MXTLS_QUEUE_ID_SIZE], files[512];
 	const char *rcpt[] = {"a@example.com"};
-	ck_assert_int_eq(mxtls_queue_open(ctx, &q1, err, sizeof err), MXTLS_OK);
+	ck_assert_int_eq(mxtls_queue_open(ctx, MXTLS_QUEUE_CLEANUP, &q1, err, sizeof err), MXTLS_OK);
 	struct fault_plan plan = {DELIVERY_FAULT_BODY_DURABLE, DELIVERY_FAULT_CRASH};
 	q1->fault = inject;
 	q1->fault_arg = &plan;
 	ck_assert_int_ne(submit(q1, "x\n", rcpt, 1, 0, id, err, sizeof err), MXTLS_OK);
-	ck_assert_int_eq(mxtls_queue_open(ctx, &q2, err, sizeof err), MXTLS_OK);
+	ck_assert_int_eq(mxtls_queue_open(ctx, MXTLS_QUEUE_CLEANUP, &q2, err, sizeof err), MXTLS_OK);
 	msg_files(files, sizeof files);
 	ck_assert_uint_eq(strlen(files), DELIVERY_ID_LEN); /* still there */
 	ck_assert_str_eq(logbuf, "");
@@ -684,15 +693,23 @@ static const char *const damage_sql[] = {
 	"UPDATE recipients SET message_id = 'not-an-id' WHERE message_id = '@'",
 };
 
+/* Opens the queue of a fresh context and queues two one-recipient messages, id1 then id2. */
+static struct mxtls_queue *open_with_two(struct mxtls_ctx *ctx, char *id1, char *id2)
+{
+	struct mxtls_queue *q;
+	char err[512] = "";
+	const char *rcpt[] = {"a@example.com"};
+	ck_assert_int_eq(mxtls_queue_open(ctx, MXTLS_QUEUE_CLEANUP, &q, err, sizeof err), MXTLS_OK);
+	ck_assert_int_eq(submit(q, "x\n", rcpt, 1, 0, id1, err, sizeof err), MXTLS_OK);
+	ck_assert_int_eq(submit(q, "y\n", rcpt, 1, 0, id2, err, sizeof err), MXTLS_OK);
+	return q;
+}
+
 START_TEST(damaged_row_reported)
 {
 	struct mxtls_ctx *ctx = new_ctx();
-	struct mxtls_queue *q;
 	char err[512] = "", id1[MXTLS_QUEUE_ID_SIZE], id2[MXTLS_QUEUE_ID_SIZE];
-	const char *rcpt[] = {"a@example.com"};
-	ck_assert_int_eq(mxtls_queue_open(ctx, &q, err, sizeof err), MXTLS_OK);
-	ck_assert_int_eq(submit(q, "x\n", rcpt, 1, 0, id1, err, sizeof err), MXTLS_OK);
-	ck_assert_int_eq(submit(q, "y\n", rcpt, 1, 0, id2, err, sizeof err), MXTLS_OK);
+	struct mxtls_queue *q = open_with_two(ctx, id1, id2);
 	char path[400], sql[400];
 	snprintf(path, sizeof path, "%s/state/queue/index.sqlite", tmpdir);
 	sqlite3 *db;
@@ -724,12 +741,8 @@ END_TEST
 START_TEST(missing_body_reported)
 {
 	struct mxtls_ctx *ctx = new_ctx();
-	struct mxtls_queue *q;
 	char err[512] = "", id1[MXTLS_QUEUE_ID_SIZE], id2[MXTLS_QUEUE_ID_SIZE], path[400];
-	const char *rcpt[] = {"a@example.com"};
-	ck_assert_int_eq(mxtls_queue_open(ctx, &q, err, sizeof err), MXTLS_OK);
-	ck_assert_int_eq(submit(q, "x\n", rcpt, 1, 0, id1, err, sizeof err), MXTLS_OK);
-	ck_assert_int_eq(submit(q, "y\n", rcpt, 1, 0, id2, err, sizeof err), MXTLS_OK);
+	struct mxtls_queue *q = open_with_two(ctx, id1, id2);
 	snprintf(path, sizeof path, "%s/state/queue/msg/%s", tmpdir, id1);
 	ck_assert_int_eq(unlink(path), 0);
 	struct mxtls_queue_list *l;
