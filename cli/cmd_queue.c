@@ -64,7 +64,8 @@ static void json_list(struct cli_env *env, const struct mxtls_queue_list *l)
 			cli_json_time(&j, "next_attempt",
 				      mxtls_queue_list_rcpt_next_attempt(l, i, k));
 			cli_json_string(&j, "last_host", mxtls_queue_list_rcpt_last_host(l, i, k));
-			cli_json_string(&j, "last_reply", mxtls_queue_list_rcpt_last_reply(l, i, k));
+			cli_json_string(&j, "last_reply",
+					mxtls_queue_list_rcpt_last_reply(l, i, k));
 			cli_json_string(&j, "result_type",
 					mxtls_queue_list_rcpt_result_type(l, i, k));
 			cli_json_object_end(&j);
@@ -83,8 +84,8 @@ static void text_list(struct cli_env *env, const struct mxtls_queue_list *l)
 	char t1[32], t2[32];
 	for (size_t i = 0; i < mxtls_queue_list_count(l); i++) {
 		const char *sender = mxtls_queue_list_sender(l, i);
-		fprintf(out, "%s  %" PRId64 " bytes  %s  from <%s>%s%s\n", mxtls_queue_list_id(l, i),
-			mxtls_queue_list_size(l, i),
+		fprintf(out, "%s  %" PRId64 " bytes  %s  from <%s>%s%s\n",
+			mxtls_queue_list_id(l, i), mxtls_queue_list_size(l, i),
 			cli_when(mxtls_queue_list_queued_at(l, i), t1, sizeof t1), sender,
 			mxtls_queue_list_problem(l, i) ? "  PROBLEM: " : "",
 			mxtls_queue_list_problem(l, i) ? mxtls_queue_list_problem(l, i) : "");
@@ -93,9 +94,11 @@ static void text_list(struct cli_env *env, const struct mxtls_queue_list *l)
 			const char *reply = mxtls_queue_list_rcpt_last_reply(l, i, k);
 			const char *rt = mxtls_queue_list_rcpt_result_type(l, i, k);
 			fprintf(out, "    %-8s %s  attempts %" PRId64 ", next %s",
-				mxtls_queue_list_rcpt_state(l, i, k), mxtls_queue_list_rcpt(l, i, k),
+				mxtls_queue_list_rcpt_state(l, i, k),
+				mxtls_queue_list_rcpt(l, i, k),
 				mxtls_queue_list_rcpt_attempts(l, i, k),
-				cli_when(mxtls_queue_list_rcpt_next_attempt(l, i, k), t2, sizeof t2));
+				cli_when(mxtls_queue_list_rcpt_next_attempt(l, i, k), t2,
+					 sizeof t2));
 			if (host != NULL)
 				fprintf(out, ", last host %s", host);
 			if (rt != NULL)
@@ -202,20 +205,23 @@ static int run_flush(struct cli_env *env)
 	return run_op(env, "flush", mxtls_queue_flush, true);
 }
 
-#define QUEUE_DETAILS_EXIT                                                                  \
-	"Exit 0 done, 1 no such message, 64 usage (an ID that is not 20 characters of 0-9\n" \
+#define QUEUE_DETAILS_EXIT                                                                         \
+	"Exit 0 done, 1 no such message, 64 usage (an ID that is not 20 characters of 0-9\n"       \
 	"and A-F), 75 the queue cannot be used now."
 
 const struct cli_command cli_cmd_queue_list = {
 	.name = "queue list",
 	.usage = "[--json]",
 	.summary = "list queued messages and their waiting recipients",
-	.details = "Per message: id, size, time queued (RFC 3339 UTC), sender; per recipient:\n"
-		   "state (pending, deferred, held), attempts, next attempt, last host, last reply\n"
-		   "and result type. Delivered and bounced recipients are not listed. --json:\n"
-		   "{\"messages\":[{\"id\",\"sender\",\"size\",\"queued_at\",\"recipients\":[{\"recipient\",\n"
-		   "\"state\",\"attempts\",\"next_attempt\",\"last_host\",\"last_reply\",\"result_type\"}]}]}.\n"
-		   "Damaged index rows are left out with a warning on stderr.",
+	.details =
+		"Per message: id, size, time queued (RFC 3339 UTC), sender; per recipient:\n"
+		"state (pending, deferred, held), attempts, next attempt, last host, last reply\n"
+		"and result type. Delivered and bounced recipients are not listed. --json:\n"
+		"{\"messages\":[{\"id\",\"sender\",\"size\",\"queued_at\",\"recipients\":[{"
+		"\"recipient\",\n"
+		"\"state\",\"attempts\",\"next_attempt\",\"last_host\",\"last_reply\",\"result_"
+		"type\"}]}]}.\n"
+		"Damaged index rows are left out with a warning on stderr.",
 	.run = run_list,
 };
 
@@ -248,8 +254,8 @@ const struct cli_command cli_cmd_queue_release = {
 	.name = "queue release",
 	.usage = "ID",
 	.summary = "release held recipients: due now",
-	.details = "Recipients never tried become pending, the others deferred; both due now.\n"
-		   QUEUE_DETAILS_EXIT,
+	.details = "Recipients never tried become pending, the others deferred; both due "
+		   "now.\n" QUEUE_DETAILS_EXIT,
 	.run = run_release,
 };
 

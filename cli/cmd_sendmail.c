@@ -21,7 +21,8 @@ static const struct cli_opt sendmail_options[] = {
 	 "sendmail -oX: -oi is -i; other -o options are accepted and ignored"},
 	{"sender", 'f', CLI_VALUE, O_F, "ADDR", "envelope sender (default: LOGIN@HOST; \"\" none)"},
 	{"full-name", 'F', CLI_VALUE, O_FULLNAME, "NAME", "display name of an added From field"},
-	{"body-type", 'B', CLI_VALUE, O_B, "TYPE", "sendmail -B (7BIT, 8BITMIME): accepted and ignored"},
+	{"body-type", 'B', CLI_VALUE, O_B, "TYPE",
+	 "sendmail -B (7BIT, 8BITMIME): accepted and ignored"},
 	{NULL, 0, 0, 0, NULL, NULL},
 };
 
@@ -90,8 +91,8 @@ static int exit_for(int rc)
 
 static int run(struct cli_env *env)
 {
-	struct mxtls_submission s = {.flags = MXTLS_SUBMIT_DOT_ENDS, .rcpt = env->pos,
-				     .nrcpt = env->npos};
+	struct mxtls_submission s = {
+		.flags = MXTLS_SUBMIT_DOT_ENDS, .rcpt = env->pos, .nrcpt = env->npos};
 	for (size_t i = 0; i < env->ngiven; i++) {
 		const struct cli_given *g = &env->given[i];
 		switch (g->id) {
@@ -128,8 +129,9 @@ static int run(struct cli_env *env)
 	char *data = NULL;
 	int r = read_stdin(MXTLS_QUEUE_MESSAGE_MAX, &data, &s.len);
 	if (r != 0) {
-		cli_errorf(env, r > 0 ? "the message is larger than %u bytes"
-				      : "cannot read the message from standard input",
+		cli_errorf(env,
+			   r > 0 ? "the message is larger than %u bytes"
+				 : "cannot read the message from standard input",
 			   MXTLS_QUEUE_MESSAGE_MAX);
 		mxtls_ctx_free(ctx);
 		return r > 0 ? EXIT_DATAERR : EXIT_TEMPFAIL;
@@ -156,16 +158,17 @@ const struct cli_command cli_cmd_sendmail = {
 	.name = "sendmail",
 	.usage = "[-t] [-i|-oi] [-f ADDR] [-F NAME] [--] [RCPT ...]",
 	.summary = "queue a message from standard input (the sendmail(1) interface)",
-	.details = "Reads an RFC 5322 message on standard input and queues it in STATE_DIR/queue/.\n"
-		   "Adds Date, Message-ID and From when missing (From: NAME from -F and the\n"
-		   "envelope sender, else LOGIN@HOST) and removes Bcc. Without -i a line with a\n"
-		   "single dot ends the message. Recipients (arguments, and with -t the To, Cc and\n"
-		   "Bcc addresses) must be RFC 5321 mailboxes; one without a domain gets @HOST.\n"
-		   "Silent on success; exit 0 only once the message is durable, 64 usage (a bad\n"
-		   "argument or recipient), 65 bad message (e.g. -t and no recipient), 75 the queue\n"
-		   "cannot take it now (disk full, permissions), with nothing of it left behind.\n"
-		   "Only root and the owner of the state directory may submit in this version.\n"
-		   "Nothing is delivered yet: the delivery daemon (mxtls queue run) is not built.",
+	.details =
+		"Reads an RFC 5322 message on standard input and queues it in STATE_DIR/queue/.\n"
+		"Adds Date, Message-ID and From when missing (From: NAME from -F and the\n"
+		"envelope sender, else LOGIN@HOST) and removes Bcc. Without -i a line with a\n"
+		"single dot ends the message. Recipients (arguments, and with -t the To, Cc and\n"
+		"Bcc addresses) must be RFC 5321 mailboxes; one without a domain gets @HOST.\n"
+		"Silent on success; exit 0 only once the message is durable, 64 usage (a bad\n"
+		"argument or recipient), 65 bad message (e.g. -t and no recipient), 75 the queue\n"
+		"cannot take it now (disk full, permissions), with nothing of it left behind.\n"
+		"Only root and the owner of the state directory may submit in this version.\n"
+		"Nothing is delivered yet: the delivery daemon (mxtls queue run) is not built.",
 	.options = sendmail_options,
 	.run = run,
 };

@@ -29,10 +29,10 @@
 
 enum tok_kind {
 	T_END,
-	T_ATOM,    /* 1*atext (bytes >= 0x80 too: RFC 6532) */
-	T_QSTRING, /* DQUOTE ... DQUOTE, with the quotes */
+	T_ATOM,     /* 1*atext (bytes >= 0x80 too: RFC 6532) */
+	T_QSTRING,  /* DQUOTE ... DQUOTE, with the quotes */
 	T_DLITERAL, /* "[" ... "]", with the brackets */
-	T_SPECIAL, /* one of < > @ , ; : . */
+	T_SPECIAL,  /* one of < > @ , ; : . */
 };
 
 struct tok {
@@ -89,7 +89,8 @@ static int skip_cfws(struct lex *l)
 					return fail(l, MXTLS_E_SYNTAX, "an unterminated comment");
 				c = l->p[l->pos++];
 				if (c == '\0' || c == '\r' || c == '\n')
-					return fail(l, MXTLS_E_SYNTAX, "a NUL, CR or LF byte in a comment");
+					return fail(l, MXTLS_E_SYNTAX,
+						    "a NUL, CR or LF byte in a comment");
 			} else if (c == '(') {
 				if (++depth > DELIVERY_COMMENT_DEPTH_MAX)
 					return fail(l, MXTLS_E_LIMIT, "comments nested too deep");
@@ -114,7 +115,8 @@ static int scan_quoted(struct lex *l, char close, struct tok *t)
 				break;
 			c = l->p[l->pos++];
 			if (c == '\0' || c == '\r' || c == '\n')
-				return fail(l, MXTLS_E_SYNTAX, "a NUL, CR or LF byte in a quoted string");
+				return fail(l, MXTLS_E_SYNTAX,
+					    "a NUL, CR or LF byte in a quoted string");
 		} else if (c == close) {
 			t->s = l->p + start;
 			t->n = l->pos - start;
@@ -124,7 +126,8 @@ static int scan_quoted(struct lex *l, char close, struct tok *t)
 		}
 	}
 	return fail(l, MXTLS_E_SYNTAX,
-		    close == '"' ? "an unterminated quoted string" : "an unterminated domain literal");
+		    close == '"' ? "an unterminated quoted string"
+				 : "an unterminated domain literal");
 }
 
 static int lex_next(struct lex *l, struct tok *t)
@@ -158,9 +161,10 @@ static int lex_next(struct lex *l, struct tok *t)
 		return 0;
 	}
 	if (!is_atext(c))
-		return fail(l, MXTLS_E_SYNTAX, c == ')' ? "an unbalanced ')'"
-				       : c == ']' ? "an unbalanced ']'"
-						  : "a character not allowed in an address list");
+		return fail(l, MXTLS_E_SYNTAX,
+			    c == ')'   ? "an unbalanced ')'"
+			    : c == ']' ? "an unbalanced ']'"
+				       : "a character not allowed in an address list");
 	t->kind = T_ATOM;
 	while (l->pos < l->len && is_atext((unsigned char)l->p[l->pos]))
 		l->pos++;
@@ -378,7 +382,8 @@ int delivery_addrlist_parse(const char *p, size_t len, delivery_addr_fn fn, void
 			return MXTLS_OK;
 		if (!is_special(&t, ','))
 			fail(&l, MXTLS_E_SYNTAX,
-			     is_special(&t, ';') ? "a ';' outside a group" : "expected ',' between addresses");
+			     is_special(&t, ';') ? "a ';' outside a group"
+						 : "expected ',' between addresses");
 		if (l.why != NULL)
 			break;
 	}

@@ -12,7 +12,7 @@
  * epoch (sortable until the year 2255) followed by 7 hex digits of randomness: 20 characters
  * of [0-9A-F].  Ids are also file names in the spool, so nothing else may ever pass for one.
  */
-#define DELIVERY_ID_LEN 20
+#define DELIVERY_ID_LEN         20
 #define DELIVERY_ID_TIME_DIGITS 13
 
 /* Writes the id for (usec, rnd) and a NUL into out (DELIVERY_ID_LEN + 1 bytes).  Only the

@@ -91,8 +91,8 @@ static int add_row(void *arg, const struct delivery_msg_row *m, const struct del
 	struct mxtls_queue_list *l = w->l;
 	const char *why = row_damage(m, r);
 	if (why != NULL) {
-		util_log_kv(&w->q->ctx->log, MXTLS_LOG_WARNING, 0, "queue-row-damaged", "id",
-			    m->id, "recipient", r->recipient, "reason", why, NULL);
+		util_log_kv(&w->q->ctx->log, MXTLS_LOG_WARNING, 0, "queue-row-damaged", "id", m->id,
+			    "recipient", r->recipient, "reason", why, NULL);
 		return MXTLS_OK;
 	}
 	bool bad = false;
@@ -116,8 +116,8 @@ static int add_row(void *arg, const struct delivery_msg_row *m, const struct del
 			return MXTLS_E_NOMEM;
 		if (!delivery_spool_exists(&w->q->spool, m->id)) {
 			msg->problem = "body file missing";
-			util_log_kv(&w->q->ctx->log, MXTLS_LOG_WARNING, 0, "queue-body-missing", "id",
-				    m->id, NULL);
+			util_log_kv(&w->q->ctx->log, MXTLS_LOG_WARNING, 0, "queue-body-missing",
+				    "id", m->id, NULL);
 		}
 	}
 	struct list_msg *msg = &l->msg[l->n - 1];
@@ -178,11 +178,11 @@ size_t mxtls_queue_list_count(const struct mxtls_queue_list *l)
 	return l != NULL ? l->n : 0;
 }
 
-#define MSG_FIELD(name, type, field, none)                                         \
-	type mxtls_queue_list_##name(const struct mxtls_queue_list *l, size_t i)   \
-	{                                                                          \
-		const struct list_msg *m = msg_at(l, i);                           \
-		return m != NULL ? m->field : none;                                \
+#define MSG_FIELD(name, type, field, none)                                                         \
+	type mxtls_queue_list_##name(const struct mxtls_queue_list *l, size_t i)                   \
+	{                                                                                          \
+		const struct list_msg *m = msg_at(l, i);                                           \
+		return m != NULL ? m->field : none;                                                \
 	}
 MSG_FIELD(id, const char *, id, NULL)
 MSG_FIELD(sender, const char *, sender, NULL)
@@ -191,11 +191,11 @@ MSG_FIELD(queued_at, int64_t, queued_at, -1)
 MSG_FIELD(problem, const char *, problem, NULL)
 MSG_FIELD(rcpt_count, size_t, nrcpt, 0)
 
-#define RCPT_FIELD(name, type, field, none)                                                  \
-	type mxtls_queue_list_##name(const struct mxtls_queue_list *l, size_t i, size_t j)   \
-	{                                                                                    \
-		const struct list_rcpt *r = rcpt_at(l, i, j);                                \
-		return r != NULL ? r->field : none;                                          \
+#define RCPT_FIELD(name, type, field, none)                                                        \
+	type mxtls_queue_list_##name(const struct mxtls_queue_list *l, size_t i, size_t j)         \
+	{                                                                                          \
+		const struct list_rcpt *r = rcpt_at(l, i, j);                                      \
+		return r != NULL ? r->field : none;                                                \
 	}
 RCPT_FIELD(rcpt, const char *, addr, NULL)
 RCPT_FIELD(rcpt_state, const char *, state, NULL)

@@ -8,8 +8,8 @@
 /* RFC 5321 §4.5.3.1.1: local-part at most 64 octets; §4.5.3.1.2: domain at most 255;
  * §4.5.3.1.3: a path at most 256 octets including the angle brackets, so a mailbox at most
  * 254. */
-#define DELIVERY_LOCAL_MAX 64
-#define DELIVERY_DOMAIN_MAX 255
+#define DELIVERY_LOCAL_MAX   64
+#define DELIVERY_DOMAIN_MAX  255
 #define DELIVERY_MAILBOX_MAX 254
 
 /*

@@ -37,10 +37,11 @@ static int check_user(const char *state_dir, char *err, size_t errlen)
 	}
 	if (st.st_uid == uid)
 		return MXTLS_OK;
-	snprintf(err, errlen,
-		 "the queue in %s belongs to uid %u; only root and that user may use it (submission "
-		 "by other users is not available yet)",
-		 state_dir, (unsigned)st.st_uid);
+	snprintf(
+		err, errlen,
+		"the queue in %s belongs to uid %u; only root and that user may use it (submission "
+		"by other users is not available yet)",
+		state_dir, (unsigned)st.st_uid);
 	return MXTLS_E_IO;
 }
 

@@ -9,8 +9,8 @@
 #include "delivery/delivery_spool.h"
 
 /* Points of a submission where a test may inject a failure (delivery_queue_fault()). */
-#define DELIVERY_FAULT_TEMP_WRITTEN "temp-written"  /* body synced, not yet renamed */
-#define DELIVERY_FAULT_BODY_DURABLE "body-durable"  /* body renamed and synced, no index row */
+#define DELIVERY_FAULT_TEMP_WRITTEN "temp-written" /* body synced, not yet renamed */
+#define DELIVERY_FAULT_BODY_DURABLE "body-durable" /* body renamed and synced, no index row */
 
 enum delivery_fault {
 	DELIVERY_FAULT_NONE = 0,  /* go on */

@@ -20,8 +20,7 @@ static int io_fail(char *err, size_t errlen, const char *what, int e)
 	return MXTLS_E_IO;
 }
 
-int delivery_spool_open(struct delivery_spool *sp, const char *queue_dir, char *err,
-			size_t errlen)
+int delivery_spool_open(struct delivery_spool *sp, const char *queue_dir, char *err, size_t errlen)
 {
 	char path[4096];
 	sp->dir_fd = sp->lock_fd = -1;

@@ -11,13 +11,13 @@
 #include "util/util_buf.h"
 
 #define DELIVERY_SPOOL_MSG_DIR "msg"
-#define DELIVERY_SPOOL_LOCK "lock"
+#define DELIVERY_SPOOL_LOCK    "lock"
 /* Temporary body files: ".tmp-" + id; removed when found by the cleaner. */
 #define DELIVERY_SPOOL_TMP_PREFIX ".tmp-"
 
 struct delivery_spool {
-	int dir_fd;  /* STATE_DIR/queue/msg */
-	int lock_fd; /* STATE_DIR/queue/lock, flock()ed shared for the spool's life */
+	int dir_fd;     /* STATE_DIR/queue/msg */
+	int lock_fd;    /* STATE_DIR/queue/lock, flock()ed shared for the spool's life */
 	bool exclusive; /* the lock was exclusive at open: nobody else is in the spool */
 };
 
@@ -26,8 +26,7 @@ struct delivery_spool {
  * takes the lock: exclusive when nobody else holds it (sp->exclusive; the caller may then
  * clean up), then shared.  Returns MXTLS_OK, or MXTLS_E_IO with the reason in err.
  */
-int delivery_spool_open(struct delivery_spool *sp, const char *queue_dir, char *err,
-			size_t errlen);
+int delivery_spool_open(struct delivery_spool *sp, const char *queue_dir, char *err, size_t errlen);
 /* Turns an exclusive lock into a shared one (after the clean-up); then closes nothing. */
 void delivery_spool_share(struct delivery_spool *sp);
 void delivery_spool_close(struct delivery_spool *sp);

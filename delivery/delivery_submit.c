@@ -53,7 +53,8 @@ static int add_rcpt(void *arg, const char *addr, size_t len, bool has_domain)
 				  ? delivery_mailbox_check(full, strlen(full))
 				  : "too long";
 	if (why != NULL) {
-		snprintf(r->err, r->errlen, "%s: address '%.*s': %s", r->where, (int)len, addr, why);
+		snprintf(r->err, r->errlen, "%s: address '%.*s': %s", r->where, (int)len, addr,
+			 why);
 		return r->fail_rc;
 	}
 	for (size_t i = 0; i < r->n; i++)
@@ -107,8 +108,8 @@ static int rcpts_from_header(struct rcpts *r, const char *msg, size_t len)
 }
 
 /* The envelope sender: "" for the null sender, else a checked (qualified) mailbox. */
-static int take_sender(const struct mxtls_submission *s, const char *host, char *out,
-		       size_t outlen, char *err, size_t errlen)
+static int take_sender(const struct mxtls_submission *s, const char *host, char *out, size_t outlen,
+		       char *err, size_t errlen)
 {
 	const char *p = s->sender;
 	if (p == NULL) {
@@ -135,16 +136,19 @@ bad:
 	return MXTLS_E_INVAL;
 }
 
-/* A fresh id: submission time in microseconds (the context's clock for the seconds) and
- * 28 random bits. */
-static void new_id(struct mxtls_queue *q, char id[DELIVERY_ID_LEN + 1])
+/*
+ * A fresh id: the wall-clock time in microseconds and 28 random bits.  Not the context's
+ * clock: a pinned clock (tests) would make ids of one second unordered, and seconds from one
+ * clock with microseconds from another go backwards at a second boundary.
+ */
+static void new_id(char id[DELIVERY_ID_LEN + 1])
 {
 	struct timespec ts;
 	uint32_t rnd = 0;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	if (getrandom(&rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
 		rnd = (uint32_t)ts.tv_nsec ^ (uint32_t)getpid() << 8;
-	uint64_t usec = (uint64_t)mxtls_ctx_now(q->ctx) * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+	uint64_t usec = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 	delivery_id_format(usec, rnd, id);
 }
 
@@ -232,7 +236,8 @@ int mxtls_queue_submit(struct mxtls_queue *q, const struct mxtls_submission *s,
 		return MXTLS_E_INVAL;
 	}
 	if (s->len > MXTLS_QUEUE_MESSAGE_MAX) {
-		snprintf(err, errlen, "the message is larger than %u bytes", MXTLS_QUEUE_MESSAGE_MAX);
+		snprintf(err, errlen, "the message is larger than %u bytes",
+			 MXTLS_QUEUE_MESSAGE_MAX);
 		return MXTLS_E_LIMIT;
 	}
 	if (s->host != NULL)
@@ -250,8 +255,11 @@ int mxtls_queue_submit(struct mxtls_queue *q, const struct mxtls_submission *s,
 	util_buf_init(&msg, MXTLS_QUEUE_MESSAGE_MAX + 128 * 1024);
 	if (r == NULL)
 		return MXTLS_E_NOMEM;
-	*r = (struct rcpts){.host = host, .fail_rc = MXTLS_E_INVAL, .where = "recipient",
-			    .err = err, .errlen = errlen};
+	*r = (struct rcpts){.host = host,
+			    .fail_rc = MXTLS_E_INVAL,
+			    .where = "recipient",
+			    .err = err,
+			    .errlen = errlen};
 	char where[300];
 	for (size_t i = 0; rc == MXTLS_OK && i < s->nrcpt; i++) {
 		if (s->rcpt[i] == NULL) {
@@ -279,7 +287,7 @@ int mxtls_queue_submit(struct mxtls_queue *q, const struct mxtls_submission *s,
 	char qid[DELIVERY_ID_LEN + 1];
 	/* A new id (and Message-ID) when, very rarely, the id is taken already. */
 	for (int attempt = 0; rc == MXTLS_OK; attempt++) {
-		new_id(q, qid);
+		new_id(qid);
 		util_buf_reset(&msg);
 		rc = build(s, qid, host, sender, &in, now, &msg);
 		if (rc == MXTLS_E_INVAL)

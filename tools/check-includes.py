@@ -4,9 +4,8 @@
 
 Rules: cli/ includes only <mxtls/...>, policyd/ and its own files; policyd/ (the Postfix policy
 server, built on the public API like cli/) includes only <mxtls/...> and itself; validator/ may
-include every module;
-dane/, sts/, smtp/, dns/ include util/ and themselves but never one another; delivery/ includes util/, smtp/ and
-validator/; util/ includes only
+include every module; delivery/ (the delivery agent) includes util/, smtp/ and validator/;
+dane/, sts/, smtp/, dns/ include util/ and themselves but never one another; util/ includes only
 util/ (and the public headers it implements); include/mxtls/ includes only include/mxtls/.
 Each third-party library is confined to its module (convention 8).
 """

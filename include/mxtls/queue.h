@@ -55,16 +55,16 @@ enum mxtls_submit_flag {
 
 /* One message from a local program (all borrowed for the call). */
 struct mxtls_submission {
-	const void *data;   /* the message as read (LF or CRLF line ends) */
+	const void *data; /* the message as read (LF or CRLF line ends) */
 	size_t len;
-	const char *sender; /* envelope sender (-f); "" or "<>": the null sender; NULL: login@host */
-	const char *full_name; /* display name of an added From (-F); NULL: none */
+	const char *sender;      /* envelope sender (-f); "" or "<>": none; NULL: login@host */
+	const char *full_name;   /* display name of an added From (-F); NULL: none */
 	const char *const *rcpt; /* recipients (each an address list, as sendmail takes them) */
 	size_t nrcpt;
-	unsigned flags;     /* enum mxtls_submit_flag */
-	const char *login;  /* the submitting user's login name (required) */
-	const char *host;   /* this host's name, for addresses without a domain and Message-ID;
-			     * NULL: gethostname() */
+	unsigned flags;    /* enum mxtls_submit_flag */
+	const char *login; /* the submitting user's login name (required) */
+	const char *host;  /* this host's name, for addresses without a domain and Message-ID;
+			    * NULL: gethostname() */
 };
 
 /*
@@ -91,8 +91,8 @@ MXTLS_API int mxtls_queue_submit(struct mxtls_queue *q, const struct mxtls_submi
  * and not queued), MXTLS_E_INVAL (id malformed), MXTLS_E_IO, MXTLS_E_NOMEM.
  */
 struct mxtls_queue_list;
-MXTLS_API int mxtls_queue_list(struct mxtls_queue *q, const char *id,
-			       struct mxtls_queue_list **out, char *err, size_t errlen);
+MXTLS_API int mxtls_queue_list(struct mxtls_queue *q, const char *id, struct mxtls_queue_list **out,
+			       char *err, size_t errlen);
 MXTLS_API void mxtls_queue_list_free(struct mxtls_queue_list *l);
 /* Accessors; strings borrowed from l; out of range gives NULL / 0 / -1. */
 MXTLS_API size_t mxtls_queue_list_count(const struct mxtls_queue_list *l);
@@ -103,22 +103,21 @@ MXTLS_API int64_t mxtls_queue_list_queued_at(const struct mxtls_queue_list *l, s
 /* NULL, or why the message cannot be delivered as it is ("body file missing"). */
 MXTLS_API const char *mxtls_queue_list_problem(const struct mxtls_queue_list *l, size_t i);
 MXTLS_API size_t mxtls_queue_list_rcpt_count(const struct mxtls_queue_list *l, size_t i);
-MXTLS_API const char *mxtls_queue_list_rcpt(const struct mxtls_queue_list *l, size_t i,
-					    size_t j);
+MXTLS_API const char *mxtls_queue_list_rcpt(const struct mxtls_queue_list *l, size_t i, size_t j);
 /* "pending", "deferred" or "held". */
 MXTLS_API const char *mxtls_queue_list_rcpt_state(const struct mxtls_queue_list *l, size_t i,
 						  size_t j);
 MXTLS_API int64_t mxtls_queue_list_rcpt_attempts(const struct mxtls_queue_list *l, size_t i,
 						 size_t j);
-MXTLS_API int64_t mxtls_queue_list_rcpt_next_attempt(const struct mxtls_queue_list *l,
-						     size_t i, size_t j);
+MXTLS_API int64_t mxtls_queue_list_rcpt_next_attempt(const struct mxtls_queue_list *l, size_t i,
+						     size_t j);
 /* NULL until a delivery attempt sets them. */
-MXTLS_API const char *mxtls_queue_list_rcpt_last_host(const struct mxtls_queue_list *l,
-						      size_t i, size_t j);
-MXTLS_API const char *mxtls_queue_list_rcpt_last_reply(const struct mxtls_queue_list *l,
-						       size_t i, size_t j);
-MXTLS_API const char *mxtls_queue_list_rcpt_result_type(const struct mxtls_queue_list *l,
-							size_t i, size_t j);
+MXTLS_API const char *mxtls_queue_list_rcpt_last_host(const struct mxtls_queue_list *l, size_t i,
+						      size_t j);
+MXTLS_API const char *mxtls_queue_list_rcpt_last_reply(const struct mxtls_queue_list *l, size_t i,
+						       size_t j);
+MXTLS_API const char *mxtls_queue_list_rcpt_result_type(const struct mxtls_queue_list *l, size_t i,
+							size_t j);
 
 /*
  * Reads message id's body file (as queued: CRLF line ends).  On success *data (NUL-terminated,
@@ -134,8 +133,7 @@ MXTLS_API int mxtls_queue_delete(struct mxtls_queue *q, const char *id, char *er
 /* Puts the message's waiting recipients on hold: the daemon leaves them alone. */
 MXTLS_API int mxtls_queue_hold(struct mxtls_queue *q, const char *id, char *err, size_t errlen);
 /* Releases held recipients: pending (never tried) or deferred, due now. */
-MXTLS_API int mxtls_queue_release(struct mxtls_queue *q, const char *id, char *err,
-				  size_t errlen);
+MXTLS_API int mxtls_queue_release(struct mxtls_queue *q, const char *id, char *err, size_t errlen);
 /* Makes the message's (id NULL: every message's) pending and deferred recipients due now. */
 MXTLS_API int mxtls_queue_flush(struct mxtls_queue *q, const char *id, char *err, size_t errlen);
 

@@ -67,10 +67,10 @@ static const struct addrlist_case {
 	{"\"Smith, John\" <js@example.com>", NOLEN, 0, "js@example.com", NULL},
 	{"undisclosed-recipients:;", NOLEN, 0, "", NULL},
 	{"team: a@b, C <c@d>; , e@f", NOLEN, 0, "a@b|c@d|e@f", NULL},
-	{"a@b,,, ,c@d,", NOLEN, 0, "a@b|c@d", NULL},                 /* obs-addr-list */
-	{"<@route1,@route2:a@b>", NOLEN, 0, "a@b", NULL},            /* obs-route */
+	{"a@b,,, ,c@d,", NOLEN, 0, "a@b|c@d", NULL},                          /* obs-addr-list */
+	{"<@route1,@route2:a@b>", NOLEN, 0, "a@b", NULL},                     /* obs-route */
 	{"a . b (x) @ (y) example . com", NOLEN, 0, "a.b@example.com", NULL}, /* obs CFWS */
-	{"Mr. Smith <a@b>", NOLEN, 0, "a@b", NULL},                  /* obs-phrase */
+	{"Mr. Smith <a@b>", NOLEN, 0, "a@b", NULL},                           /* obs-phrase */
 	{"a@[192.0.2.1]", NOLEN, 0, "a@[192.0.2.1]", NULL},
 	{"(a (nested \\) comment) here)a@b", NOLEN, 0, "a@b", NULL},
 	{"root, <x@y>", NOLEN, 0, "root!|x@y", NULL},
@@ -100,8 +100,8 @@ START_TEST(addrlist_parse)
 		      why ? why : "");
 	ck_assert_str_eq(got, c->want);
 	if (c->why != NULL)
-		ck_assert_msg(why != NULL && strstr(why, c->why) != NULL, "case %d: reason '%s'", _i,
-			      why ? why : "(none)");
+		ck_assert_msg(why != NULL && strstr(why, c->why) != NULL, "case %d: reason '%s'",
+			      _i, why ? why : "(none)");
 	else
 		ck_assert_ptr_null(why);
 }
@@ -297,8 +297,7 @@ static const struct fixup_case {
 	const char *want;
 } fixup_cases[] = {
 	/* No header at all: the fields, an empty line, then the text as body. */
-	{"hello\r\n", true, true, true,
-	 "Date: D\r\nFrom: F\r\nMessage-ID: <M>\r\n\r\nhello\r\n"},
+	{"hello\r\n", true, true, true, "Date: D\r\nFrom: F\r\nMessage-ID: <M>\r\n\r\nhello\r\n"},
 	{"", true, true, true, "Date: D\r\nFrom: F\r\nMessage-ID: <M>\r\n\r\n"},
 	/* A line that is not a field ends the header: an empty line is put before it. */
 	{"Subject: s\r\nnot a field\r\n", true, false, false,
@@ -306,8 +305,7 @@ static const struct fixup_case {
 	/* Bcc removed with its continuation lines, any case. */
 	{"To: a@b\r\nbcC: x@y,\r\n z@w\r\nSubject: s\r\n\r\nBcc: body@stays\r\n", false, false,
 	 false, "To: a@b\r\nSubject: s\r\n\r\nBcc: body@stays\r\n"},
-	{"Subject: s\r\n\r\n", false, true, false,
-	 "Subject: s\r\nMessage-ID: <M>\r\n\r\n"},
+	{"Subject: s\r\n\r\n", false, true, false, "Subject: s\r\nMessage-ID: <M>\r\n\r\n"},
 	{" leading continuation\r\n", false, false, true,
 	 "From: F\r\n\r\n leading continuation\r\n"},
 	{": empty name\r\n\r\n", false, false, true, "From: F\r\n\r\n: empty name\r\n\r\n"},
@@ -432,19 +430,24 @@ static void msg_files(char *out, size_t len)
 static int submit(struct mxtls_queue *q, const char *msg, const char *const *rcpt, size_t n,
 		  unsigned flags, char id[MXTLS_QUEUE_ID_SIZE], char *err, size_t errlen)
 {
-	struct mxtls_submission s = {.data = msg, .len = strlen(msg), .rcpt = rcpt, .nrcpt = n,
-				     .flags = flags, .login = "jane", .host = "host.example"};
+	struct mxtls_submission s = {.data = msg,
+				     .len = strlen(msg),
+				     .rcpt = rcpt,
+				     .nrcpt = n,
+				     .flags = flags,
+				     .login = "jane",
+				     .host = "host.example"};
 	return mxtls_queue_submit(q, &s, id, err, errlen);
 }
 
 static const struct submit_case {
 	const char *msg;
-	const char *rcpt;  /* one argument, or NULL */
+	const char *rcpt; /* one argument, or NULL */
 	const char *sender;
 	const char *name;
 	unsigned flags;
 	int rc;
-	const char *why;   /* substring of err */
+	const char *why; /* substring of err */
 } submit_cases[] = {
 	{"x\n", "bad@@x", NULL, NULL, 0, MXTLS_E_INVAL, "recipient"},
 	{"x\n", "a@b", "bad sender@x", NULL, 0, MXTLS_E_INVAL, "sender"},
@@ -466,9 +469,14 @@ START_TEST(submit_rejects)
 	char err[512] = "", id[MXTLS_QUEUE_ID_SIZE], files[512];
 	ck_assert_int_eq(mxtls_queue_open(ctx, MXTLS_QUEUE_CLEANUP, &q, err, sizeof err), MXTLS_OK);
 	const char *rcpt[1] = {c->rcpt};
-	struct mxtls_submission s = {.data = c->msg, .len = strlen(c->msg), .rcpt = rcpt,
-				     .nrcpt = c->rcpt ? 1 : 0, .flags = c->flags, .login = "jane",
-				     .host = "host.example", .sender = c->sender,
+	struct mxtls_submission s = {.data = c->msg,
+				     .len = strlen(c->msg),
+				     .rcpt = rcpt,
+				     .nrcpt = c->rcpt ? 1 : 0,
+				     .flags = c->flags,
+				     .login = "jane",
+				     .host = "host.example",
+				     .sender = c->sender,
 				     .full_name = c->name};
 	int rc = mxtls_queue_submit(q, &s, id, err, sizeof err);
 	ck_assert_msg(rc == c->rc, "case %d: rc %d (%s)", _i, rc, err);
@@ -490,8 +498,8 @@ START_TEST(submit_nul_rejected)
 	char err[512] = "", id[MXTLS_QUEUE_ID_SIZE];
 	ck_assert_int_eq(mxtls_queue_open(ctx, MXTLS_QUEUE_CLEANUP, &q, err, sizeof err), MXTLS_OK);
 	const char *rcpt[] = {"a@b"};
-	struct mxtls_submission s = {.data = "x\0y\n", .len = 4, .rcpt = rcpt, .nrcpt = 1,
-				     .login = "jane"};
+	struct mxtls_submission s = {
+		.data = "x\0y\n", .len = 4, .rcpt = rcpt, .nrcpt = 1, .login = "jane"};
 	ck_assert_int_eq(mxtls_queue_submit(q, &s, id, err, sizeof err), MXTLS_E_SYNTAX);
 	ck_assert_ptr_nonnull(strstr(err, "NUL"));
 	mxtls_queue_close(q);
@@ -507,8 +515,8 @@ START_TEST(spool_accept_and_manage)
 	ck_assert_int_eq(mxtls_queue_open(ctx, MXTLS_QUEUE_CLEANUP, &q, err, sizeof err), MXTLS_OK);
 	const char *rcpt[] = {"Bob <bob@example.com>, root", "bob@example.com"};
 	ck_assert_int_eq(submit(q, "Subject: one\nBcc: hidden@example.net\n\nbody\n.\nafter\n",
-				rcpt, 2, MXTLS_SUBMIT_DOT_ENDS | MXTLS_SUBMIT_RCPT_FROM_HEADERS, id1,
-				err, sizeof err),
+				rcpt, 2, MXTLS_SUBMIT_DOT_ENDS | MXTLS_SUBMIT_RCPT_FROM_HEADERS,
+				id1, err, sizeof err),
 			 MXTLS_OK);
 	ck_assert(delivery_id_valid(id1, strlen(id1)));
 	ck_assert_int_eq(submit(q, "Subject: two\n\nx\n", rcpt + 1, 1, 0, id2, err, sizeof err),
@@ -669,12 +677,14 @@ START_TEST(cleanup_waits_for_others)
 	struct mxtls_queue *q1, *q2;
 	char err[512] = "", id[MXTLS_QUEUE_ID_SIZE], files[512];
 	const char *rcpt[] = {"a@example.com"};
-	ck_assert_int_eq(mxtls_queue_open(ctx, MXTLS_QUEUE_CLEANUP, &q1, err, sizeof err), MXTLS_OK);
+	ck_assert_int_eq(mxtls_queue_open(ctx, MXTLS_QUEUE_CLEANUP, &q1, err, sizeof err),
+			 MXTLS_OK);
 	struct fault_plan plan = {DELIVERY_FAULT_BODY_DURABLE, DELIVERY_FAULT_CRASH};
 	q1->fault = inject;
 	q1->fault_arg = &plan;
 	ck_assert_int_ne(submit(q1, "x\n", rcpt, 1, 0, id, err, sizeof err), MXTLS_OK);
-	ck_assert_int_eq(mxtls_queue_open(ctx, MXTLS_QUEUE_CLEANUP, &q2, err, sizeof err), MXTLS_OK);
+	ck_assert_int_eq(mxtls_queue_open(ctx, MXTLS_QUEUE_CLEANUP, &q2, err, sizeof err),
+			 MXTLS_OK);
 	msg_files(files, sizeof files);
 	ck_assert_uint_eq(strlen(files), DELIVERY_ID_LEN); /* still there */
 	ck_assert_str_eq(logbuf, "");
