@@ -5,6 +5,13 @@
 const struct cli_command *const cli_commands[] = {
 	&cli_cmd_check,
 	&cli_cmd_send,
+	&cli_cmd_sendmail,
+	&cli_cmd_queue_list,
+	&cli_cmd_queue_show,
+	&cli_cmd_queue_hold,
+	&cli_cmd_queue_release,
+	&cli_cmd_queue_flush,
+	&cli_cmd_queue_delete,
 	&cli_cmd_policyd,
 	&cli_cmd_config,
 	&cli_cmd_dane_verify,

@@ -10,6 +10,13 @@
 /* One definition per cmd_*.c file. */
 extern const struct cli_command cli_cmd_check;
 extern const struct cli_command cli_cmd_send;
+extern const struct cli_command cli_cmd_sendmail;
+extern const struct cli_command cli_cmd_queue_list;
+extern const struct cli_command cli_cmd_queue_show;
+extern const struct cli_command cli_cmd_queue_hold;
+extern const struct cli_command cli_cmd_queue_release;
+extern const struct cli_command cli_cmd_queue_flush;
+extern const struct cli_command cli_cmd_queue_delete;
 extern const struct cli_command cli_cmd_policyd;
 extern const struct cli_command cli_cmd_config;
 extern const struct cli_command cli_cmd_dane_verify;

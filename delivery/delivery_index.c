@@ -1,0 +1,269 @@
+/* SPDX-License-Identifier: MIT */
+/* The queue index on SQLite (delivery_index.h). */
+#include "delivery/delivery_index.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <mxtls/error.h>
+
+struct delivery_index {
+	sqlite3 *db;
+};
+
+/* Created once (user_version 0 -> 1), in one transaction. */
+static const char schema[] =
+	"BEGIN IMMEDIATE;"
+	"CREATE TABLE IF NOT EXISTS messages ("
+	" id TEXT PRIMARY KEY, sender TEXT NOT NULL, size INTEGER NOT NULL,"
+	" queued_at INTEGER NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS recipients ("
+	" message_id TEXT NOT NULL, seq INTEGER NOT NULL, recipient TEXT NOT NULL,"
+	" state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,"
+	" next_attempt INTEGER NOT NULL, last_host TEXT, last_reply TEXT, result_type TEXT,"
+	" PRIMARY KEY (message_id, seq));"
+	"PRAGMA user_version = 1;"
+	"COMMIT;";
+
+/* The schema version of the open database, or -1. */
+static int user_version(sqlite3 *db)
+{
+	sqlite3_stmt *st;
+	int v = -1;
+	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+static int db_fail(struct delivery_index *ix, const char *what, char *err, size_t errlen)
+{
+	if (err != NULL && errlen > 0)
+		snprintf(err, errlen, "queue index: %s: %s", what, sqlite3_errmsg(ix->db));
+	return MXTLS_E_IO;
+}
+
+int delivery_index_open(const char *path, struct delivery_index **out, char *err, size_t errlen)
+{
+	struct delivery_index *ix = calloc(1, sizeof *ix);
+	if (ix == NULL)
+		return MXTLS_E_NOMEM;
+	int rc = MXTLS_OK;
+	if (sqlite3_open_v2(path, &ix->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+	    SQLITE_OK) {
+		rc = db_fail(ix, path, err, errlen);
+		goto fail;
+	}
+	sqlite3_busy_timeout(ix->db, DELIVERY_INDEX_BUSY_MS);
+	/* A message is accepted only once its rows are durable: every commit is synced. */
+	if (sqlite3_exec(ix->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL, NULL,
+			 NULL) != SQLITE_OK ||
+	    user_version(ix->db) < 0 ||
+	    (user_version(ix->db) == 0 &&
+	     sqlite3_exec(ix->db, schema, NULL, NULL, NULL) != SQLITE_OK)) {
+		sqlite3_exec(ix->db, "ROLLBACK", NULL, NULL, NULL);
+		rc = db_fail(ix, path, err, errlen);
+		goto fail;
+	}
+	*out = ix;
+	return MXTLS_OK;
+fail:
+	delivery_index_close(ix);
+	return rc;
+}
+
+void delivery_index_close(struct delivery_index *ix)
+{
+	if (ix == NULL)
+		return;
+	sqlite3_close(ix->db);
+	free(ix);
+}
+
+/* Runs a prepared statement to completion; true on success. */
+static bool step_done(sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW;
+}
+
+int delivery_index_insert(struct delivery_index *ix, const struct delivery_msg_row *m,
+			  const char *const *rcpts, size_t n, char *err, size_t errlen)
+{
+	sqlite3_stmt *msg = NULL, *rc_st = NULL;
+	if (sqlite3_exec(ix->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		return db_fail(ix, "begin", err, errlen);
+	bool ok = sqlite3_prepare_v2(ix->db,
+				     "INSERT INTO messages (id, sender, size, queued_at) "
+				     "VALUES (?, ?, ?, ?)",
+				     -1, &msg, NULL) == SQLITE_OK &&
+		  sqlite3_prepare_v2(ix->db,
+				     "INSERT INTO recipients (message_id, seq, recipient, state, "
+				     "next_attempt) VALUES (?, ?, ?, 'pending', ?)",
+				     -1, &rc_st, NULL) == SQLITE_OK;
+	if (ok) {
+		sqlite3_bind_text(msg, 1, m->id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(msg, 2, m->sender, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(msg, 3, m->size);
+		sqlite3_bind_int64(msg, 4, m->queued_at);
+		ok = step_done(msg);
+	}
+	for (size_t i = 0; ok && i < n; i++) {
+		sqlite3_reset(rc_st);
+		sqlite3_bind_text(rc_st, 1, m->id, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(rc_st, 2, (sqlite3_int64)i);
+		sqlite3_bind_text(rc_st, 3, rcpts[i], -1, SQLITE_STATIC);
+		sqlite3_bind_int64(rc_st, 4, m->queued_at);
+		ok = step_done(rc_st);
+	}
+	sqlite3_finalize(msg);
+	sqlite3_finalize(rc_st);
+	/* synchronous=FULL: COMMIT returns only once the WAL is synced. */
+	if (ok && sqlite3_exec(ix->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK)
+		return MXTLS_OK;
+	int rc = db_fail(ix, "adding the message", err, errlen);
+	sqlite3_exec(ix->db, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
+}
+
+int delivery_index_exists(struct delivery_index *ix, const char *id, bool *found)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(ix->db, "SELECT 1 FROM messages WHERE id = ?", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return MXTLS_E_IO;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return MXTLS_E_IO;
+	*found = rc == SQLITE_ROW;
+	return MXTLS_OK;
+}
+
+/* Runs sql with id bound to ?1 and now to ?2 (when present); *changes gets the row count. */
+static int exec_id(struct delivery_index *ix, const char *sql, const char *id, int64_t now,
+		   int *changes)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(ix->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return MXTLS_E_IO;
+	if (id != NULL)
+		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	if (sqlite3_bind_parameter_count(st) >= 2)
+		sqlite3_bind_int64(st, 2, now);
+	bool ok = step_done(st);
+	sqlite3_finalize(st);
+	*changes = sqlite3_changes(ix->db);
+	return ok ? MXTLS_OK : MXTLS_E_IO;
+}
+
+/* Runs body (statements over message id) in one transaction, NOTFOUND when id has no row. */
+static int in_transaction(struct delivery_index *ix, const char *id, const char *const *sql,
+			  size_t nsql, int64_t now, char *err, size_t errlen)
+{
+	if (sqlite3_exec(ix->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		return db_fail(ix, "begin", err, errlen);
+	bool found = true;
+	int rc = id != NULL ? delivery_index_exists(ix, id, &found) : MXTLS_OK;
+	if (rc == MXTLS_OK && !found)
+		rc = MXTLS_E_NOTFOUND;
+	for (size_t i = 0; rc == MXTLS_OK && i < nsql; i++) {
+		int changes;
+		rc = exec_id(ix, sql[i], id, now, &changes);
+	}
+	if (rc == MXTLS_OK && sqlite3_exec(ix->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK)
+		return MXTLS_OK;
+	if (rc != MXTLS_E_NOTFOUND)
+		rc = db_fail(ix, "update", err, errlen);
+	sqlite3_exec(ix->db, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
+}
+
+int delivery_index_delete(struct delivery_index *ix, const char *id, char *err, size_t errlen)
+{
+	static const char *const sql[] = {
+		"DELETE FROM recipients WHERE message_id = ?1",
+		"DELETE FROM messages WHERE id = ?1",
+	};
+	return in_transaction(ix, id, sql, 2, 0, err, errlen);
+}
+
+int delivery_index_update(struct delivery_index *ix, enum delivery_index_op op, const char *id,
+			  int64_t now, char *err, size_t errlen)
+{
+	static const char *const hold[] = {
+		"UPDATE recipients SET state = 'held' WHERE message_id = ?1 AND "
+		"state IN ('pending', 'deferred')"};
+	static const char *const release[] = {
+		"UPDATE recipients SET state = CASE WHEN attempts > 0 THEN 'deferred' "
+		"ELSE 'pending' END, next_attempt = ?2 WHERE message_id = ?1 AND state = 'held'"};
+	static const char *const flush_one[] = {
+		"UPDATE recipients SET next_attempt = MIN(next_attempt, ?2) WHERE message_id = ?1 "
+		"AND state IN ('pending', 'deferred')"};
+	static const char *const flush_all[] = {
+		"UPDATE recipients SET next_attempt = MIN(next_attempt, ?2) WHERE ?1 IS NULL "
+		"AND state IN ('pending', 'deferred')"};
+	switch (op) {
+	case DELIVERY_OP_HOLD:
+		return in_transaction(ix, id, hold, 1, now, err, errlen);
+	case DELIVERY_OP_RELEASE:
+		return in_transaction(ix, id, release, 1, now, err, errlen);
+	case DELIVERY_OP_FLUSH:
+		return in_transaction(ix, id, id != NULL ? flush_one : flush_all, 1, now, err,
+				      errlen);
+	}
+	return MXTLS_E_INVAL;
+}
+
+static const char *text_or_null(sqlite3_stmt *st, int col)
+{
+	return (const char *)sqlite3_column_text(st, col);
+}
+
+int delivery_index_list(struct delivery_index *ix, const char *id, delivery_index_row_fn fn,
+			void *arg, char *err, size_t errlen)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(ix->db,
+			       "SELECT m.id, m.sender, m.size, m.queued_at, r.recipient, r.state, "
+			       "r.attempts, r.next_attempt, r.last_host, r.last_reply, "
+			       "r.result_type FROM messages m JOIN recipients r ON r.message_id = "
+			       "m.id WHERE (?1 IS NULL OR m.id = ?1) AND r.state NOT IN "
+			       "('delivered', 'bounced') ORDER BY m.id, r.seq",
+			       -1, &st, NULL) != SQLITE_OK)
+		return db_fail(ix, "list", err, errlen);
+	if (id != NULL)
+		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	int rc = MXTLS_OK, s;
+	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+		struct delivery_msg_row m = {
+			.id = text_or_null(st, 0),
+			.sender = text_or_null(st, 1),
+			.size = sqlite3_column_int64(st, 2),
+			.queued_at = sqlite3_column_int64(st, 3),
+		};
+		struct delivery_rcpt_row r = {
+			.recipient = text_or_null(st, 4),
+			.state = text_or_null(st, 5),
+			.attempts = sqlite3_column_int64(st, 6),
+			.next_attempt = sqlite3_column_int64(st, 7),
+			.last_host = text_or_null(st, 8),
+			.last_reply = text_or_null(st, 9),
+			.result_type = text_or_null(st, 10),
+		};
+		static const int ints[] = {2, 3, 6, 7};
+		for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
+			if (sqlite3_column_type(st, ints[i]) != SQLITE_INTEGER)
+				r.damaged = "a number column holds something else";
+		if ((rc = fn(arg, &m, &r)) != 0)
+			break;
+	}
+	if (rc == MXTLS_OK && s != SQLITE_DONE)
+		rc = db_fail(ix, "list", err, errlen);
+	sqlite3_finalize(st);
+	return rc;
+}

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: MIT */
+/* The queue index (SQLite, WAL, synchronous=FULL): one row per message, one per recipient.
+ * The only SQLite user of delivery/ (it moves behind store/ when that room exists). */
+#ifndef MXTLS_DELIVERY_INDEX_H
+#define MXTLS_DELIVERY_INDEX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define DELIVERY_INDEX_FILE "index.sqlite"
+/* How long a writer waits for another one's transaction. */
+#define DELIVERY_INDEX_BUSY_MS 30000
+
+struct delivery_index;
+
+/* A message row and one of its recipient rows, as stored (strings borrowed for a callback). */
+struct delivery_msg_row {
+	const char *id, *sender;
+	int64_t size, queued_at;
+};
+struct delivery_rcpt_row {
+	const char *recipient, *state;
+	int64_t attempts, next_attempt;
+	const char *last_host, *last_reply, *result_type; /* NULL when none */
+	const char *damaged; /* NULL, or why the row cannot be read as stored (a wrong type) */
+};
+
+/* What hold / release / flush do to a message's waiting recipients. */
+enum delivery_index_op {
+	DELIVERY_OP_HOLD,    /* pending, deferred -> held */
+	DELIVERY_OP_RELEASE, /* held -> pending (never tried) or deferred, due now */
+	DELIVERY_OP_FLUSH,   /* pending, deferred: due now */
+};
+
+/* Opens (creating when missing) the index at path.  On MXTLS_OK *out is set (caller frees with
+ * delivery_index_close()); else MXTLS_E_IO with the reason in err. */
+int delivery_index_open(const char *path, struct delivery_index **out, char *err, size_t errlen);
+void delivery_index_close(struct delivery_index *ix);
+
+/* Adds a message and its recipients (state pending, due at m->queued_at) in one durable
+ * transaction.  Returns MXTLS_OK, or MXTLS_E_IO (nothing added; reason in err). */
+int delivery_index_insert(struct delivery_index *ix, const struct delivery_msg_row *m,
+			  const char *const *rcpts, size_t n, char *err, size_t errlen);
+
+/* Sets *found to whether message id has a row.  MXTLS_OK or MXTLS_E_IO. */
+int delivery_index_exists(struct delivery_index *ix, const char *id, bool *found);
+
+/* Removes message id and its recipients.  MXTLS_OK, MXTLS_E_NOTFOUND, MXTLS_E_IO. */
+int delivery_index_delete(struct delivery_index *ix, const char *id, char *err, size_t errlen);
+
+/* Applies op to message id (NULL: every message; only with DELIVERY_OP_FLUSH) at time now.
+ * MXTLS_OK, MXTLS_E_NOTFOUND (no such message), MXTLS_E_IO. */
+int delivery_index_update(struct delivery_index *ix, enum delivery_index_op op, const char *id,
+			  int64_t now, char *err, size_t errlen);
+
+/* Calls fn for every recipient row not delivered or bounced (of message id, or of all when
+ * id is NULL), ordered by message id then recipient order.  fn returning non-zero stops the
+ * walk and is returned.  MXTLS_OK or MXTLS_E_IO. */
+typedef int (*delivery_index_row_fn)(void *arg, const struct delivery_msg_row *m,
+				     const struct delivery_rcpt_row *r);
+int delivery_index_list(struct delivery_index *ix, const char *id, delivery_index_row_fn fn,
+			void *arg, char *err, size_t errlen);
+
+#endif
