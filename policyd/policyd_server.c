@@ -168,8 +168,13 @@ static void job_finish(struct job *j, const char *payload, size_t plen, int64_t 
 	struct policyd_entry *e = j->entry;
 	int64_t now = policyd_server_now(s);
 	e->op = NULL;
-	char framed[POLICYD_ANSWER_MAX + 16];
-	size_t flen = policyd_netstring_encode(payload, plen, framed, sizeof framed);
+	/* Answers may be up to ~100 KB (Postfix's reply limit): framed on the heap, to size. */
+	static const char oom_framed[] = "18:TEMP out of memory,";
+	size_t fcap = plen + 24;
+	char *framed = malloc(fcap);
+	size_t flen = framed != NULL ? policyd_netstring_encode(payload, plen, framed, fcap) : 0;
+	const char *wake = framed != NULL ? framed : oom_framed;
+	size_t wake_len = framed != NULL ? flen : sizeof oom_framed - 1;
 	if (j->refresh && !keep && e->framed != NULL && now < e->expires) {
 		/* A refresh-ahead that failed: the current answer stays in force until it
 		 * expires (its DNS answers are still valid); the next request tries again. */
@@ -177,6 +182,7 @@ static void job_finish(struct job *j, const char *payload, size_t plen, int64_t 
 			    payload, (const char *)NULL);
 		job_unlink(j);
 		gen_release(s, j->gen);
+		free(framed);
 		free(j);
 		return;
 	}
@@ -193,7 +199,8 @@ static void job_finish(struct job *j, const char *payload, size_t plen, int64_t 
 	policyd_log(MXTLS_LOG_INFO, j->refresh ? "refreshed" : "decided", "domain", e->key,
 		    "mode", mode, "answer", answer, "ttl", t, "ms", ms, (const char *)NULL);
 	job_unlink(j);
-	policyd_conn_wake(e, framed, flen);
+	policyd_conn_wake(e, wake, wake_len);
+	free(framed);
 	gen_release(j->srv, j->gen);
 	if (j->detached)
 		policyd_entry_free(e);
@@ -205,23 +212,31 @@ static void on_decided(void *arg, struct mxtls_decision *d, int err)
 	struct job *j = arg;
 	struct policyd_server *s = j->srv;
 	const struct policyd_options *o = &s->opts;
-	char payload[POLICYD_ANSWER_MAX];
+	/* POLICYD_ANSWER_MAX is ~100 KB: on the heap, not the loop's stack. */
+	char oom_payload[] = "TEMP out of memory";
+	char *payload = malloc(POLICYD_ANSWER_MAX);
+	size_t payload_cap = POLICYD_ANSWER_MAX;
+	if (payload == NULL) {
+		mxtls_decision_free(d);
+		job_finish(j, oom_payload, sizeof oom_payload - 1, o->temp_ttl, false, "error");
+		return;
+	}
 	size_t plen = 0;
 	struct policyd_facts f;
 	struct policyd_answer_opts ao = {.tlsrpt = o->tlsrpt,
 					 .fail_open = fail_open(o, j->entry->key)};
 	const char *mode = "error";
 	if (d == NULL) {
-		plen = (size_t)snprintf(payload, sizeof payload, "TEMP %s", mxtls_strerror(err));
+		plen = (size_t)snprintf(payload, payload_cap, "TEMP %s", mxtls_strerror(err));
 		if (ao.fail_open)
-			plen = (size_t)snprintf(payload, sizeof payload, "NOTFOUND ");
+			plen = (size_t)snprintf(payload, payload_cap, "NOTFOUND ");
 	} else {
 		mode = mxtls_decision_mode(d);
 		if (policyd_facts_from_decision(d, &f) == 0)
-			plen = policyd_answer(&f, &ao, payload, sizeof payload);
+			plen = policyd_answer(&f, &ao, payload, payload_cap);
 		policyd_facts_clear(&f);
 		if (plen == 0)
-			plen = (size_t)snprintf(payload, sizeof payload, "TEMP %s",
+			plen = (size_t)snprintf(payload, payload_cap, "TEMP %s",
 						"the decision does not fit in one answer");
 	}
 	/* A TEMP (or its fail-open NOTFOUND) is kept briefly and never written to disk. */
@@ -242,6 +257,7 @@ static void on_decided(void *arg, struct mxtls_decision *d, int err)
 	snprintf(mode_copy, sizeof mode_copy, "%s", mode);
 	mxtls_decision_free(d);
 	job_finish(j, payload, plen, ttl, !transient, mode_copy);
+	free(payload);
 }
 
 /* Starts a decision for e; on a synchronous failure answers e's waiters at once. */
@@ -289,9 +305,10 @@ static void start_decision(struct policyd_server *s, struct policyd_entry *e, bo
 	job_finish(j, answer, strlen(answer), s->opts.temp_ttl, false, "error");
 }
 
+/* A short fixed answer (PERM, NOTFOUND, TEMP ...). */
 static void reply_text(struct conn *c, const char *payload)
 {
-	char framed[POLICYD_ANSWER_MAX + 16];
+	char framed[256];
 	size_t n = policyd_netstring_encode(payload, strlen(payload), framed, sizeof framed);
 	policyd_conn_reply(c, framed, n);
 }
