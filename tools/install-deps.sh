@@ -25,6 +25,8 @@ packages=(
   # instance, the system one is never configured), and the unbound daemon as the validating
   # resolver that Postfix and the peer use through /etc/resolv.conf (tests/net/resolver-up.sh)
   postfix unbound
+  # tests: the independent DKIM verifier (dkimpy) and the Ed25519 support it needs (PyNaCl)
+  python3-dkim python3-nacl
 )
 # --list: print the package names only (for .ci/run and for packagers).
 if [ "${1:-}" = --list ]; then
