@@ -6,6 +6,7 @@ set -u
 mxtls=$1
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/mxtls-cli.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/lib-nobody.sh"
 n=0
 failed=0
 
@@ -92,11 +93,10 @@ if [ "$(id -u)" -eq 0 ]; then
   if command -v setpriv >/dev/null; then
     chmod 755 "$tmp"
     expect "default state dir of a user is \$XDG_STATE_HOME/mxtls" 0 \
-      "^state-dir = $tmp/state/mxtls\$" -- setpriv --reuid=65534 --regid=65534 --clear-groups \
-      "$mxtls" --config "$none" config
+      "^state-dir = $tmp/state/mxtls\$" -- as_nobody --config "$none" config
     expect "--help shows the state dir default of a user" 0 \
       "^ +--state-dir DIR +where persistent state lives \\(default $tmp/state/mxtls\\)\$" \
-      -- setpriv --reuid=65534 --regid=65534 --clear-groups "$mxtls" --config "$none" --help
+      -- as_nobody --config "$none" --help
   fi
 else
   expect "default state dir of a user is \$XDG_STATE_HOME/mxtls" 0 \
@@ -178,7 +178,7 @@ if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
   chmod 755 "$tmp"
   expect "config: a state-dir this user cannot write is a warning" 0 \
     "^mxtls: warning: state-dir $tmp/rootonly is not writable \\(Permission denied\\)" \
-    -- setpriv --reuid=65534 --regid=65534 --clear-groups "$mxtls" --config "$none" \
+    -- as_nobody --config "$none" \
     --state-dir "$tmp/rootonly" config
 fi
 

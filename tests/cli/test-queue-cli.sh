@@ -175,15 +175,8 @@ INNER
   grep -q '"recipient":"a@example.com"' "$tmp/df.after" && ok "disk full: earlier message listed" || bad "disk full: earlier message listed"
 
   # ---- permissions ----
-  # The unprivileged user runs a copy of mxtls and libmxtls from $tmp: the build tree may sit
-  # where that user cannot enter (a checkout under /root, say).
-  mkdir -p "$tmp/bin"
-  cp "$mxtls" "$tmp/bin/mxtls"
-  lib=$(ldd "$mxtls" | awk '$1 ~ /^libmxtls/ {print $3}')
-  [ -n "$lib" ] && cp "$lib" "$tmp/bin/"
-  chmod -R a+rX "$tmp/bin"
-  nob() { setpriv --reuid=65534 --regid=65534 --clear-groups env HOME="$tmp" \
-    LD_LIBRARY_PATH="$tmp/bin" "$tmp/bin/mxtls" --config /dev/null "$@"; }
+  . "$(dirname "$0")/lib-nobody.sh"
+  nob() { HOME="$tmp" as_nobody --config /dev/null "$@"; }
   # Another user's spool: unprivileged submission is not available yet.
   printf 'x\n' | nob --state-dir "$st" sendmail a@example.com >"$tmp/out" 2>&1
   expect "another user's spool: 75 with a clear message" 75 $? "$tmp/out" 'submission by other users is not available yet'
