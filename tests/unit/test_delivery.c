@@ -14,6 +14,7 @@
 #include <mxtls/mxtls.h>
 
 #include "delivery/delivery_addrlist.h"
+#include "delivery/delivery_dsn.h"
 #include "delivery/delivery_header.h"
 #include "delivery/delivery_id.h"
 #include "delivery/delivery_input.h"
@@ -770,6 +771,369 @@ START_TEST(missing_body_reported)
 }
 END_TEST
 
+/* ---- RFC 3464 delivery status notifications: hostile first ---- */
+
+#define DSN_QID "0123456789ABCDEF0123"
+static const char dsn_headers[] = "From: Alice <alice@example.org>\r\nTo: bob@example.net\r\n"
+				  "Subject: hello\r\nMessage-ID: <m1@example.org>\r\n\r\n";
+static const char dsn_reply[] = "550-5.1.1 The email account that you tried to reach does not "
+				"exist.\r\n550 5.1.1 Please check the address.";
+
+/* The pinned case of tests/dsn/dsn-tool.c ("basic"): one failed recipient. */
+static void dsn_basic(struct delivery_dsn *d, struct delivery_dsn_rcpt *r)
+{
+	*r = (struct delivery_dsn_rcpt){
+		.addr = "bob@example.net",
+		.orig_rcpt = "Bob@Example.NET",
+		.action = DELIVERY_DSN_FAILED,
+		.status = "5.1.1",
+		.remote_mta = "mx1.example.net",
+		.reply = dsn_reply,
+		.reply_len = sizeof dsn_reply - 1,
+		.last_attempt = 1796126460, /* Tue, 01 Dec 2026 12:01:00 +0000 */
+	};
+	*d = (struct delivery_dsn){
+		.reporting_mta = "mail.example.org",
+		.queue_id = DSN_QID,
+		.envid = "ENV-42",
+		.sender = "alice@example.org",
+		.arrival = 1796126400,
+		.now = 1796126470,
+		.headers = dsn_headers,
+		.headers_len = sizeof dsn_headers - 1,
+		.rcpts = r,
+		.nrcpts = 1,
+	};
+}
+
+/* Builds d; asserts MXTLS_OK, CRLF-only line ends, no line over maxline, 7-bit only and a
+ * terminating NUL.  Caller frees the result. */
+static char *dsn_ok(const struct delivery_dsn *d, size_t maxline, size_t *len_out)
+{
+	char *out = NULL;
+	size_t len = 0;
+	const char *why = NULL;
+	int rc = delivery_dsn_build(d, &out, &len, &why);
+	ck_assert_msg(rc == MXTLS_OK, "rc %d why %s", rc, why ? why : "-");
+	ck_assert_ptr_nonnull(out);
+	ck_assert_uint_eq(strlen(out), len);
+	size_t line = 0;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)out[i];
+		ck_assert_msg(c < 0x80, "8-bit byte at %zu", i);
+		if (c == '\r') {
+			ck_assert_msg(i + 1 < len && out[i + 1] == '\n', "bare CR at %zu", i);
+			i++;
+			line = 0;
+			continue;
+		}
+		ck_assert_msg(c != '\n', "bare LF at %zu", i);
+		ck_assert_msg(c >= 0x20 || c == '\t', "control byte %u at %zu", c, i);
+		ck_assert_msg(++line <= maxline, "line over %zu octets at %zu", maxline, i);
+	}
+	ck_assert_msg(len >= 2 && out[len - 2] == '\r' && out[len - 1] == '\n', "no final CRLF");
+	if (len_out != NULL)
+		*len_out = len;
+	return out;
+}
+
+static const struct dsn_reject_case {
+	const char *sender, *addr, *status, *remote, *host, *qid;
+	const char *why;
+} dsn_reject_cases[] = {
+	/* RFC 5321 §4.5.5: never to the null reverse-path. */
+	{"", "b@x", "5.1.1", "mx", "h", DSN_QID, "4.5.5"},
+	{NULL, "b@x", "5.1.1", "mx", "h", DSN_QID, "4.5.5"},
+	{"a@x\r\nBcc: evil@x", "b@x", "5.1.1", "mx", "h", DSN_QID, "sender"},
+	{"a@x>", "b@x", "5.1.1", "mx", "h", DSN_QID, "sender"},
+	{"a@x", "b@x\r\nX: y", "5.1.1", "mx", "h", DSN_QID, "recipient"},
+	{"a@x", "b@x\xc3\xa9", "5.1.1", "mx", "h", DSN_QID, "recipient"},
+	{"a@x", "", "5.1.1", "mx", "h", DSN_QID, "recipient"},
+	{"a@x", "b@x", "5.1", "mx", "h", DSN_QID, "status"},
+	{"a@x", "b@x", "6.1.1", "mx", "h", DSN_QID, "status"},
+	{"a@x", "b@x", "5.1.1000", "mx", "h", DSN_QID, "status"},
+	{"a@x", "b@x", "5.1.1 ", "mx", "h", DSN_QID, "status"},
+	{"a@x", "b@x", "5.1.1", "mx x", "h", DSN_QID, "remote MTA"},
+	{"a@x", "b@x", "5.1.1", "mx", "h\n", DSN_QID, "reporting MTA"},
+	{"a@x", "b@x", "5.1.1", "mx", "", DSN_QID, "reporting MTA"},
+	{"a@x", "b@x", "5.1.1", "mx", "h", "Q-1", "queue id"},
+	{"a@x", "b@x", "5.1.1", "mx", "h", "", "queue id"},
+};
+
+START_TEST(dsn_rejects)
+{
+	const struct dsn_reject_case *c = &dsn_reject_cases[_i];
+	struct delivery_dsn d;
+	struct delivery_dsn_rcpt r;
+	dsn_basic(&d, &r);
+	d.sender = c->sender;
+	r.addr = c->addr;
+	r.status = c->status;
+	r.remote_mta = c->remote;
+	d.reporting_mta = c->host;
+	d.queue_id = c->qid;
+	char *out = (char *)"untouched";
+	size_t len = 7;
+	const char *why = NULL;
+	ck_assert_int_eq(delivery_dsn_build(&d, &out, &len, &why), MXTLS_E_INVAL);
+	ck_assert_str_eq(out, "untouched"); /* all-or-nothing */
+	ck_assert_uint_eq(len, 7);
+	ck_assert_ptr_nonnull(why);
+	ck_assert_msg(strstr(why, c->why) != NULL, "why '%s' lacks '%s'", why, c->why);
+}
+END_TEST
+
+START_TEST(dsn_too_long_token)
+{
+	struct delivery_dsn d;
+	struct delivery_dsn_rcpt r;
+	dsn_basic(&d, &r);
+	char addr[DELIVERY_DSN_TOKEN_MAX + 2];
+	memset(addr, 'a', sizeof addr - 1);
+	addr[sizeof addr - 1] = '\0';
+	addr[1] = '@';
+	r.addr = addr;
+	char *out = NULL;
+	size_t len = 0;
+	ck_assert_int_eq(delivery_dsn_build(&d, &out, &len, NULL), MXTLS_E_INVAL);
+	addr[DELIVERY_DSN_TOKEN_MAX] = '\0'; /* exactly at the cap: accepted */
+	out = dsn_ok(&d, 998, NULL);
+	free(out);
+}
+END_TEST
+
+/* A reply with CR, LF, NUL, controls and 8-bit bytes: one unfolded Diagnostic-Code line, no
+ * injected field, each bad byte a '?'. */
+START_TEST(dsn_reply_hostile)
+{
+	static const char reply[] = "550 5.7.1 a\r\nX-Injected: yes\r\n\r\nb\0c\x01\x1b\x7f"
+				    "\xc3\xa9 \t d\re\nf\r\n";
+	struct delivery_dsn d;
+	struct delivery_dsn_rcpt r;
+	dsn_basic(&d, &r);
+	r.reply = reply;
+	r.reply_len = sizeof reply - 1;
+	char *out = dsn_ok(&d, 78, NULL);
+	ck_assert_ptr_nonnull(strstr(out, "\r\nDiagnostic-Code: smtp; 550 5.7.1 a X-Injected: yes "
+					  "b?c????? d e f\r\nLast-Attempt-Date: "));
+	ck_assert_ptr_null(strstr(out, "\r\nX-Injected"));
+	ck_assert_ptr_nonnull(
+		strstr(out, "\r\n    The server said: 550 5.7.1 a X-Injected: yes b?c????? d e f\r\n"));
+	free(out);
+}
+END_TEST
+
+/* A 2000-byte reply without a space: folded into pieces of at most 77 bytes, every byte kept. */
+START_TEST(dsn_reply_2000)
+{
+	char reply[2000];
+	memset(reply, 'z', sizeof reply);
+	struct delivery_dsn d;
+	struct delivery_dsn_rcpt r;
+	dsn_basic(&d, &r);
+	r.reply = reply;
+	r.reply_len = sizeof reply;
+	char *out = dsn_ok(&d, 78, NULL);
+	const char *p = strstr(out, "\r\nDiagnostic-Code: smtp;\r\n z");
+	ck_assert_ptr_nonnull(p);
+	const char *end = strstr(p, "\r\nLast-Attempt-Date:");
+	ck_assert_ptr_nonnull(end);
+	size_t z = 0;
+	for (const char *q = p + strlen("\r\nDiagnostic-Code: smtp;"); q < end; q++) {
+		if (*q == 'z')
+			z++;
+		else
+			ck_assert_msg(*q != ' ' || q[-1] == '\n', "space not from folding");
+	}
+	ck_assert_uint_eq(z, 2000);
+	free(out);
+}
+END_TEST
+
+/* Every RFC 8460 result type: named in the report and explained in the text. */
+START_TEST(dsn_result_types)
+{
+	enum mxtls_result rt = (enum mxtls_result)_i;
+	struct delivery_dsn d;
+	struct delivery_dsn_rcpt r;
+	dsn_basic(&d, &r);
+	r.tls_result = rt;
+	r.status = "4.7.5";
+	char *out = dsn_ok(&d, 78, NULL);
+	char want[128];
+	const char *words = delivery_dsn_tls_words(rt);
+	if (rt == MXTLS_RESULT_OK) {
+		ck_assert_ptr_null(words);
+		ck_assert_ptr_null(strstr(out, "X-Mxtls-TLS-Result"));
+		ck_assert_ptr_null(strstr(out, "Security"));
+	} else {
+		ck_assert_ptr_nonnull(words);
+		ck_assert_str_ne(mxtls_result_name(rt), "unknown");
+		snprintf(want, sizeof want, "\r\nX-Mxtls-TLS-Result: %s\r\n", mxtls_result_name(rt));
+		ck_assert_ptr_nonnull(strstr(out, want));
+		snprintf(want, sizeof want, "    Security (TLS report result %s):",
+			 mxtls_result_name(rt));
+		ck_assert_ptr_nonnull(strstr(out, want));
+	}
+	free(out);
+}
+END_TEST
+
+START_TEST(dsn_words_exact)
+{
+	ck_assert_str_eq(delivery_dsn_tls_words(MXTLS_RESULT_STARTTLS_NOT_SUPPORTED),
+			 "the receiving server did not offer STARTTLS, and the recipient's domain "
+			 "requires encryption (DANE or MTA-STS); the message was not sent "
+			 "unencrypted.");
+	ck_assert_ptr_null(delivery_dsn_tls_words((enum mxtls_result)99));
+}
+END_TEST
+
+/* Delay warning vs failure: subject, Action, Will-Retry-Until only for delayed recipients. */
+START_TEST(dsn_delay_vs_failure)
+{
+	struct delivery_dsn d;
+	struct delivery_dsn_rcpt r[2];
+	dsn_basic(&d, &r[0]);
+	r[0].will_retry_until = 1796558400; /* ignored: a failed recipient is not retried */
+	r[1] = r[0];
+	r[1].addr = "late@example.net";
+	r[1].orig_rcpt = NULL;
+	r[1].action = DELIVERY_DSN_DELAYED;
+	r[1].status = "4.4.1";
+	r[1].remote_mta = "";
+	r[1].reply = NULL;
+	r[1].reply_len = 0;
+	d.rcpts = r;
+	d.nrcpts = 2;
+	char *out = dsn_ok(&d, 78, NULL);
+	ck_assert_ptr_nonnull(strstr(out, "\r\nSubject: Undelivered Mail Returned to Sender\r\n"));
+	ck_assert_ptr_nonnull(strstr(out, "Message-ID: <1796126470.failure." DSN_QID
+					  "@mail.example.org>\r\n"));
+	ck_assert_ptr_nonnull(strstr(out, "\r\nFinal-Recipient: rfc822; bob@example.net\r\n"
+					  "Action: failed\r\nStatus: 5.1.1\r\n"));
+	ck_assert_ptr_nonnull(strstr(out, "\r\n\r\nFinal-Recipient: rfc822; late@example.net\r\n"
+					  "Action: delayed\r\nStatus: 4.4.1\r\n"
+					  "Last-Attempt-Date: Tue, 01 Dec 2026 12:01:00 +0000\r\n"
+					  "Will-Retry-Until: Sun, 06 Dec 2026 12:00:00 +0000\r\n"));
+	const char *first = strstr(out, "Will-Retry-Until");
+	ck_assert_ptr_nonnull(first);
+	ck_assert_ptr_null(strstr(first + 1, "Will-Retry-Until"));
+	ck_assert_ptr_nonnull(
+		strstr(out, "    Last attempt: Tue, 01 Dec 2026 12:01:00 +0000; no receiving"));
+	free(out);
+	d.delay = true;
+	out = dsn_ok(&d, 78, NULL);
+	ck_assert_ptr_nonnull(strstr(out, "\r\nSubject: Delayed Mail (still being retried)\r\n"));
+	ck_assert_ptr_nonnull(strstr(out, "Message-ID: <1796126470.delay."));
+	ck_assert_ptr_nonnull(strstr(out, "This is a warning only"));
+	ck_assert_ptr_nonnull(strstr(out, "Content-Description: Message Headers\r\n"));
+	free(out);
+}
+END_TEST
+
+/* The boundary never occurs in a part: original headers holding the first candidate push it
+ * to the next; 8-bit headers go quoted-printable, byte for byte. */
+START_TEST(dsn_boundary_and_8bit)
+{
+	static const char h[] = "Subject: x\r\nX-B: --=_dsn_" DSN_QID "_0\r\n\r\n";
+	struct delivery_dsn d;
+	struct delivery_dsn_rcpt r;
+	dsn_basic(&d, &r);
+	d.headers = h;
+	d.headers_len = sizeof h - 1;
+	char *out = dsn_ok(&d, 998, NULL);
+	ck_assert_ptr_nonnull(strstr(out, "boundary=\"=_dsn_" DSN_QID "_1\"\r\n"));
+	ck_assert_ptr_nonnull(strstr(out, "\r\n\r\nSubject: x\r\nX-B: --=_dsn_" DSN_QID "_0\r\n"
+					  "\r\n--=_dsn_" DSN_QID "_1--\r\n"));
+	free(out);
+	static const char h8[] = "Subject: J\xc3\xb6rg =\r\nX-Nul: a\0b\r\n";
+	d.headers = h8;
+	d.headers_len = sizeof h8 - 1;
+	out = dsn_ok(&d, 76, NULL); /* 76: the text and quoted-printable lines */
+	ck_assert_ptr_nonnull(strstr(out, "Content-Type: text/rfc822-headers\r\n"
+					  "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+					  "Subject: J=C3=B6rg =3D\r\nX-Nul: a=00b\r\n\r\n--=_dsn_"));
+	free(out);
+	d.headers = NULL;
+	d.headers_len = 0;
+	out = dsn_ok(&d, 78, NULL);
+	ck_assert_ptr_nonnull(strstr(out, "Content-Type: text/rfc822-headers\r\n\r\n\r\n--=_dsn_"
+					  DSN_QID "_0--\r\n"));
+	free(out);
+}
+END_TEST
+
+/* One case pinned byte for byte (times pinned; the same input as tests/dsn's "basic"). */
+START_TEST(dsn_pinned)
+{
+	static const char want[] =
+	"From: Mail Delivery System <MAILER-DAEMON@mail.example.org>\r\n"
+	"To: <alice@example.org>\r\n"
+	"Subject: Undelivered Mail Returned to Sender\r\n"
+	"Date: Tue, 01 Dec 2026 12:01:10 +0000\r\n"
+	"Message-ID: <1796126470.failure.0123456789ABCDEF0123@mail.example.org>\r\n"
+	"Auto-Submitted: auto-replied\r\n"
+	"MIME-Version: 1.0\r\n"
+	"Content-Type: multipart/report; report-type=delivery-status;\r\n"
+	"\tboundary=\"=_dsn_0123456789ABCDEF0123_0\"\r\n"
+	"\r\n"
+	"This is a MIME-encapsulated message.\r\n"
+	"\r\n"
+	"--=_dsn_0123456789ABCDEF0123_0\r\n"
+	"Content-Description: Notification\r\n"
+	"Content-Type: text/plain; charset=us-ascii\r\n"
+	"\r\n"
+	"This is the mail system at host mail.example.org.\r\n"
+	"\r\n"
+	"Your message of Tue, 01 Dec 2026 12:00:00 +0000 (queue id\r\n"
+	"0123456789ABCDEF0123) could not be delivered to one or more recipients; it\r\n"
+	"is returned to you here. Each recipient is listed below with the reason. The\r\n"
+	"delivery report and the header of your message are attached.\r\n"
+	"\r\n"
+	"<bob@example.net>: delivery failed (status 5.1.1).\r\n"
+	"    Last attempt: Tue, 01 Dec 2026 12:01:00 +0000, at mx1.example.net.\r\n"
+	"    The server said: 550-5.1.1 The email account that you tried to reach\r\n"
+	"    does not exist. 550 5.1.1 Please check the address.\r\n"
+	"\r\n"
+	"--=_dsn_0123456789ABCDEF0123_0\r\n"
+	"Content-Description: Delivery report\r\n"
+	"Content-Type: message/delivery-status\r\n"
+	"\r\n"
+	"Reporting-MTA: dns; mail.example.org\r\n"
+	"Original-Envelope-Id: ENV-42\r\n"
+	"Arrival-Date: Tue, 01 Dec 2026 12:00:00 +0000\r\n"
+	"\r\n"
+	"Original-Recipient: rfc822; Bob@Example.NET\r\n"
+	"Final-Recipient: rfc822; bob@example.net\r\n"
+	"Action: failed\r\n"
+	"Status: 5.1.1\r\n"
+	"Remote-MTA: dns; mx1.example.net\r\n"
+	"Diagnostic-Code: smtp; 550-5.1.1 The email account that you tried to reach\r\n"
+	" does not exist. 550 5.1.1 Please check the address.\r\n"
+	"Last-Attempt-Date: Tue, 01 Dec 2026 12:01:00 +0000\r\n"
+	"\r\n"
+	"--=_dsn_0123456789ABCDEF0123_0\r\n"
+	"Content-Description: Undelivered Message Headers\r\n"
+	"Content-Type: text/rfc822-headers\r\n"
+	"\r\n"
+	"From: Alice <alice@example.org>\r\n"
+	"To: bob@example.net\r\n"
+	"Subject: hello\r\n"
+	"Message-ID: <m1@example.org>\r\n"
+	"\r\n"
+	"--=_dsn_0123456789ABCDEF0123_0--\r\n";
+	struct delivery_dsn d;
+	struct delivery_dsn_rcpt r;
+	dsn_basic(&d, &r);
+	size_t len;
+	char *out = dsn_ok(&d, 78, &len);
+	ck_assert_str_eq(out, want);
+	ck_assert_uint_eq(len, sizeof want - 1);
+	free(out);
+}
+END_TEST
+
 static Suite *delivery_suite(void)
 {
 	Suite *s = suite_create("delivery");
@@ -788,6 +1152,17 @@ static Suite *delivery_suite(void)
 	tcase_add_loop_test(tc, header_fixup, 0, ARRAY_LEN(fixup_cases));
 	tcase_add_test(tc, header_has);
 	tcase_add_test(tc, header_date_from);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("dsn");
+	tcase_add_loop_test(tc, dsn_rejects, 0, ARRAY_LEN(dsn_reject_cases));
+	tcase_add_test(tc, dsn_too_long_token);
+	tcase_add_test(tc, dsn_reply_hostile);
+	tcase_add_test(tc, dsn_reply_2000);
+	tcase_add_loop_test(tc, dsn_result_types, MXTLS_RESULT_OK, MXTLS_RESULT_STS_WEBPKI_INVALID + 1);
+	tcase_add_test(tc, dsn_words_exact);
+	tcase_add_test(tc, dsn_delay_vs_failure);
+	tcase_add_test(tc, dsn_boundary_and_8bit);
+	tcase_add_test(tc, dsn_pinned);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("spool");
 	tcase_add_checked_fixture(tc, setup_tmp, teardown_tmp);
