@@ -79,27 +79,24 @@ static void finish(struct sts_resolve *s)
 		 * gets no result, which a decision turns into a temporary failure. */
 		sts_resolve_result_free(res);
 		res = NULL;
-		sts_cache_entry_clear(&s->cached);
-		for (int i = 0; i < 2; i++)
-			dns_answer_free(s->addr_ans[i]);
-		sts_resolve_callback cb = s->cb;
-		void *arg = s->arg;
-		free(s);
-		cb(arg, NULL);
-		return;
+	} else {
+		if (res->source == STS_SOURCE_NONE && cached_valid(s)) {
+			/* RFC 8461 §3.3 and §5.1 (STS-10, STS-34): no live policy, a valid
+			 * cached one. */
+			res->source = STS_SOURCE_CACHE;
+			res->policy = s->cached;
+			memset(&s->cached, 0, sizeof s->cached);
+		}
+		util_log_kv(s->log, MXTLS_LOG_INFO, s->log_id, "sts-policy", "domain", res->domain,
+			    "txt", sts_txt_state_name(res->txt), "id",
+			    res->txt_id[0] ? res->txt_id : NULL, "source",
+			    sts_source_name(res->source), "mode",
+			    res->source != STS_SOURCE_NONE ? sts_policy_mode_name(res->policy.mode)
+							   : NULL,
+			    "fetch", res->fetched ? mxtls_result_name(res->fetch_result) : NULL,
+			    "error", res->fetch_error[0] ? res->fetch_error : NULL,
+			    (const char *)NULL);
 	}
-	if (res->source == STS_SOURCE_NONE && cached_valid(s)) {
-		/* RFC 8461 §3.3 and §5.1 (STS-10, STS-34): no live policy, a valid cached one. */
-		res->source = STS_SOURCE_CACHE;
-		res->policy = s->cached;
-		memset(&s->cached, 0, sizeof s->cached);
-	}
-	util_log_kv(s->log, MXTLS_LOG_INFO, s->log_id, "sts-policy", "domain", res->domain, "txt",
-		    sts_txt_state_name(res->txt), "id", res->txt_id[0] ? res->txt_id : NULL,
-		    "source", sts_source_name(res->source), "mode",
-		    res->source != STS_SOURCE_NONE ? sts_policy_mode_name(res->policy.mode) : NULL,
-		    "fetch", res->fetched ? mxtls_result_name(res->fetch_result) : NULL, "error",
-		    res->fetch_error[0] ? res->fetch_error : NULL, (const char *)NULL);
 	sts_cache_entry_clear(&s->cached);
 	for (int i = 0; i < 2; i++)
 		dns_answer_free(s->addr_ans[i]);
