@@ -26,6 +26,16 @@ static const char schema[] =
 	"PRAGMA user_version = 1;"
 	"COMMIT;";
 
+/* Version 2 (the daemon): the envelope's REQUIRETLS (RFC 8689 §4), whether a delay warning
+ * went out, and an index for the scheduler's "what is due" question. */
+static const char schema_2[] =
+	"ALTER TABLE messages ADD COLUMN requiretls INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE messages ADD COLUMN warned INTEGER NOT NULL DEFAULT 0;"
+	"CREATE INDEX IF NOT EXISTS recipients_due ON recipients (next_attempt)"
+	" WHERE state IN ('pending', 'deferred');"
+	"PRAGMA user_version = 2;";
+#define SCHEMA_VERSION 2
+
 /* The schema version of the open database, or -1. */
 static int user_version(sqlite3 *db)
 {
@@ -37,6 +47,26 @@ static int user_version(sqlite3 *db)
 		v = sqlite3_column_int(st, 0);
 	sqlite3_finalize(st);
 	return v;
+}
+
+/* Brings the schema to SCHEMA_VERSION.  The version is read again inside the write
+ * transaction: two processes opening an old index at once migrate it once. */
+static bool migrate(sqlite3 *db)
+{
+	int v = user_version(db);
+	if (v == 0 && sqlite3_exec(db, schema, NULL, NULL, NULL) != SQLITE_OK)
+		return false;
+	if (user_version(db) == SCHEMA_VERSION)
+		return true;
+	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		return false;
+	v = user_version(db);
+	bool ok = v == SCHEMA_VERSION ||
+		  (v == 1 && sqlite3_exec(db, schema_2, NULL, NULL, NULL) == SQLITE_OK);
+	if (ok && sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK)
+		return true;
+	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	return false;
 }
 
 static int db_fail(struct delivery_index *ix, const char *what, char *err, size_t errlen)
@@ -61,9 +91,14 @@ int delivery_index_open(const char *path, struct delivery_index **out, char *err
 	/* A message is accepted only once its rows are durable: every commit is synced. */
 	if (sqlite3_exec(ix->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL, NULL,
 			 NULL) != SQLITE_OK ||
-	    user_version(ix->db) < 0 ||
-	    (user_version(ix->db) == 0 &&
-	     sqlite3_exec(ix->db, schema, NULL, NULL, NULL) != SQLITE_OK)) {
+	    user_version(ix->db) < 0 || user_version(ix->db) > SCHEMA_VERSION ||
+	    !migrate(ix->db)) {
+		if (user_version(ix->db) > SCHEMA_VERSION) {
+			snprintf(err, errlen, "queue index %s: schema %d, made by a newer mxtls", path,
+				 user_version(ix->db));
+			rc = MXTLS_E_IO;
+			goto fail;
+		}
 		sqlite3_exec(ix->db, "ROLLBACK", NULL, NULL, NULL);
 		rc = db_fail(ix, path, err, errlen);
 		goto fail;
@@ -97,8 +132,8 @@ int delivery_index_insert(struct delivery_index *ix, const struct delivery_msg_r
 	if (sqlite3_exec(ix->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
 		return db_fail(ix, "begin", err, errlen);
 	bool ok = sqlite3_prepare_v2(ix->db,
-				     "INSERT INTO messages (id, sender, size, queued_at) "
-				     "VALUES (?, ?, ?, ?)",
+				     "INSERT INTO messages (id, sender, size, queued_at, "
+				     "requiretls) VALUES (?, ?, ?, ?, ?)",
 				     -1, &msg, NULL) == SQLITE_OK &&
 		  sqlite3_prepare_v2(ix->db,
 				     "INSERT INTO recipients (message_id, seq, recipient, state, "
@@ -109,6 +144,7 @@ int delivery_index_insert(struct delivery_index *ix, const struct delivery_msg_r
 		sqlite3_bind_text(msg, 2, m->sender, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(msg, 3, m->size);
 		sqlite3_bind_int64(msg, 4, m->queued_at);
+		sqlite3_bind_int(msg, 5, m->requiretls ? 1 : 0);
 		ok = step_done(msg);
 	}
 	for (size_t i = 0; ok && i < n; i++) {
@@ -266,4 +302,153 @@ int delivery_index_list(struct delivery_index *ix, const char *id, delivery_inde
 		rc = db_fail(ix, "list", err, errlen);
 	sqlite3_finalize(st);
 	return rc;
+}
+
+/* The scheduler's questions (delivery_index.h). */
+
+int delivery_index_due(struct delivery_index *ix, int64_t now, size_t limit,
+		       delivery_index_due_fn fn, void *arg, char *err, size_t errlen)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(ix->db,
+			       "SELECT m.id, m.sender, m.queued_at, m.requiretls, m.warned, r.seq, "
+			       "r.recipient, r.attempts, r.state, r.rowid FROM recipients r "
+			       "JOIN messages m ON m.id = r.message_id "
+			       "WHERE r.state IN ('pending', 'deferred') AND r.next_attempt <= ?1 "
+			       "ORDER BY r.next_attempt, r.message_id, r.seq LIMIT ?2",
+			       -1, &st, NULL) != SQLITE_OK)
+		return db_fail(ix, "due", err, errlen);
+	sqlite3_bind_int64(st, 1, now);
+	sqlite3_bind_int64(st, 2, limit > INT64_MAX ? INT64_MAX : (int64_t)limit);
+	int rc = MXTLS_OK, s;
+	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+		struct delivery_due_row d = {
+			.id = text_or_null(st, 0),
+			.sender = text_or_null(st, 1),
+			.queued_at = sqlite3_column_int64(st, 2),
+			.requiretls = sqlite3_column_int(st, 3) != 0,
+			.warned = sqlite3_column_int(st, 4) != 0,
+			.seq = sqlite3_column_int64(st, 5),
+			.recipient = text_or_null(st, 6),
+			.attempts = sqlite3_column_int64(st, 7),
+			.rowid = sqlite3_column_int64(st, 9),
+		};
+		static const int ints[] = {2, 3, 4, 5, 7};
+		for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
+			if (sqlite3_column_type(st, ints[i]) != SQLITE_INTEGER)
+				d.damaged = "a number column holds something else";
+		if (d.id == NULL || d.sender == NULL || d.recipient == NULL)
+			d.damaged = "an empty column";
+		if ((rc = fn(arg, &d)) != 0)
+			break;
+	}
+	if (rc == MXTLS_OK && s != SQLITE_DONE && s != SQLITE_ROW)
+		rc = db_fail(ix, "due", err, errlen);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int delivery_index_next_due(struct delivery_index *ix, int64_t *when)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(ix->db,
+			       "SELECT MIN(next_attempt) FROM recipients "
+			       "WHERE state IN ('pending', 'deferred')",
+			       -1, &st, NULL) != SQLITE_OK)
+		return MXTLS_E_IO;
+	int s = sqlite3_step(st);
+	*when = INT64_MAX;
+	if (s == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_INTEGER)
+		*when = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return s == SQLITE_ROW || s == SQLITE_DONE ? MXTLS_OK : MXTLS_E_IO;
+}
+
+/* Sets the message's warned flag (inside the caller's transaction). */
+static bool set_warned(struct delivery_index *ix, const char *id)
+{
+	int changes;
+	return exec_id(ix, "UPDATE messages SET warned = 1 WHERE id = ?1", id, 0, &changes) ==
+	       MXTLS_OK;
+}
+
+/* Removes the message's rows when none of its recipients waits any more; *finished says so. */
+static bool finish_if_done(struct delivery_index *ix, const char *id, bool *finished)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(ix->db,
+			       "SELECT COUNT(*) FROM recipients WHERE message_id = ?1 AND "
+			       "state NOT IN ('delivered', 'bounced')",
+			       -1, &st, NULL) != SQLITE_OK)
+		return false;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	bool ok = sqlite3_step(st) == SQLITE_ROW;
+	int64_t waiting = ok ? sqlite3_column_int64(st, 0) : 1;
+	sqlite3_finalize(st);
+	*finished = ok && waiting == 0;
+	if (!*finished)
+		return ok;
+	int changes;
+	return exec_id(ix, "DELETE FROM recipients WHERE message_id = ?1", id, 0, &changes) ==
+		       MXTLS_OK &&
+	       exec_id(ix, "DELETE FROM messages WHERE id = ?1", id, 0, &changes) == MXTLS_OK;
+}
+
+int delivery_index_settle(struct delivery_index *ix, const char *id,
+			  const struct delivery_settle *s, size_t n, bool warned, bool *finished,
+			  char *err, size_t errlen)
+{
+	*finished = false;
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_exec(ix->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		return db_fail(ix, "begin", err, errlen);
+	/* Only a row still waiting changes: a hold or delete made meanwhile by `mxtls queue`
+	 * is not undone by a delivery that was already running (a delivered or bounced result
+	 * still counts: the server has the message). */
+	bool ok = sqlite3_prepare_v2(ix->db,
+				     "UPDATE recipients SET state = ?3, attempts = ?4, "
+				     "next_attempt = ?5, last_host = ?6, last_reply = ?7, "
+				     "result_type = ?8 WHERE message_id = ?1 AND seq = ?2 AND "
+				     "(state IN ('pending', 'deferred') OR ?3 IN ('delivered', "
+				     "'bounced'))",
+				     -1, &st, NULL) == SQLITE_OK;
+	for (size_t i = 0; ok && i < n; i++) {
+		sqlite3_reset(st);
+		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, s[i].seq);
+		sqlite3_bind_text(st, 3, s[i].state, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, s[i].attempts);
+		sqlite3_bind_int64(st, 5, s[i].next_attempt);
+		sqlite3_bind_text(st, 6, s[i].last_host, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 7, s[i].last_reply, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 8, s[i].result_type, -1, SQLITE_STATIC);
+		ok = step_done(st);
+	}
+	sqlite3_finalize(st);
+	ok = ok && (!warned || set_warned(ix, id)) && finish_if_done(ix, id, finished);
+	/* synchronous=FULL: the result is durable when COMMIT returns. */
+	if (ok && sqlite3_exec(ix->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK)
+		return MXTLS_OK;
+	*finished = false;
+	int rc = db_fail(ix, "recording a result", err, errlen);
+	sqlite3_exec(ix->db, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
+}
+
+int delivery_index_set_aside(struct delivery_index *ix, const char *id, int64_t rowid,
+			     const char *why, char *err, size_t errlen)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(ix->db,
+			       "UPDATE recipients SET state = 'held', last_reply = ?3 WHERE "
+			       "(?1 IS NOT NULL AND message_id = ?1 AND state IN ('pending', "
+			       "'deferred')) OR (?1 IS NULL AND rowid = ?2)",
+			       -1, &st, NULL) != SQLITE_OK)
+		return db_fail(ix, "set aside", err, errlen);
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, rowid);
+	sqlite3_bind_text(st, 3, why, -1, SQLITE_STATIC);
+	bool ok = step_done(st);
+	sqlite3_finalize(st);
+	return ok ? MXTLS_OK : db_fail(ix, "set aside", err, errlen);
 }

@@ -18,6 +18,7 @@ struct delivery_index;
 struct delivery_msg_row {
 	const char *id, *sender;
 	int64_t size, queued_at;
+	bool requiretls; /* the envelope asked for REQUIRETLS (RFC 8689 §4) */
 };
 struct delivery_rcpt_row {
 	const char *recipient, *state;
@@ -61,5 +62,47 @@ typedef int (*delivery_index_row_fn)(void *arg, const struct delivery_msg_row *m
 				     const struct delivery_rcpt_row *r);
 int delivery_index_list(struct delivery_index *ix, const char *id, delivery_index_row_fn fn,
 			void *arg, char *err, size_t errlen);
+
+/* A recipient row that is due, with its message's columns (strings borrowed for fn). */
+struct delivery_due_row {
+	const char *id, *sender, *recipient;
+	int64_t seq, attempts, queued_at, rowid;
+	bool requiretls, warned;
+	const char *damaged; /* NULL, or why the row cannot be used as stored */
+};
+typedef int (*delivery_index_due_fn)(void *arg, const struct delivery_due_row *d);
+
+/* Calls fn for at most limit pending or deferred recipient rows whose next attempt is at or
+ * before now, oldest due first.  fn returning non-zero stops the walk and is returned.
+ * MXTLS_OK or MXTLS_E_IO. */
+int delivery_index_due(struct delivery_index *ix, int64_t now, size_t limit,
+		       delivery_index_due_fn fn, void *arg, char *err, size_t errlen);
+
+/* Sets *when to the earliest next attempt of a waiting recipient (INT64_MAX: none). */
+int delivery_index_next_due(struct delivery_index *ix, int64_t *when);
+
+/* One recipient's result, for delivery_index_settle() (strings borrowed, may be NULL). */
+struct delivery_settle {
+	int64_t seq;
+	const char *state; /* "deferred", "delivered" or "bounced" */
+	int64_t attempts, next_attempt;
+	const char *last_host, *last_reply, *result_type;
+};
+
+/*
+ * Records the results of one delivery attempt of message id in one durable transaction;
+ * warned also sets the message's delay-warning flag.  A recipient held or deleted meanwhile
+ * keeps its state unless the result is final (delivered, bounced).  When no recipient waits
+ * any more the message's rows are removed and *finished is set (the caller removes the body
+ * file).  MXTLS_OK or MXTLS_E_IO (nothing changed).
+ */
+int delivery_index_settle(struct delivery_index *ix, const char *id,
+			  const struct delivery_settle *s, size_t n, bool warned, bool *finished,
+			  char *err, size_t errlen);
+
+/* Sets a damaged message (id: its waiting recipients) or recipient row (id NULL: rowid)
+ * aside: state held, why in last_reply.  MXTLS_OK or MXTLS_E_IO. */
+int delivery_index_set_aside(struct delivery_index *ix, const char *id, int64_t rowid,
+			     const char *why, char *err, size_t errlen);
 
 #endif

@@ -3,6 +3,8 @@
 #ifndef MXTLS_DELIVERY_QUEUE_H
 #define MXTLS_DELIVERY_QUEUE_H
 
+#include <stdbool.h>
+
 #include <mxtls/queue.h>
 
 #include "delivery/delivery_index.h"
@@ -29,5 +31,23 @@ struct mxtls_queue {
 
 /* The fault hook's answer at point (DELIVERY_FAULT_NONE without a hook). */
 enum delivery_fault delivery_queue_fault(struct mxtls_queue *q, const char *point);
+
+/* An envelope for delivery_queue_enqueue() (all borrowed). */
+struct delivery_envelope {
+	const char *sender; /* reverse-path without <>, "" for the null sender */
+	const char *const *rcpts;
+	size_t n;
+	bool requiretls; /* RFC 8689 §4: MAIL FROM carried REQUIRETLS */
+};
+
+/*
+ * Queues msg (CRLF line ends, no dot-stuffing, as it will be sent) for e's recipients as it is:
+ * no sendmail rules (the SMTP listener and the daemon's own notifications).  The addresses must
+ * already be checked.  Durable when it returns MXTLS_OK (the id in id); on failure nothing is
+ * left.  MXTLS_E_INVAL, MXTLS_E_LIMIT, MXTLS_E_IO (reason in err), MXTLS_E_NOMEM.
+ */
+int delivery_queue_enqueue(struct mxtls_queue *q, const struct delivery_envelope *e,
+			   const void *msg, size_t len, char id[MXTLS_QUEUE_ID_SIZE], char *err,
+			   size_t errlen);
 
 #endif

@@ -184,10 +184,10 @@ static int build(const struct mxtls_submission *s, const char *id, const char *h
 }
 
 /* Body file, then index rows; undoes the body when the rows cannot be added. */
-static int store(struct mxtls_queue *q, const char *id, const char *sender, struct rcpts *r,
-		 const struct util_buf *msg, int64_t now, char *err, size_t errlen)
+static int store(struct mxtls_queue *q, const char *id, const struct delivery_envelope *e,
+		 const void *data, size_t len, int64_t now, char *err, size_t errlen)
 {
-	int rc = delivery_spool_write_temp(&q->spool, id, msg->data, msg->len, err, errlen);
+	int rc = delivery_spool_write_temp(&q->spool, id, data, len, err, errlen);
 	if (rc != MXTLS_OK)
 		return rc;
 	enum delivery_fault f = delivery_queue_fault(q, DELIVERY_FAULT_TEMP_WRITTEN);
@@ -204,14 +204,16 @@ static int store(struct mxtls_queue *q, const char *id, const char *sender, stru
 	f = delivery_queue_fault(q, DELIVERY_FAULT_BODY_DURABLE);
 	if (f == DELIVERY_FAULT_CRASH)
 		return MXTLS_E_INTERNAL;
-	struct delivery_msg_row row = {
-		.id = id, .sender = sender, .size = (int64_t)msg->len, .queued_at = now};
+	struct delivery_msg_row row = {.id = id,
+				       .sender = e->sender,
+				       .size = (int64_t)len,
+				       .queued_at = now,
+				       .requiretls = e->requiretls};
 	if (f == DELIVERY_FAULT_FAIL) {
 		snprintf(err, errlen, "injected failure before the index commit");
 		rc = MXTLS_E_IO;
 	} else {
-		rc = delivery_index_insert(q->index, &row, (const char *const *)r->v, r->n, err,
-					   errlen);
+		rc = delivery_index_insert(q->index, &row, e->rcpts, e->n, err, errlen);
 	}
 	if (rc != MXTLS_OK)
 		delivery_spool_remove(&q->spool, id);
@@ -294,7 +296,9 @@ int mxtls_queue_submit(struct mxtls_queue *q, const struct mxtls_submission *s,
 			snprintf(err, errlen, "full name: a control character");
 		if (rc != MXTLS_OK)
 			break;
-		rc = store(q, qid, sender, r, &msg, now, err, errlen);
+		struct delivery_envelope env = {
+			.sender = sender, .rcpts = (const char *const *)r->v, .n = r->n};
+		rc = store(q, qid, &env, msg.data, msg.len, now, err, errlen);
 		if (rc != MXTLS_E_LIMIT) /* store()'s MXTLS_E_LIMIT: the id is taken */
 			break;
 		if (attempt == 3) {
@@ -315,5 +319,38 @@ int mxtls_queue_submit(struct mxtls_queue *q, const struct mxtls_submission *s,
 	free(r);
 	util_buf_free(&in);
 	util_buf_free(&msg);
+	return rc;
+}
+
+int delivery_queue_enqueue(struct mxtls_queue *q, const struct delivery_envelope *e,
+			   const void *msg, size_t len, char id[MXTLS_QUEUE_ID_SIZE], char *err,
+			   size_t errlen)
+{
+	if (e->n == 0 || e->n > MXTLS_QUEUE_RCPT_MAX) {
+		snprintf(err, errlen, "between 1 and %d recipients are needed",
+			 MXTLS_QUEUE_RCPT_MAX);
+		return MXTLS_E_INVAL;
+	}
+	if (len > MXTLS_QUEUE_MESSAGE_MAX) {
+		snprintf(err, errlen, "the message is larger than %u bytes",
+			 MXTLS_QUEUE_MESSAGE_MAX);
+		return MXTLS_E_LIMIT;
+	}
+	int64_t now = mxtls_ctx_now(q->ctx);
+	char qid[DELIVERY_ID_LEN + 1];
+	int rc = MXTLS_E_LIMIT;
+	for (int attempt = 0; rc == MXTLS_E_LIMIT && attempt < 4; attempt++) {
+		new_id(qid);
+		rc = store(q, qid, e, msg, len, now, err, errlen);
+	}
+	if (rc == MXTLS_E_LIMIT) {
+		snprintf(err, errlen, "no free queue id");
+		rc = MXTLS_E_IO;
+	}
+	if (rc == MXTLS_OK) {
+		memcpy(id, qid, sizeof qid);
+		util_log_kv(&q->ctx->log, MXTLS_LOG_INFO, 0, "queue-accepted", "id", qid, "from",
+			    e->sender, NULL);
+	}
 	return rc;
 }
