@@ -12,6 +12,7 @@ const struct cli_command *const cli_commands[] = {
 	&cli_cmd_queue_release,
 	&cli_cmd_queue_flush,
 	&cli_cmd_queue_delete,
+	&cli_cmd_queue_run,
 	&cli_cmd_policyd,
 	&cli_cmd_config,
 	&cli_cmd_dane_verify,

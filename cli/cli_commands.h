@@ -17,6 +17,9 @@ extern const struct cli_command cli_cmd_queue_hold;
 extern const struct cli_command cli_cmd_queue_release;
 extern const struct cli_command cli_cmd_queue_flush;
 extern const struct cli_command cli_cmd_queue_delete;
+extern const struct cli_command cli_cmd_queue_run;
+/* The delivery daemon's configuration-file keys (CLI.md, `queue run`). */
+extern const char *const cli_queue_option_keys[];
 extern const struct cli_command cli_cmd_policyd;
 extern const struct cli_command cli_cmd_config;
 extern const struct cli_command cli_cmd_dane_verify;

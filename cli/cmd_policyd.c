@@ -64,6 +64,14 @@ static const char *option_name(int id)
 	return "?";
 }
 
+static bool policyd_key(const char *key)
+{
+	for (size_t i = 0; policyd_option_keys[i] != NULL; i++)
+		if (strcmp(policyd_option_keys[i], key) == 0)
+			return true;
+	return false;
+}
+
 static bool given_on_command_line(const struct cli_env *env, const char *key)
 {
 	for (size_t i = 0; i < env->ngiven; i++)
@@ -81,8 +89,8 @@ static int build_options(const struct cli_env *env, struct policyd_options *o, c
 	char why[512];
 	for (size_t i = 0; i < env->nfile_keys; i++) {
 		const struct cli_file_key *k = &env->file_keys[i];
-		if (given_on_command_line(env, k->key))
-			continue;
+		if (given_on_command_line(env, k->key) || !policyd_key(k->key))
+			continue; /* the file may hold the delivery daemon's settings too */
 		if (policyd_options_set(o, k->key, k->value, why, sizeof why) != MXTLS_OK) {
 			snprintf(err, errlen, "%s: %s", env->config_path, why);
 			goto fail;

@@ -254,11 +254,15 @@ static int app_key(void *arg, const char *key, const char *value, char *err, siz
 		env->verbose = (int)v;
 		return MXTLS_OK;
 	}
-	for (size_t i = 0; policyd_option_keys[i] != NULL; i++) {
-		if (strcmp(key, policyd_option_keys[i]) != 0)
-			continue;
+	bool known = false;
+	for (size_t i = 0; policyd_option_keys[i] != NULL; i++)
+		known |= strcmp(key, policyd_option_keys[i]) == 0;
+	for (size_t i = 0; cli_queue_option_keys[i] != NULL; i++)
+		known |= strcmp(key, cli_queue_option_keys[i]) == 0;
+	if (known) {
 		if (env->nfile_keys == CLI_FILE_KEYS_MAX) {
-			snprintf(err, errlen, "too many policy-server settings");
+			snprintf(err, errlen, "too many daemon settings (at most %d)",
+				 CLI_FILE_KEYS_MAX);
 			return MXTLS_E_CONFIG;
 		}
 		struct cli_file_key *k = &env->file_keys[env->nfile_keys];
@@ -309,7 +313,9 @@ int cli_config_rebuild(struct cli_env *env, struct mxtls_config **out, char *err
 	}
 	clear_file_keys(env);
 	if (env->config_path != NULL) {
-		struct mxtls_config_app app = {.key = app_key, .arg = env};
+		static const char *const repeatable[] = {"dkim-key", NULL};
+		struct mxtls_config_app app = {
+			.key = app_key, .arg = env, .repeatable = repeatable};
 		rc = mxtls_config_load_file(cfg, env->config_path, &app, err, errlen);
 		if (rc != MXTLS_OK)
 			goto fail;

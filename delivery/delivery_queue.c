@@ -12,6 +12,7 @@
 #include <mxtls/error.h>
 
 #include "delivery/delivery_id.h"
+#include "delivery/delivery_wake.h"
 #include "util/util_log.h"
 #include "validator/mxtls_ctx.h"
 
@@ -152,7 +153,17 @@ static int update(struct mxtls_queue *q, enum delivery_index_op op, const char *
 	int rc = check_id(id, err, errlen);
 	if (rc != MXTLS_OK)
 		return rc;
-	return delivery_index_update(q->index, op, id, mxtls_ctx_now(q->ctx), err, errlen);
+	rc = delivery_index_update(q->index, op, id, mxtls_ctx_now(q->ctx), err, errlen);
+	if (rc == MXTLS_OK && op != DELIVERY_OP_HOLD)
+		delivery_queue_wake(q);
+	return rc;
+}
+
+void delivery_queue_wake(struct mxtls_queue *q)
+{
+	char dir[4096];
+	snprintf(dir, sizeof dir, "%s/queue", q->ctx->state_dir);
+	delivery_wake_send(dir);
 }
 
 int mxtls_queue_hold(struct mxtls_queue *q, const char *id, char *err, size_t errlen)
@@ -167,9 +178,13 @@ int mxtls_queue_release(struct mxtls_queue *q, const char *id, char *err, size_t
 
 int mxtls_queue_flush(struct mxtls_queue *q, const char *id, char *err, size_t errlen)
 {
-	if (id == NULL)
-		return delivery_index_update(q->index, DELIVERY_OP_FLUSH, NULL,
-					     mxtls_ctx_now(q->ctx), err, errlen);
+	if (id == NULL) {
+		int rc = delivery_index_update(q->index, DELIVERY_OP_FLUSH, NULL,
+					       mxtls_ctx_now(q->ctx), err, errlen);
+		if (rc == MXTLS_OK)
+			delivery_queue_wake(q);
+		return rc;
+	}
 	return update(q, DELIVERY_OP_FLUSH, id, err, errlen);
 }
 

@@ -32,6 +32,9 @@ struct mxtls_queue {
 /* The fault hook's answer at point (DELIVERY_FAULT_NONE without a hook). */
 enum delivery_fault delivery_queue_fault(struct mxtls_queue *q, const char *point);
 
+/* Tells a running daemon that there is new or newly due mail (delivery_wake.h). */
+void delivery_queue_wake(struct mxtls_queue *q);
+
 /* An envelope for delivery_queue_enqueue() (all borrowed). */
 struct delivery_envelope {
 	const char *sender; /* reverse-path without <>, "" for the null sender */

@@ -314,6 +314,7 @@ int mxtls_queue_submit(struct mxtls_queue *q, const struct mxtls_submission *s,
 		memcpy(id, qid, sizeof qid);
 		util_log_kv(&q->ctx->log, MXTLS_LOG_INFO, 0, "queue-accepted", "id", qid, "from",
 			    sender, NULL);
+		delivery_queue_wake(q);
 	}
 	rcpts_free(r);
 	free(r);
@@ -351,6 +352,7 @@ int delivery_queue_enqueue(struct mxtls_queue *q, const struct delivery_envelope
 		memcpy(id, qid, sizeof qid);
 		util_log_kv(&q->ctx->log, MXTLS_LOG_INFO, 0, "queue-accepted", "id", qid, "from",
 			    e->sender, NULL);
+		delivery_queue_wake(q);
 	}
 	return rc;
 }

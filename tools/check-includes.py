@@ -4,7 +4,7 @@
 
 Rules: cli/ includes only <mxtls/...>, policyd/ and its own files; policyd/ (the Postfix policy
 server, built on the public API like cli/) includes only <mxtls/...> and itself; validator/ may
-include every module; delivery/ (the delivery agent) includes util/, smtp/ and validator/;
+include every module; delivery/ (the delivery agent) includes util/, smtp/, dkim/ and validator/;
 dane/, sts/, smtp/, dns/ include util/ and themselves but never one another; dkim/ (DKIM
 signing, on GnuTLS) includes util/ and itself; util/ includes only
 util/ (and the public headers it implements); include/mxtls/ includes only include/mxtls/.
@@ -26,9 +26,10 @@ ALLOWED = {
     # DKIM signing (RFC 6376): util/ only, with GnuTLS for the crypto (dkim -> util).
     "dkim": {"util"},
     "validator": {"util", "dns", "dane", "sts", "smtp"},
-    # The delivery agent: the context and decisions of validator/, util/ (ARCHITECTURE.md:
-    # delivery -> validator, smtp, dkim, tlsrpt, store; the last three do not exist yet).
-    "delivery": {"util", "validator", "smtp"},
+    # The delivery agent: the context and decisions of validator/, util/, DKIM signing
+    # (ARCHITECTURE.md: delivery -> validator, smtp, dkim, tlsrpt, store; the last two do not
+    # exist yet).
+    "delivery": {"util", "validator", "smtp", "dkim"},
     "policyd": set(),
     "cli": {"policyd"},
     "include/mxtls": set(),

@@ -82,6 +82,15 @@ int util_log_append_value(struct util_buf *b, const char *v, size_t n)
 void util_log_kv(const struct util_log *log, enum mxtls_log_level level, uint64_t id,
 		 const char *event, ...)
 {
+	va_list ap;
+	va_start(ap, event);
+	util_log_kv_v(log, level, id, event, ap);
+	va_end(ap);
+}
+
+void util_log_kv_v(const struct util_log *log, enum mxtls_log_level level, uint64_t id,
+		   const char *event, va_list ap)
+{
 	if (!util_log_enabled(log, level))
 		return;
 	struct util_buf b;
@@ -90,8 +99,6 @@ void util_log_kv(const struct util_log *log, enum mxtls_log_level level, uint64_
 	if (rc == MXTLS_OK)
 		rc = util_log_append_value(&b, event, strlen(event));
 
-	va_list ap;
-	va_start(ap, event);
 	for (const char *key = va_arg(ap, const char *); key != NULL && rc == MXTLS_OK;
 	     key = va_arg(ap, const char *)) {
 		const char *value = va_arg(ap, const char *);
@@ -101,7 +108,6 @@ void util_log_kv(const struct util_log *log, enum mxtls_log_level level, uint64_
 		if (rc == MXTLS_OK)
 			rc = util_log_append_value(&b, value, strlen(value));
 	}
-	va_end(ap);
 
 	if (rc == MXTLS_OK) {
 		log->fn(log->arg, level, b.data);

@@ -3,6 +3,7 @@
 #ifndef MXTLS_UTIL_LOG_H
 #define MXTLS_UTIL_LOG_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -30,6 +31,9 @@ bool util_log_enabled(const struct util_log *log, enum mxtls_log_level level);
  */
 void util_log_kv(const struct util_log *log, enum mxtls_log_level level, uint64_t id,
 		 const char *event, ...) __attribute__((sentinel));
+/* The same with the pairs in a va_list (for wrappers that add fixed pairs of their own). */
+void util_log_kv_v(const struct util_log *log, enum mxtls_log_level level, uint64_t id,
+		   const char *event, va_list ap);
 
 /*
  * Appends v (n bytes) to b as a log value: bare when it consists only of printable ASCII

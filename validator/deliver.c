@@ -172,6 +172,12 @@ static enum mxtls_result on_verify(void *arg, const uint8_t *const *der, const s
 	const struct decision_host *h = &j->d->hosts[j->host];
 	enum mxtls_result r = host_verify(h, j->run->pkix, der, len, n, j->run->req.now, &j->verify);
 	snprintf(why, whylen, "%s", j->verify.reason);
+	if (r != MXTLS_RESULT_OK && j->run->req.tls_optional) {
+		/* RFC 8689 §5: the failure is logged (and would be reported), not enforced. */
+		log_kv(j->run, MXTLS_LOG_WARNING, "tls-required-no", "domain", j->domain, "host",
+		       h->name, "result_type", mxtls_result_name(r), "why", j->verify.reason, NULL);
+		return MXTLS_RESULT_OK;
+	}
 	if (j->verify.reported != MXTLS_RESULT_OK && r == MXTLS_RESULT_OK)
 		log_kv(j->run, MXTLS_LOG_WARNING, "sts-testing-failure", "domain", j->domain, "host",
 		       h->name, "result_type", mxtls_result_name(j->verify.reported), "why",
@@ -240,8 +246,8 @@ static void on_session(void *arg, const struct smtp_session_result *sr)
 	j->attempted = true;
 	note_failure(j, h, sr->error == MXTLS_E_TLS ? sr->tls_result : MXTLS_RESULT_OK,
 		     sr->reason, &sr->last);
-	if (sr->error == MXTLS_E_TLS && sr->stage == SMTP_STAGE_HANDSHAKE && !h->tls_required &&
-	    !j->cleartext_retry) {
+	if (sr->error == MXTLS_E_TLS && sr->stage == SMTP_STAGE_HANDSHAKE &&
+	    (!h->tls_required || run->req.tls_optional) && !j->cleartext_retry) {
 		/* RFC 7672 §2.2 (DANE-11): without a TLS requirement, a failed handshake may be
 		 * followed by a cleartext attempt to the same address. */
 		j->cleartext_retry = true;
@@ -257,9 +263,10 @@ static void try_next(struct domain_job *j)
 {
 	struct deliver_run *run = j->run;
 	struct decision *d = j->d;
+	bool optional = run->req.tls_optional;
 	for (; j->host < d->nhosts; j->host++, j->addr = 0, j->cleartext_retry = false) {
 		struct decision_host *h = &d->hosts[j->host];
-		if (h->security == SEC_UNREACHABLE || h->security == SEC_EXCLUDED) {
+		if (h->security == SEC_UNREACHABLE || (h->security == SEC_EXCLUDED && !optional)) {
 			if (h->security == SEC_EXCLUDED && !j->attempted) {
 				/* D10: a host skipped for the STS mx patterns counts as a failure; the
 				 * failure of a host actually contacted says more, and is kept. */
@@ -279,9 +286,9 @@ static void try_next(struct domain_job *j)
 			.family = a->family,
 			.port = run->req.port,
 			.helo = run->req.helo,
-			.tls = h->tls_required  ? SMTP_TLS_REQUIRED
-			       : j->cleartext_retry ? SMTP_TLS_NONE
-						    : SMTP_TLS_MAY,
+			.tls = h->tls_required && !optional ? SMTP_TLS_REQUIRED
+			       : j->cleartext_retry	    ? SMTP_TLS_NONE
+							    : SMTP_TLS_MAY,
 			.sni = h->sni,
 			.verify = on_verify,
 			.verify_arg = j,

@@ -46,6 +46,10 @@ struct deliver_req {
 	int64_t now;
 	const struct util_log *log;  /* may be NULL */
 	uint64_t log_id;
+	/* RFC 8689 §5 ("TLS-Required: No"): the sender asks that a DANE or MTA-STS failure not
+	 * stop the message.  TLS is still tried first, with any certificate; a host the STS
+	 * policy excludes may be used; DNS failures still defer. */
+	bool tls_optional;
 };
 
 /* Called once from the loop; results[i] belongs to req->rcpts[i] (borrowed for the call). */

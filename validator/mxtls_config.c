@@ -209,12 +209,21 @@ static int on_pair(void *arg, size_t line, const char *k, size_t klen, const cha
 	char *key = strndup(k, klen);
 	if (key == NULL)
 		return out_of_memory(ld);
-	int rc = note_seen(ld, key, line); /* takes ownership of key */
+	bool repeatable = false; /* only application keys may repeat */
+	for (size_t i = 0; key_index(key) < 0 && ld->app != NULL && ld->app->repeatable != NULL &&
+			   ld->app->repeatable[i] != NULL; i++)
+		repeatable |= strcmp(ld->app->repeatable[i], key) == 0;
+	/* note_seen() takes ownership of key; a repeatable key is not recorded and is freed
+	 * here (owned). */
+	int rc = repeatable ? MXTLS_OK : note_seen(ld, key, line);
+	char *owned = repeatable ? key : NULL;
 	if (rc != MXTLS_OK)
 		return rc == MXTLS_E_NOMEM ? out_of_memory(ld) : rc;
 	char *value = strndup(v, vlen);
-	if (value == NULL)
+	if (value == NULL) {
+		free(owned);
 		return out_of_memory(ld);
+	}
 
 	rc = mxtls_config_set(&ld->staged, key, value, ld->msg, sizeof ld->msg);
 	if (rc == MXTLS_OK) {
@@ -225,6 +234,7 @@ static int on_pair(void *arg, size_t line, const char *k, size_t klen, const cha
 		char *origin = malloc(n);
 		if (origin == NULL) {
 			free(value);
+			free(owned);
 			return out_of_memory(ld);
 		}
 		snprintf(origin, n, "%s:%zu", ld->name, line);
@@ -237,6 +247,7 @@ static int on_pair(void *arg, size_t line, const char *k, size_t klen, const cha
 		rc = MXTLS_E_CONFIG;
 	}
 	free(value);
+	free(owned);
 	return rc;
 }
 

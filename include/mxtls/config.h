@@ -48,6 +48,9 @@ MXTLS_API const char *mxtls_config_get(const struct mxtls_config *cfg, const cha
 struct mxtls_config_app {
 	int (*key)(void *arg, const char *key, const char *value, char *err, size_t errlen);
 	void *arg;
+	/* Application keys that may appear more than once (each line reaches key() in order),
+	 * NULL-terminated; NULL: none. */
+	const char *const *repeatable;
 };
 
 /*

@@ -137,6 +137,48 @@ MXTLS_API int mxtls_queue_release(struct mxtls_queue *q, const char *id, char *e
 /* Makes the message's (id NULL: every message's) pending and deferred recipients due now. */
 MXTLS_API int mxtls_queue_flush(struct mxtls_queue *q, const char *id, char *err, size_t errlen);
 
+/* The delivery daemon (`mxtls queue run`): its settings, CLI.md's names in comments. */
+struct mxtls_queue_run_opts {
+	int64_t retry_min;      /* retry-min: seconds before the first retry (>= 1; 300) */
+	int64_t retry_max;      /* retry-max: the longest wait between attempts (>= retry_min;
+				 * 4000) */
+	int64_t lifetime;       /* queue-lifetime: seconds until a deferred recipient is
+				 * returned to its sender (>= 1; 432000) */
+	int64_t delay_warning;  /* delay-warning: seconds until a delay notice; 0: none (0) */
+	unsigned concurrency;   /* concurrency: deliveries at a time (>= 1; 100) */
+	unsigned concurrency_per_domain; /* concurrency-per-domain: to one domain (>= 1; 20) */
+	const char *helo;       /* helo: the EHLO and Reporting-MTA name; NULL: the context's */
+	const char *const *dkim_keys; /* dkim-key: "DOMAIN:SELECTOR:KEYFILE" each */
+	size_t ndkim_keys;
+	const char *const *listen; /* --listen HOST:PORT: the SMTP submission listener */
+	size_t nlisten;
+	const char *const *allow;  /* --allow CIDR: clients allowed besides loopback */
+	size_t nallow;
+	int once;                  /* --once: process what is due now, then return */
+	unsigned shutdown_timeout; /* seconds SIGTERM waits for sessions in flight (30) */
+	int64_t sts_refresh;       /* seconds between background MTA-STS refreshes; 0: none
+				    * (3600, as mxtls policyd) */
+	int64_t sts_refresh_age;   /* refresh cached policies fetched this long ago (43200) */
+	/* Called with "READY=1" once the daemon serves and "STOPPING=1" when it stops (for
+	 * systemd's sd_notify); may be NULL. */
+	void (*notify)(void *arg, const char *state);
+	void *notify_arg;
+};
+
+/* Fills o with the defaults above. */
+MXTLS_API void mxtls_queue_run_opts_init(struct mxtls_queue_run_opts *o);
+
+/*
+ * Runs the delivery daemon over q on the context's event loop until SIGTERM or SIGINT (then
+ * sessions in flight get shutdown_timeout seconds to finish; what is cut short stays queued),
+ * or with once set until what was due at the start is done.  One daemon per queue: a second
+ * gets MXTLS_E_TEMPFAIL.  Returns MXTLS_OK after a clean stop, MXTLS_E_CONFIG (a bad setting
+ * or DKIM key, a listen address that cannot be bound), MXTLS_E_TEMPFAIL, MXTLS_E_IO,
+ * MXTLS_E_NOMEM; the reason is in err.
+ */
+MXTLS_API int mxtls_queue_run(struct mxtls_queue *q, const struct mxtls_queue_run_opts *o,
+			      char *err, size_t errlen);
+
 #ifdef __cplusplus
 }
 #endif
