@@ -1,0 +1,309 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+# End to end: the delivery daemon (`mxtls queue run`) on the test network's real receivers.
+#
+# Run inside the network by run-with-dns.sh --tap --smtp (tests/e2e/meson.build); argument: the
+# mxtls binary.  Every state transition of a recipient is driven and checked from outside:
+# accept (sendmail), deliver (DANE, MTA-STS, opportunistic), defer (a TLSA mismatch, the
+# STARTTLS-stripping attacker), retry, hold, release, bounce (NXDOMAIN) and expire, each with
+# what the receivers got (over TLS or not, by the attacker or not), `queue list --json`, and the
+# DSNs parsed back with Python's email package.  DKIM signatures are checked with python3-dkim.
+import base64
+import email
+import email.policy
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+import smtp_records
+
+MXTLS = sys.argv[1]
+SMTP_DIR = os.environ["MXTLS_TEST_SMTP_DIR"]
+WORK = os.environ["MXTLS_TEST_WORKDIR"]
+STATE = tempfile.mkdtemp(prefix="mxtls-e2e-queue.", dir=WORK)
+BASE = [MXTLS, "--unbound-conf", os.environ["MXTLS_TEST_UNBOUND_CONF"],
+        "--ca-file", os.environ["MXTLS_TEST_CA_FILE"], "--state-dir", STATE,
+        "--connect-timeout", "3", "--smtp-timeout", "20"]
+# The sender's domain is deliverable (mx1.plain.test), so its DSNs arrive there.
+SENDER = "owner@plain.test"
+SELECTOR = "s1"
+RUN = ["queue", "run", "--helo", "client.e2e.test", "--retry-min", "1", "--retry-max", "1"]
+ATTACK = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "net",
+                      "smtp-attack.sh")
+
+results = []
+
+
+def check(ok, what, diag=""):
+    results.append((bool(ok), what, diag))
+
+
+def received(rcpt):
+    return smtp_records.received(SMTP_DIR, rcpt)
+
+
+def body_of(rec):
+    with open(rec["file"], "rb") as f:
+        return f.read()
+
+
+def sendmail(rcpt, subject, extra=""):
+    msg = ("From: Owner <%s>\nTo: %s\nSubject: %s\n%s\nbody of %s\n.leading dot\n"
+           % (SENDER, rcpt, subject, extra, subject))
+    p = subprocess.run(BASE + ["sendmail", "-f", SENDER, rcpt], input=msg.encode(),
+                       capture_output=True, timeout=60)
+    return p.returncode
+
+
+def queue_list():
+    p = subprocess.run(BASE + ["queue", "list", "--json"], capture_output=True, timeout=60)
+    try:
+        return json.loads(p.stdout)["messages"]
+    except (ValueError, KeyError):
+        return None
+
+
+def rcpt_state(rcpt):
+    for m in queue_list() or []:
+        for r in m["recipients"]:
+            if r["recipient"] == rcpt:
+                return m["id"], r
+    return None, None
+
+
+def run_once(*extra):
+    return subprocess.run(BASE + RUN + ["--once"] + list(extra), capture_output=True,
+                          timeout=120)
+
+
+def dsns(kind):
+    """The DSNs the sender's receiver got: parsed (message, delivery-status groups)."""
+    out = []
+    for rec in received(SENDER):
+        msg = email.message_from_bytes(body_of(rec), policy=email.policy.default)
+        if msg.get_content_type() != "multipart/report":
+            continue
+        parts = list(msg.iter_parts())
+        status = [p for p in parts if p.get_content_type() == "message/delivery-status"]
+        if len(status) != 1:
+            continue
+        groups = [dict(g.items()) for g in status[0].get_payload()]
+        if groups and any(g.get("Action") == kind for g in groups[1:]):
+            out.append((rec, msg, groups))
+    return out
+
+
+def dkim_key(tmp):
+    key = os.path.join(tmp, "dkim.pem")
+    subprocess.run(["certtool", "--generate-privkey", "--outfile", key, "--key-type=rsa",
+                    "--bits=2048"], check=True, capture_output=True)
+    spki = subprocess.run(["openssl", "pkey", "-in", key, "-pubout", "-outform", "DER"],
+                          check=True, capture_output=True).stdout
+    return key, b"v=DKIM1; k=rsa; p=" + base64.b64encode(spki)
+
+
+def dkim_ok(raw, txt):
+    import dkim
+
+    def dnsfunc(name, timeout=5):
+        return txt if name == ("%s._domainkey.plain.test." % SELECTOR).encode() else None
+    try:
+        return dkim.verify(raw, dnsfunc=dnsfunc)
+    except Exception:  # a malformed signature is a failed one
+        return False
+
+
+def wait_for(pred, seconds):
+    end = time.time() + seconds
+    while time.time() < end:
+        if pred():
+            return True
+        time.sleep(0.2)
+    return pred()
+
+
+def main():
+    tmp = tempfile.mkdtemp(dir=WORK)
+    key, txt = dkim_key(tmp)
+    dkim_opt = ["--dkim-key", "plain.test:%s:%s" % (SELECTOR, key)]
+
+    # --- 1. one pass: deliver (DANE, MTA-STS, opportunistic), defer, bounce, TLS-Required: No
+    cases = [("rcpt@dane-ee.mail.test", "dane"), ("rcpt@enforce.sts.test", "sts"),
+             ("rcpt@plain.test", "plain"), ("rcpt@dane-mismatch.mail.test", "mismatch"),
+             ("rcpt@nonexist.mail.test", "nxdomain")]
+    for rcpt, subj in cases:
+        check(sendmail(rcpt, subj) == 0, "sendmail %s: exit 0" % rcpt)
+    check(sendmail("optional@dane-mismatch.mail.test", "optional", "TLS-Required: No\n") == 0,
+          "sendmail with TLS-Required: No: exit 0")
+    q = queue_list()
+    check(q is not None and len(q) == 6 and
+          all(r["state"] == "pending" and r["attempts"] == 0 for m in q for r in m["recipients"]),
+          "six messages queued, every recipient pending, 0 attempts", repr(q))
+    p = run_once(*dkim_opt)
+    check(p.returncode == 0, "queue run --once: exit 0", p.stderr.decode(errors="replace")[-600:])
+    for rcpt, host, via_tls in (("rcpt@dane-ee.mail.test", "mx1.dane-ee.mail.test", True),
+                                ("rcpt@enforce.sts.test", "mx1.enforce.sts.test", True),
+                                ("rcpt@plain.test", "mx1.plain.test", True)):
+        got = received(rcpt)
+        check(len(got) == 1 and got[0]["host"] == host and got[0]["tls"] == via_tls and
+              not got[0]["attacker"] and got[0]["mail_from"] == SENDER,
+              "%s delivered once to %s over TLS, MAIL FROM the sender" % (rcpt, host), repr(got))
+        if got:
+            raw = body_of(got[0])
+            check(raw.startswith(b"DKIM-Signature:") and dkim_ok(raw, txt),
+                  "%s: DKIM signature (d=plain.test) verified by python3-dkim" % rcpt,
+                  raw[:300].decode(errors="replace"))
+            changed = raw.replace(b"body of", b"Body of", 1)
+            check(not dkim_ok(changed, txt), "%s: one changed body byte fails DKIM" % rcpt)
+    check(received("rcpt@dane-mismatch.mail.test") == [],
+          "TLSA mismatch: the receiver got nothing")
+    _, r = rcpt_state("rcpt@dane-mismatch.mail.test")
+    check(r is not None and r["state"] == "deferred" and r["attempts"] == 1 and
+          r["result_type"] == "tlsa-invalid" and r["last_host"] == "mx1.dane-mismatch.mail.test"
+          and r["last_reply"].startswith("451 4.7.5 "),
+          "TLSA mismatch: deferred, 1 attempt, tlsa-invalid, last host, 451 4.7.5", repr(r))
+    got = received("optional@dane-mismatch.mail.test")
+    check(len(got) == 1 and got[0]["tls"] and not got[0]["attacker"],
+          "TLS-Required: No: delivered despite the TLSA mismatch, still over TLS", repr(got))
+    check(rcpt_state("rcpt@nonexist.mail.test") == (None, None),
+          "NXDOMAIN: bounced, no longer queued")
+    failed = dsns("failed")
+    ok = len(failed) == 1
+    if ok:
+        rec, msg, groups = failed[0]
+        per = groups[1]
+        ok = (rec["mail_from"] == "<>" and msg["To"] == SENDER and
+              per.get("Final-Recipient") == "rfc822; rcpt@nonexist.mail.test" and
+              per.get("Status") == "5.1.2" and per.get("Action") == "failed" and
+              groups[0].get("Reporting-MTA") == "dns; client.e2e.test")
+    check(ok, "NXDOMAIN: one DSN to the sender from <>: failed, 5.1.2, Final-Recipient",
+          repr(failed[:1] and (failed[0][0]["mail_from"], failed[0][1]["To"], failed[0][2])))
+
+    # --- 2. hold, retry, release
+    mid, _ = rcpt_state("rcpt@dane-mismatch.mail.test")
+    check(subprocess.run(BASE + ["queue", "hold", mid]).returncode == 0, "queue hold: exit 0")
+    time.sleep(1.2)
+    run_once()
+    _, r = rcpt_state("rcpt@dane-mismatch.mail.test")
+    check(r is not None and r["state"] == "held" and r["attempts"] == 1,
+          "held: the daemon leaves it alone (still 1 attempt)", repr(r))
+    check(subprocess.run(BASE + ["queue", "release", mid]).returncode == 0,
+          "queue release: exit 0")
+    run_once()
+    _, r = rcpt_state("rcpt@dane-mismatch.mail.test")
+    check(r is not None and r["state"] == "deferred" and r["attempts"] == 2 and
+          r["result_type"] == "tlsa-invalid",
+          "released: retried and deferred again (2 attempts), never sent", repr(r))
+
+    # --- 3. expire: a security failure becomes a bounce only when the lifetime ends
+    time.sleep(1.2)
+    p = run_once("--queue-lifetime", "1")
+    check(rcpt_state("rcpt@dane-mismatch.mail.test") == (None, None),
+          "lifetime over: the TLS-deferred recipient leaves the queue",
+          p.stderr.decode(errors="replace")[-400:])
+    check(received("rcpt@dane-mismatch.mail.test") == [],
+          "lifetime over: the mail was never sent to the mismatching host")
+    failed = [d for d in dsns("failed")
+              if d[2][1].get("Final-Recipient") == "rfc822; rcpt@dane-mismatch.mail.test"]
+    ok = len(failed) == 1
+    if ok:
+        per = failed[0][2][1]
+        text = failed[0][1].get_body(("plain",)).get_content()
+        ok = (per.get("Status") == "4.7.5" and per.get("Action") == "failed" and
+              per.get("Remote-MTA") == "dns; mx1.dane-mismatch.mail.test" and
+              per.get("X-Mxtls-TLS-Result") == "tlsa-invalid" and "TLSA" in text)
+    check(ok, "expired: DSN failed, 4.7.5, Remote-MTA, the RFC 8460 result type in words",
+          repr(failed[:1] and failed[0][2]))
+
+    # --- 4. the STARTTLS-stripping attacker: protected mail waits, then goes over TLS
+    attacked = ["127.0.25.1", "127.0.10.101"]
+    subprocess.run(["bash", ATTACK, WORK, "on"] + attacked, check=True, capture_output=True)
+    for rcpt in ("attacked@dane-ee.mail.test", "attacked@enforce.sts.test"):
+        check(sendmail(rcpt, "attacked") == 0, "sendmail %s during the attack: exit 0" % rcpt)
+    log = open(os.path.join(tmp, "daemon.log"), "wb")
+    d = subprocess.Popen(BASE + ["-v"] + RUN + ["--delay-warning", "1"], stderr=log)
+    def retried_twice():
+        rs = [rcpt_state(x)[1] for x in ("attacked@dane-ee.mail.test",
+                                         "attacked@enforce.sts.test")]
+        return all(r is not None and r["attempts"] >= 2 for r in rs)
+    check(wait_for(retried_twice, 20), "attacker: both recipients retried (>= 2 attempts)")
+    for rcpt in ("attacked@dane-ee.mail.test", "attacked@enforce.sts.test"):
+        _, r = rcpt_state(rcpt)
+        check(r is not None and r["state"] == "deferred" and
+              r["result_type"] == "starttls-not-supported",
+              "attacker, %s: deferred, starttls-not-supported" % rcpt, repr(r))
+        check(received(rcpt) == [], "attacker, %s: nothing sent, not even in cleartext" % rcpt,
+              repr(received(rcpt)))
+    check(wait_for(lambda: len(dsns("delayed")) == 2, 15),
+          "delay-warning 1: one delay DSN per message", repr([g for _, _, g in dsns("delayed")]))
+    # A second daemon on the same queue is refused.
+    p = subprocess.run(BASE + RUN + ["--once"], capture_output=True, timeout=60)
+    check(p.returncode == 75 and b"another mxtls queue run" in p.stderr,
+          "a second daemon: exit 75, another one serves the queue", p.stderr.decode()[-300:])
+    subprocess.run(["bash", ATTACK, WORK, "off"] + attacked, check=True, capture_output=True)
+    check(wait_for(lambda: queue_list() == [], 30), "attacker gone: the queue empties")
+    for rcpt, host in (("attacked@dane-ee.mail.test", "mx1.dane-ee.mail.test"),
+                       ("attacked@enforce.sts.test", "mx1.enforce.sts.test")):
+        got = received(rcpt)
+        check(len(got) == 1 and got[0]["tls"] and not got[0]["attacker"] and
+              got[0]["host"] == host,
+              "attacker gone, %s: delivered once to %s over TLS" % (rcpt, host), repr(got))
+    check(len(dsns("delayed")) == 2, "no more delay DSNs than one per message")
+    d.send_signal(signal.SIGTERM)
+    try:
+        rc = d.wait(timeout=40)
+    except subprocess.TimeoutExpired:
+        d.kill()
+        rc = None
+    log.close()
+    check(rc == 0, "SIGTERM: the daemon exits 0", "exit %r" % rc)
+    check(not os.path.exists(os.path.join(STATE, "queue", "wake")),
+          "stopped: the wake-up socket is removed")
+
+    # --- 5. a damaged body file is set aside; the rest of the queue goes on
+    check(sendmail("damaged@plain.test", "damaged") == 0, "sendmail (to be damaged): exit 0")
+    check(sendmail("next@plain.test", "next") == 0, "sendmail (next): exit 0")
+    mid, _ = rcpt_state("damaged@plain.test")
+    os.unlink(os.path.join(STATE, "queue", "msg", mid))
+    p = run_once()
+    _, r = rcpt_state("damaged@plain.test")
+    check(p.returncode == 0 and r is not None and r["state"] == "held" and
+          "body file missing" in (r["last_reply"] or ""),
+          "missing body file: set aside (held, why in last_reply), exit 0", repr(r))
+    check(len(received("next@plain.test")) == 1, "missing body file: the next message delivered")
+    check(b"queue-body-damaged" in p.stderr, "missing body file: logged")
+
+    # --- 6. settings
+    p = subprocess.run(BASE + RUN + ["--once", "--retry-min", "0"], capture_output=True)
+    check(p.returncode == 64 and b"retry-min" in p.stderr, "--retry-min 0: exit 64, named",
+          p.stderr.decode())
+    p = subprocess.run(BASE + RUN + ["--once", "--dkim-key", "plain.test:s1:/nonexistent"],
+                       capture_output=True)
+    check(p.returncode == 78 and b"/nonexistent" in p.stderr,
+          "an unreadable DKIM key: exit 78, named", p.stderr.decode())
+    conf = os.path.join(tmp, "mxtls.conf")
+    with open(conf, "w") as f:
+        f.write("retry-min = 1\nretry-max = 1\ndkim-key = plain.test:%s:%s\n"
+                "dkim-key = example.org:s2:%s\nhelo = client.e2e.test\n" % (SELECTOR, key, key))
+    check(sendmail("conf@plain.test", "conf") == 0, "sendmail (config file run): exit 0")
+    p = subprocess.run(BASE + ["--config", conf, "queue", "run", "--once"], capture_output=True)
+    got = received("conf@plain.test")
+    check(p.returncode == 0 and len(got) == 1 and dkim_ok(body_of(got[0]), txt),
+          "settings from mxtls.conf (dkim-key twice): delivered and signed",
+          p.stderr.decode()[-300:])
+
+    print("1..%d" % len(results))
+    for i, (ok, what, diag) in enumerate(results, 1):
+        print("%s %d - %s" % ("ok" if ok else "not ok", i, what))
+        if not ok and diag:
+            for line in str(diag).splitlines()[:8]:
+                print("# " + line)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
