@@ -22,7 +22,8 @@ struct delivery_sched_opts {
 	unsigned concurrency_per_domain;  /* ... and to one recipient domain (>= 1) */
 	const char *helo;                 /* EHLO name and Reporting-MTA (borrowed) */
 	const struct delivery_dkim *dkim; /* may be NULL (borrowed) */
-	bool once;                        /* only what is due at the start */
+	bool once; /* only what is due at the start, and what arrives meanwhile (notifications):
+		    * each recipient is tried at most once */
 };
 
 /* Counts since the start, for the log and the tests. */

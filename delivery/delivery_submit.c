@@ -208,7 +208,8 @@ static int store(struct mxtls_queue *q, const char *id, const struct delivery_en
 				       .sender = e->sender,
 				       .size = (int64_t)len,
 				       .queued_at = now,
-				       .requiretls = e->requiretls};
+				       .requiretls = e->requiretls,
+				       .tls_optional = delivery_header_tls_required_no(data, len)};
 	if (f == DELIVERY_FAULT_FAIL) {
 		snprintf(err, errlen, "injected failure before the index commit");
 		rc = MXTLS_E_IO;

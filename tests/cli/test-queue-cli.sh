@@ -137,10 +137,13 @@ m queue hold ../../etc/passwd >"$tmp/out" 2>&1
 expect "a malformed id: 64" 64 $? "$tmp/out" 'not a queue id'
 m queue show >"$tmp/out" 2>&1
 expect "queue show without ID: 64" 64 $? "$tmp/out" 'one ID'
-m queue run >"$tmp/out" 2>&1
-expect "queue run is not in this build: unknown command (64)" 64 $? "$tmp/out" "unknown command 'queue run'"
+m queue run --once --retry-min 0 >"$tmp/out" 2>&1
+expect "queue run --retry-min 0: usage (64), the setting named" 64 $? "$tmp/out" "retry-min: '0' is not a number from 1"
+"$mxtls" --config /dev/null --state-dir "$tmp/empty-state" queue run --once >"$tmp/out" 2>&1
+status "queue run --once on an empty queue: exit 0" 0 $?
+same "queue run --once on an empty queue: silent" "" "$(cat "$tmp/out")"
 m --help >"$tmp/out"
-expect "--help lists sendmail and the queue commands" 0 $? "$tmp/out" '^  queue flush '
+expect "--help lists sendmail and the queue commands" 0 $? "$tmp/out" '^  queue run '
 
 # A leftover of an interrupted submission is removed by the next queue command, with a log line.
 printf 'partial' >"$st/queue/msg/.tmp-00000000000000000000"

@@ -296,6 +296,21 @@ def main():
           "settings from mxtls.conf (dkim-key twice): delivered and signed",
           p.stderr.decode()[-300:])
 
+    # --- 7. several messages to one domain share one session (one transaction each)
+    def sessions(addr):
+        return len([c for c in smtp_records.jsonl(SMTP_DIR, "connections.jsonl")
+                    if c.get("listener") == addr and c.get("event") == "connect"])
+    before = sessions("127.0.25.20")
+    for i in range(5):
+        check(sendmail("shared%d@plain.test" % i, "shared %d" % i) == 0,
+              "sendmail shared%d@plain.test: exit 0" % i)
+    p = run_once()
+    got = [received("shared%d@plain.test" % i) for i in range(5)]
+    check(p.returncode == 0 and all(len(g) == 1 and g[0]["tls"] for g in got),
+          "five messages to plain.test: each delivered once over TLS", repr(got))
+    check(sessions("127.0.25.20") - before == 1, "five messages to plain.test: one session",
+          "sessions: %d" % (sessions("127.0.25.20") - before))
+
     print("1..%d" % len(results))
     for i, (ok, what, diag) in enumerate(results, 1):
         print("%s %d - %s" % ("ok" if ok else "not ok", i, what))
