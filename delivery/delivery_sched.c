@@ -561,15 +561,6 @@ static void job_start(struct job *j)
 		job_finish(j);
 		return;
 	}
-	if (j->requiretls) {
-		/* RFC 8689 §4.2.1: a REQUIRETLS message goes only to a next hop that offers
-		 * REQUIRETLS over authenticated TLS; this client does not send it yet, so the
-		 * message is returned rather than sent without its guarantee. */
-		free(more);
-		settle_local(j, DELIVER_BOUNCED, 550, "5.7.30",
-			     "REQUIRETLS was asked for, and mxtls does not relay REQUIRETLS yet");
-		return;
-	}
 	struct deliver_req req = {
 		.from = more[0].from,
 		.rcpts = more[0].rcpts,
@@ -584,6 +575,7 @@ static void job_start(struct job *j)
 		.log = &s->ctx->log,
 		.log_id = mxtls_ctx_decision_id(s->ctx),
 		.tls_optional = j->tls_optional,
+		.requiretls = j->requiretls,
 	};
 	int rc = deliver_start(s->base, s->r, s->f, s->c, s->pkix, &req, on_result, j, &j->run);
 	free(more); /* deliver_start() copied the message list */

@@ -66,6 +66,7 @@ struct domain_job {
 	bool cleartext_retry;      /* this attempt is the cleartext retry of the same address */
 	bool attempted;            /* some host was contacted: its failure is the one reported */
 	bool tls_failed;           /* ... unless a host failed TLS first: that one (note_failure) */
+	bool requiretls_skipped;   /* a host was left out for REQUIRETLS (not authenticated) */
 	struct smtp_session *sess;
 	struct host_verify_outcome verify;
 	/* The last failure, for the recipients if no host takes the mail. */
@@ -321,6 +322,7 @@ static size_t live_txns(struct domain_job *j)
 			.payload = &m->payload,
 			.info = m->info,
 			.smtputf8 = m->smtputf8,
+			.requiretls = run->req.requiretls,
 			.rcpt = tx->briefs,
 		};
 		j->live_tx[j->nlive++] = t;
@@ -333,7 +335,8 @@ static void try_next(struct domain_job *j)
 {
 	struct deliver_run *run = j->run;
 	struct decision *d = j->d;
-	bool optional = run->req.tls_optional;
+	/* RFC 8689 §5: with REQUIRETLS on the envelope, TLS-Required is ignored. */
+	bool optional = run->req.tls_optional && !run->req.requiretls;
 	for (; j->host < d->nhosts; j->host++, j->addr = 0, j->cleartext_retry = false) {
 		struct decision_host *h = &d->hosts[j->host];
 		if (h->security == SEC_UNREACHABLE || (h->security == SEC_EXCLUDED && !optional)) {
@@ -347,6 +350,12 @@ static void try_next(struct domain_job *j)
 				j->last_has_security = true;
 				j->last_security = h->security;
 			}
+			continue;
+		}
+		if (run->req.requiretls && h->security != SEC_DANE && h->security != SEC_MTA_STS) {
+			/* RFC 8689 §4.2.1: the next hop must be authenticated (DANE, or the Web PKI
+			 * under an MTA-STS policy). */
+			j->requiretls_skipped = true;
 			continue;
 		}
 		if (j->addr >= h->dane->naddrs)
@@ -372,6 +381,15 @@ static void try_next(struct domain_job *j)
 			return;
 		const struct smtp_brief none = {0};
 		note_failure(j, h, MXTLS_RESULT_OK, mxtls_strerror(rc), &none);
+	}
+	if (run->req.requiretls && j->requiretls_skipped && !j->attempted) {
+		/* No host could be authenticated: REQUIRETLS cannot be met here, now or later
+		 * (RFC 8689 §4.2.1: the message is returned, 5.7.30). */
+		settle_all(j, DELIVER_BOUNCED, 550, "5.7.30",
+			   MXTLS_RESULT_OK,
+			   "REQUIRETLS is required, and no MX host is authenticated by DANE or "
+			   "MTA-STS");
+		return;
 	}
 	/* No host is left: defer, never bounce for a TLS reason (RFC 7672 §2.2, RFC 8461 §5). */
 	if (j->last_detail[0] == '\0')

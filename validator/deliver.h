@@ -66,6 +66,10 @@ struct deliver_req {
 	 * stop the message.  TLS is still tried first, with any certificate; a host the STS
 	 * policy excludes may be used; DNS failures still defer. */
 	bool tls_optional;
+	/* RFC 8689 §4 (REQUIRETLS on the envelope): only hosts authenticated by DANE or an
+	 * MTA-STS enforce policy are used, over TLS, and only if they offer REQUIRETLS there;
+	 * TLS-Required is then ignored (§5).  With no such host the recipients fail (5.7.30). */
+	bool requiretls;
 };
 
 /* Called once from the loop; results[i] belongs to req->rcpts[i] (then to the further
