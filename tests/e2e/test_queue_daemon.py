@@ -277,6 +277,25 @@ def main():
     check(len(received("next@plain.test")) == 1, "missing body file: the next message delivered")
     check(b"queue-body-damaged" in p.stderr, "missing body file: logged")
 
+    # A damaged index row (a number column holding text) is set aside; the rest goes on.
+    import sqlite3
+    check(sendmail("badrow@plain.test", "badrow") == 0, "sendmail (row to be damaged): exit 0")
+    check(sendmail("after@plain.test", "after") == 0, "sendmail (after): exit 0")
+    db = sqlite3.connect(os.path.join(STATE, "queue", "index.sqlite"))
+    db.execute("UPDATE recipients SET attempts = 'x' WHERE recipient = 'badrow@plain.test'")
+    db.commit()
+    db.close()
+    p = run_once()
+    db = sqlite3.connect(os.path.join(STATE, "queue", "index.sqlite"))
+    row = db.execute("SELECT state, last_reply FROM recipients WHERE "
+                     "recipient = 'badrow@plain.test'").fetchall()
+    db.close()
+    check(p.returncode == 0 and row == [("held", "a number column holds something else")] and
+          received("badrow@plain.test") == [],
+          "damaged index row: set aside (held, why), not delivered", repr(row))
+    check(len(received("after@plain.test")) == 1 and b"queue-row-damaged" in p.stderr,
+          "damaged index row: logged, the next message delivered")
+
     # --- 6. settings
     p = subprocess.run(BASE + RUN + ["--once", "--retry-min", "0"], capture_output=True)
     check(p.returncode == 64 and b"retry-min" in p.stderr, "--retry-min 0: exit 64, named",
