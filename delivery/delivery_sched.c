@@ -29,7 +29,7 @@
 #include "delivery/delivery_queue.h"
 #include "util/util_buf.h"
 #include "util/util_log.h"
-#include "validator/deliver.h"
+#include "delivery/deliver.h"
 #include "validator/mxtls_ctx.h"
 
 /* How many due rows one tick reads at most before it starts what it found: a queue blocked

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Delivery of messages to their recipients' MX hosts, enforcing each domain's decision; several
  * messages to one domain share its sessions (one transaction each). */
-#include "validator/deliver.h"
+#include "delivery/deliver.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* Delivery of one message to its recipients' MX hosts, enforcing each domain's decision. */
-#ifndef MXTLS_VALIDATOR_DELIVER_H
-#define MXTLS_VALIDATOR_DELIVER_H
+/* Delivery of messages to their recipients' MX hosts, enforcing each domain's decision; several
+ * messages to one domain share its sessions.  (It was validator/deliver.h before the delivery
+ * agent had a room of its own.) */
+#ifndef MXTLS_DELIVERY_DELIVER_H
+#define MXTLS_DELIVERY_DELIVER_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -9,9 +11,10 @@
 
 #include <mxtls/result.h>
 
-#include "dane/dane_pkix.h"
 #include "smtp/smtp_client.h"
 #include "validator/decision.h"
+
+struct dane_pkix;
 
 /* The most recipients of one message (RFC 5321 §4.5.3.1.8 requires servers to take 100). */
 #define DELIVER_RCPTS_MAX 1000
