@@ -272,7 +272,9 @@ static const char *parse_params(const char *p, const char *end, struct delivery_
 		while (p < end && *p != ' ' && *p != '=')
 			p++;
 		size_t kn = (size_t)(p - k);
-		if (kn == 0 || !(util_is_alpha((uint8_t)k[0]) || util_is_digit((uint8_t)k[0])))
+		if (kn == 0)
+			return R_ARGS; /* two spaces, or "=value" alone */
+		if (!(util_is_alpha((uint8_t)k[0]) || util_is_digit((uint8_t)k[0])))
 			return R_PARAM;
 		for (size_t i = 1; i < kn; i++) {
 			uint8_t c = (uint8_t)k[i];
