@@ -38,7 +38,6 @@ struct conn {
 	char peer[INET6_ADDRSTRLEN + 8];
 	bool closing; /* no more input: freed once the replies are written */
 	bool paused;  /* reading stopped while the client is slow to take our replies */
-	bool busy;    /* inside process() */
 };
 
 struct delivery_listener {
@@ -246,7 +245,6 @@ static bool process(struct conn *c)
 {
 	struct evbuffer *in = bufferevent_get_input(c->bev);
 	struct evbuffer *outbuf = bufferevent_get_output(c->bev);
-	c->busy = true;
 	while (!c->closing) {
 		/* A client that pipelines commands and does not read the replies: stop reading
 		 * until it does (on_write resumes). */
@@ -276,7 +274,6 @@ static bool process(struct conn *c)
 		if (act == DELIVERY_SMTPD_MORE)
 			break;
 	}
-	c->busy = false;
 	if (c->closing && evbuffer_get_length(outbuf) == 0) {
 		conn_free(c);
 		return false;
@@ -322,7 +319,14 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 			return; /* on_write frees it, or the write timeout does */
 		}
 	}
-	/* EOF (the client went away: an unfinished message is dropped), an error, a write
+	/* The client half-closed after its last command: the replies owed (a 250 for a message
+	 * now durable among them) are still written, then the connection goes. */
+	if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR) && !c->closing &&
+	    evbuffer_get_length(bufferevent_get_output(c->bev)) > 0) {
+		start_closing(c);
+		return;
+	}
+	/* EOF with nothing owed (an unfinished message is dropped), an error, a write
 	 * timeout. */
 	conn_free(c);
 }

@@ -33,8 +33,9 @@ struct delivery_listener_opts {
 	const char *hostname;     /* the greeting / EHLO name; NULL: the context's helo name */
 	unsigned timeout;         /* idle seconds per command; 0: DELIVERY_LISTENER_TIMEOUT */
 	unsigned max_connections; /* 0: DELIVERY_LISTENER_MAX_CONNECTIONS */
-	void (*on_queued)(void *arg, const char *id); /* after each message is durable; may be
-						       * NULL */
+	/* Called after each message is durable, before its 250 is written; may be NULL.  It must
+	 * not close the listener (it runs inside a connection's callback). */
+	void (*on_queued)(void *arg, const char *id);
 	void *arg;
 };
 

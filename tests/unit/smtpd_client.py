@@ -87,7 +87,7 @@ def mode_many(host, port, n):
 
 def mode_raw(host, port, source, *chunks):
     """Connects (from source unless "-"), sends each chunk (\\r \\n escapes; "WAIT" reads one
-    reply first), then reads everything until the server closes and prints it, escaped."""
+    reply first, "SHUT" half-closes), then reads everything until the server closes and prints it, escaped."""
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     if source != "-":
         s.bind((source, 0))
@@ -98,6 +98,9 @@ def mode_raw(host, port, source, *chunks):
     for ch in chunks:
         if ch == "WAIT":
             got += read_reply(f)
+            continue
+        if ch == "SHUT":
+            s.shutdown(socket.SHUT_WR)
             continue
         if ch.startswith("REPEAT:"):
             _, n, what = ch.split(":", 2)

@@ -398,6 +398,26 @@ START_TEST(net_pipelined)
 	ck_assert_int_eq(mxtls_queue_body(e.q, e.queued_id, &data, &len), MXTLS_OK);
 	ck_assert_str_eq(data, "hello\r\n.x\r\n");
 	mxtls_free(data);
+
+	/* The client half-closes right after its last byte (no QUIT): the replies owed, the
+	 * final 250 among them, are still written before the connection goes. */
+	const char *shut[] = {
+		"raw",
+		"127.0.0.1",
+		portstr,
+		"-",
+		"HELO c\\r\\nMAIL FROM:<s@a.test>\\r\\nRCPT TO:<r@b.test>\\r\\nDATA\\r\\n"
+		"x\\r\\n.\\r\\n",
+		"SHUT",
+		NULL};
+	ck_assert_int_eq(run_client(&e, shut), 0);
+	ck_assert_int_eq(e.nqueued, 2);
+	snprintf(
+		want, sizeof want,
+		"220 mx.test ESMTP mxtls\\r\\n250 mx.test\\r\\n250 2.1.0 Ok\\r\\n250 2.1.5 Ok\\r\\n"
+		"354 End data with <CR><LF>.<CR><LF>\\r\\n250 2.0.0 Ok: queued as %s\\r\\n\n",
+		e.queued_id);
+	ck_assert_str_eq(e.out, want);
 	env_free(&e);
 }
 END_TEST
