@@ -39,7 +39,8 @@ THIRD_PARTY = [
     (re.compile(r"^curl/"), {"sts"}),
     (re.compile(r"^sqlite3\.h$"), {"sts", "validator", "delivery", "policyd"}),
     (re.compile(r"^gnutls/"), {"dane", "smtp", "dkim"}),
-    (re.compile(r"^event2/"), {"dns", "sts", "smtp", "validator", "policyd", "cli"}),
+    # delivery/: the daemon's loop and the SMTP submission listener (delivery_listener.c).
+    (re.compile(r"^event2/"), {"dns", "sts", "smtp", "validator", "delivery", "policyd", "cli"}),
 ]
 # Headers meson generates into the build tree.
 GENERATED = {"mxtls_build.h"}
