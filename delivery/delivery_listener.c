@@ -23,6 +23,11 @@
 #include "util/util_log.h"
 #include "validator/mxtls_ctx.h"
 
+/* The replies to one read's worth of pipelined commands (at most bufferevent's 16 KiB read
+ * plus a partial line; "EHLO c" CRLF repeated is the worst case, about 250 KiB); beyond it the
+ * session ends (fail closed) rather than a reply being lost. */
+#define DELIVERY_LISTENER_ROUND_MAX (1024 * 1024)
+
 struct cidr {
 	int family;
 	unsigned char addr[16];
@@ -382,7 +387,7 @@ static void on_accept(struct evconnlistener *ls, evutil_socket_t fd, struct sock
 	}
 	c->l = l;
 	snprintf(c->peer, sizeof c->peer, "%s", peer);
-	util_buf_init(&c->out, 64 * 1024);
+	util_buf_init(&c->out, DELIVERY_LISTENER_ROUND_MAX);
 	c->next = l->conns;
 	if (l->conns != NULL)
 		l->conns->prev = c;
