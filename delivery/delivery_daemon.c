@@ -20,6 +20,7 @@
 #include <mxtls/error.h>
 #include <mxtls/sts_fetch.h>
 
+#include "delivery/delivery_listener.h"
 #include "delivery/delivery_queue.h"
 #include "delivery/delivery_sched.h"
 #include "delivery/delivery_wake.h"
@@ -49,6 +50,7 @@ struct daemon {
 	struct delivery_sched *sched;
 	struct event *ev_term, *ev_int, *ev_wake, *ev_refresh, *ev_deadline;
 	struct mxtls_sts_refresh_op *refresh;
+	struct delivery_listener *listener;
 	char queue_dir[4096];
 	bool stopping, done;
 };
@@ -104,6 +106,9 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	}
 	event_del(d->ev_refresh);
 	event_del(d->ev_wake);
+	/* Stop taking mail: a client gets connection refused and retries elsewhere or later. */
+	delivery_listener_close(d->listener);
+	d->listener = NULL;
 	struct timeval tv = {(time_t)d->o->shutdown_timeout, 0};
 	event_add(d->ev_deadline, &tv);
 	delivery_sched_stop(d->sched);
@@ -116,6 +121,13 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
 	char buf[64];
 	while (recv(fd, buf, sizeof buf, 0) > 0)
 		;
+	delivery_sched_kick(d->sched);
+}
+
+static void on_queued(void *arg, const char *id)
+{
+	(void)id;
+	struct daemon *d = arg;
 	delivery_sched_kick(d->sched);
 }
 
@@ -157,8 +169,6 @@ static int check_opts(const struct mxtls_queue_run_opts *o, char *err, size_t er
 			  : o->nlisten > 0 && o->once      ? "--once and --listen do not go together"
 			  : o->nallow > 0 && o->nlisten == 0 ? "--allow needs --listen"
 							     : NULL;
-	if (bad == NULL && o->nlisten > 0)
-		bad = "--listen: the SMTP submission listener is not built yet";
 	if (bad != NULL) {
 		snprintf(err, errlen, "%s", bad);
 		return MXTLS_E_CONFIG;
@@ -197,6 +207,7 @@ static int take_lock(const char *queue_dir, int *fd_out, char *err, size_t errle
 
 static void teardown(struct daemon *d)
 {
+	delivery_listener_close(d->listener);
 	delivery_sched_free(d->sched);
 	if (d->refresh != NULL)
 		mxtls_sts_refresh_cancel(d->refresh);
@@ -254,6 +265,20 @@ int mxtls_queue_run(struct mxtls_queue *q, const struct mxtls_queue_run_opts *o,
 	}
 	if (rc == MXTLS_OK)
 		rc = delivery_sched_new(q, d.base, &so, on_idle, &d, &d.sched, err, errlen);
+	if (rc == MXTLS_OK && o->nlisten > 0) {
+		struct delivery_listener_opts lo = {
+			.listen = o->listen,
+			.nlisten = o->nlisten,
+			.allow = o->allow,
+			.nallow = o->nallow,
+			.hostname = so.helo,
+			.on_queued = on_queued,
+			.arg = &d,
+		};
+		rc = delivery_listener_open(d.base, q, &lo, &d.listener, err, errlen);
+		if (rc == MXTLS_E_IO)
+			rc = MXTLS_E_CONFIG; /* an address that cannot be bound: a setting to fix */
+	}
 	if (rc == MXTLS_OK) {
 		event_add(d.ev_term, NULL);
 		event_add(d.ev_int, NULL);

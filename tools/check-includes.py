@@ -40,6 +40,7 @@ THIRD_PARTY = [
     (re.compile(r"^curl/"), {"sts"}),
     (re.compile(r"^sqlite3\.h$"), {"sts", "validator", "delivery", "policyd"}),
     (re.compile(r"^gnutls/"), {"dane", "smtp", "dkim"}),
+    # delivery/: the daemon's loop, the scheduler and the SMTP submission listener.
     (re.compile(r"^event2/"), {"dns", "sts", "smtp", "validator", "delivery", "policyd", "cli"}),
 ]
 # Headers meson generates into the build tree.

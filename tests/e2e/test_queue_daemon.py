@@ -330,6 +330,50 @@ def main():
     check(sessions("127.0.25.20") - before == 1, "five messages to plain.test: one session",
           "sessions: %d" % (sessions("127.0.25.20") - before))
 
+    # --- 8. the SMTP submission listener, and REQUIRETLS (RFC 8689 §4)
+    import smtplib
+    log = open(os.path.join(tmp, "listener.log"), "wb")
+    d = subprocess.Popen(BASE + ["-v"] + RUN + ["--listen", "127.0.0.1:2525"], stderr=log)
+    def listening():
+        try:
+            with smtplib.SMTP("127.0.0.1", 2525, timeout=5) as c:
+                return c.noop()[0] == 250
+        except OSError:
+            return False
+    check(wait_for(listening, 20), "queue run --listen 127.0.0.1:2525: serves SMTP")
+    def submit(rcpt, subject, options=()):
+        msg = ("From: Owner <%s>\r\nTo: %s\r\nSubject: %s\r\n\r\nbody of %s\r\n"
+               % (SENDER, rcpt, subject, subject))
+        with smtplib.SMTP("127.0.0.1", 2525, timeout=30) as c:
+            c.ehlo("app.e2e.test")
+            return c.sendmail(SENDER, [rcpt], msg.encode(), mail_options=list(options))
+    check(submit("smtp@dane-ee.mail.test", "via smtp") == {}, "listener: a message accepted")
+    check(submit("rt@dane-ee.mail.test", "requiretls dane", ["REQUIRETLS"]) == {},
+          "listener: a REQUIRETLS message accepted")
+    check(submit("rt@plain.test", "requiretls plain", ["REQUIRETLS"]) == {},
+          "listener: a REQUIRETLS message to an unauthenticated domain accepted")
+    check(wait_for(lambda: len(received("smtp@dane-ee.mail.test")) == 1, 20),
+          "listener: delivered to the DANE domain", repr(received("smtp@dane-ee.mail.test")))
+    def rt_dsn(rcpt):
+        return [g for _, _, g in dsns("failed")
+                if g[1].get("Final-Recipient") == "rfc822; " + rcpt]
+    check(wait_for(lambda: rt_dsn("rt@dane-ee.mail.test") and rt_dsn("rt@plain.test"), 20),
+          "REQUIRETLS: both messages returned to the sender")
+    for rcpt in ("rt@dane-ee.mail.test", "rt@plain.test"):
+        g = rt_dsn(rcpt)
+        check(len(g) == 1 and g[0][1].get("Status") == "5.7.30",
+              "REQUIRETLS, %s: returned with 5.7.30" % rcpt, repr(g))
+        check(received(rcpt) == [], "REQUIRETLS, %s: never sent (the DANE receiver does not "
+              "offer REQUIRETLS; plain.test is not authenticated)" % rcpt, repr(received(rcpt)))
+    d.send_signal(signal.SIGTERM)
+    try:
+        rc = d.wait(timeout=40)
+    except subprocess.TimeoutExpired:
+        d.kill()
+        rc = None
+    log.close()
+    check(rc == 0 and not listening(), "SIGTERM: exit 0, the listener is closed", "exit %r" % rc)
+
     print("1..%d" % len(results))
     for i, (ok, what, diag) in enumerate(results, 1):
         print("%s %d - %s" % ("ok" if ok else "not ok", i, what))
