@@ -126,6 +126,18 @@ def wait_for(pred, seconds):
     return pred()
 
 
+def stop(d, log):
+    """SIGTERM to the daemon d; its exit status (None: still running after 40 s, killed)."""
+    d.send_signal(signal.SIGTERM)
+    try:
+        rc = d.wait(timeout=40)
+    except subprocess.TimeoutExpired:
+        d.kill()
+        rc = None
+    log.close()
+    return rc
+
+
 def main():
     tmp = tempfile.mkdtemp(dir=WORK)
     key, txt = dkim_key(tmp)
@@ -253,13 +265,7 @@ def main():
               got[0]["host"] == host,
               "attacker gone, %s: delivered once to %s over TLS" % (rcpt, host), repr(got))
     check(len(dsns("delayed")) == 2, "no more delay DSNs than one per message")
-    d.send_signal(signal.SIGTERM)
-    try:
-        rc = d.wait(timeout=40)
-    except subprocess.TimeoutExpired:
-        d.kill()
-        rc = None
-    log.close()
+    rc = stop(d, log)
     check(rc == 0, "SIGTERM: the daemon exits 0", "exit %r" % rc)
     check(not os.path.exists(os.path.join(STATE, "queue", "wake")),
           "stopped: the wake-up socket is removed")
@@ -365,13 +371,7 @@ def main():
               "REQUIRETLS, %s: returned with 5.7.30" % rcpt, repr(g))
         check(received(rcpt) == [], "REQUIRETLS, %s: never sent (the DANE receiver does not "
               "offer REQUIRETLS; plain.test is not authenticated)" % rcpt, repr(received(rcpt)))
-    d.send_signal(signal.SIGTERM)
-    try:
-        rc = d.wait(timeout=40)
-    except subprocess.TimeoutExpired:
-        d.kill()
-        rc = None
-    log.close()
+    rc = stop(d, log)
     check(rc == 0 and not listening(), "SIGTERM: exit 0, the listener is closed", "exit %r" % rc)
 
     print("1..%d" % len(results))

@@ -229,6 +229,20 @@ static void msg_files(const struct env *e, char *out, size_t cap)
 	free(names);
 }
 
+/* env_init() in a state directory named after the test, and one listener on 127.0.0.1 (an
+ * ephemeral port, written to portstr). */
+static void env_start(struct env *e, const char *test, int i, unsigned timeout, unsigned maxconn,
+		      char portstr[16])
+{
+	char state[600];
+	snprintf(state, sizeof state, "%s/state-%s-%d", test_tmp_root, test, i);
+	env_init(e, state);
+	const char *addrs[] = {"127.0.0.1"};
+	unsigned port;
+	env_listen(e, addrs, &port, 1, NULL, 0, timeout, maxconn);
+	snprintf(portstr, 16, "%u", port);
+}
+
 static int requiretls_row(void *arg, const struct delivery_due_row *d)
 {
 	*(int *)arg = d->requiretls ? 1 : 0;
@@ -366,14 +380,8 @@ END_TEST
 START_TEST(net_pipelined)
 {
 	struct env e;
-	char state[600];
-	snprintf(state, sizeof state, "%s/state-%s-%d", test_tmp_root, __func__, _i);
-	env_init(&e, state);
-	const char *addrs[] = {"127.0.0.1"};
-	unsigned port;
-	env_listen(&e, addrs, &port, 1, NULL, 0, 0, 0);
 	char portstr[16];
-	snprintf(portstr, sizeof portstr, "%u", port);
+	env_start(&e, __func__, _i, 0, 0, portstr);
 	const char *args[] = {"raw",
 			      "127.0.0.1",
 			      portstr,
@@ -467,14 +475,8 @@ END_TEST
 START_TEST(net_long_line)
 {
 	struct env e;
-	char state[600];
-	snprintf(state, sizeof state, "%s/state-%s-%d", test_tmp_root, __func__, _i);
-	env_init(&e, state);
-	const char *addrs[] = {"127.0.0.1"};
-	unsigned port;
-	env_listen(&e, addrs, &port, 1, NULL, 0, 0, 0);
 	char portstr[16];
-	snprintf(portstr, sizeof portstr, "%u", port);
+	env_start(&e, __func__, _i, 0, 0, portstr);
 	const char *args[] = {"raw", "127.0.0.1", portstr, "-", "REPEAT:600:x", NULL};
 	ck_assert_int_eq(run_client(&e, args), 0);
 	ck_assert_str_eq(e.out, "220 mx.test ESMTP mxtls\\r\\n500 5.5.2 Line too long\\r\\n\n");
@@ -493,14 +495,8 @@ END_TEST
 START_TEST(net_timeout)
 {
 	struct env e;
-	char state[600];
-	snprintf(state, sizeof state, "%s/state-%s-%d", test_tmp_root, __func__, _i);
-	env_init(&e, state);
-	const char *addrs[] = {"127.0.0.1"};
-	unsigned port;
-	env_listen(&e, addrs, &port, 1, NULL, 0, 1, 0);
 	char portstr[16];
-	snprintf(portstr, sizeof portstr, "%u", port);
+	env_start(&e, __func__, _i, 1, 0, portstr);
 	const char *args[] = {"raw", "127.0.0.1", portstr, "-", "EHLO c\\r\\nMAIL FROM:<>\\r\\n",
 			      NULL};
 	ck_assert_int_eq(run_client(&e, args), 0);
@@ -514,14 +510,8 @@ END_TEST
 START_TEST(net_max_connections)
 {
 	struct env e;
-	char state[600];
-	snprintf(state, sizeof state, "%s/state-%s-%d", test_tmp_root, __func__, _i);
-	env_init(&e, state);
-	const char *addrs[] = {"127.0.0.1"};
-	unsigned port;
-	env_listen(&e, addrs, &port, 1, NULL, 0, 0, 1);
 	char portstr[16];
-	snprintf(portstr, sizeof portstr, "%u", port);
+	env_start(&e, __func__, _i, 0, 1, portstr);
 	const char *args[] = {"hold", "127.0.0.1", portstr, NULL};
 	ck_assert_int_eq(run_client(&e, args), 0);
 	ck_assert_str_eq(e.out, "220 mx.test ESMTP mxtls\\r\\n\n"
