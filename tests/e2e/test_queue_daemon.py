@@ -146,15 +146,16 @@ def main():
     # --- 1. one pass: deliver (DANE, MTA-STS, opportunistic), defer, bounce, TLS-Required: No
     cases = [("rcpt@dane-ee.mail.test", "dane"), ("rcpt@enforce.sts.test", "sts"),
              ("rcpt@plain.test", "plain"), ("rcpt@dane-mismatch.mail.test", "mismatch"),
-             ("rcpt@nonexist.mail.test", "nxdomain")]
+             ("rcpt@nonexist.mail.test", "nxdomain"), ("rcpt@stsmismatch.sts.test", "stsmx"),
+             ("rcpt@refused.test", "lame")]
     for rcpt, subj in cases:
         check(sendmail(rcpt, subj) == 0, "sendmail %s: exit 0" % rcpt)
     check(sendmail("optional@dane-mismatch.mail.test", "optional", "TLS-Required: No\n") == 0,
           "sendmail with TLS-Required: No: exit 0")
     q = queue_list()
-    check(q is not None and len(q) == 6 and
+    check(q is not None and len(q) == 8 and
           all(r["state"] == "pending" and r["attempts"] == 0 for m in q for r in m["recipients"]),
-          "six messages queued, every recipient pending, 0 attempts", repr(q))
+          "eight messages queued, every recipient pending, 0 attempts", repr(q))
     p = run_once(*dkim_opt)
     check(p.returncode == 0, "queue run --once: exit 0", p.stderr.decode(errors="replace")[-600:])
     for rcpt, host, via_tls in (("rcpt@dane-ee.mail.test", "mx1.dane-ee.mail.test", True),
@@ -178,6 +179,15 @@ def main():
           r["result_type"] == "tlsa-invalid" and r["last_host"] == "mx1.dane-mismatch.mail.test"
           and r["last_reply"].startswith("451 4.7.5 "),
           "TLSA mismatch: deferred, 1 attempt, tlsa-invalid, last host, 451 4.7.5", repr(r))
+    _, r = rcpt_state("rcpt@stsmismatch.sts.test")
+    check(r is not None and r["state"] == "deferred" and r["attempts"] == 1 and
+          r["result_type"] == "validation-failure" and received("rcpt@stsmismatch.sts.test") == []
+          and r["last_reply"].startswith("451 4.7.5 "),
+          "MTA-STS, MX not in the policy: deferred, validation-failure, never contacted", repr(r))
+    _, r = rcpt_state("rcpt@refused.test")
+    check(r is not None and r["state"] == "deferred" and r["attempts"] == 1 and
+          r["last_reply"].startswith("451 4.4.3 "),
+          "lame delegation (DNS failure): deferred, 451 4.4.3", repr(r))
     got = received("optional@dane-mismatch.mail.test")
     check(len(got) == 1 and got[0]["tls"] and not got[0]["attacker"],
           "TLS-Required: No: delivered despite the TLSA mismatch, still over TLS", repr(got))
@@ -214,8 +224,9 @@ def main():
     # --- 3. expire: a security failure becomes a bounce only when the lifetime ends
     time.sleep(1.2)
     p = run_once("--queue-lifetime", "1")
-    check(rcpt_state("rcpt@dane-mismatch.mail.test") == (None, None),
-          "lifetime over: the TLS-deferred recipient leaves the queue",
+    check(all(rcpt_state(x) == (None, None) for x in (
+        "rcpt@dane-mismatch.mail.test", "rcpt@stsmismatch.sts.test", "rcpt@refused.test")),
+          "lifetime over: the deferred recipients (DANE, MTA-STS, DNS) leave the queue",
           p.stderr.decode(errors="replace")[-400:])
     check(received("rcpt@dane-mismatch.mail.test") == [],
           "lifetime over: the mail was never sent to the mismatching host")
@@ -230,6 +241,11 @@ def main():
               per.get("X-Mxtls-TLS-Result") == "tlsa-invalid" and "TLSA" in text)
     check(ok, "expired: DSN failed, 4.7.5, Remote-MTA, the RFC 8460 result type in words",
           repr(failed[:1] and failed[0][2]))
+    for rcpt, status in (("rcpt@stsmismatch.sts.test", "4.7.5"), ("rcpt@refused.test", "4.4.3")):
+        got = [g for _, _, g in dsns("failed") if g[1].get("Final-Recipient") == "rfc822; " + rcpt]
+        check(len(got) == 1 and got[0][1].get("Status") == status and
+              received(rcpt) == [],
+              "expired, %s: one DSN, Status %s, never delivered" % (rcpt, status), repr(got))
 
     # --- 4. the STARTTLS-stripping attacker: protected mail waits, then goes over TLS
     attacked = ["127.0.25.1", "127.0.10.101"]
