@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -363,6 +364,12 @@ int delivery_drop_pickup(struct mxtls_queue *q, size_t max, size_t *taken, char 
 	struct pickup p = {.q = q, .log = &q->ctx->log, .err = err, .errlen = errlen};
 	char **names;
 	size_t n;
+	/* One pickup at a time (say a daemon and a queue run --once): two would both take a file
+	 * an earlier call left in pickup/ and queue it twice.  When another is at work, this call
+	 * has nothing to do.  Only the queue owner can open pickup/ to lock it. */
+	if (flock(d->claim_fd, LOCK_EX | LOCK_NB) != 0)
+		return errno == EWOULDBLOCK ? MXTLS_OK
+					    : io_fail(err, errlen, "cannot lock pickup/", errno);
 	/* First what an earlier pickup claimed and did not finish (it crashed, or the queue
 	 * could not take it), then new drop files. */
 	int rc = list_names(d->claim_fd, max, &names, &n);
@@ -396,6 +403,7 @@ int delivery_drop_pickup(struct mxtls_queue *q, size_t max, size_t *taken, char 
 		fsync(d->corrupt_fd);
 		fsync(d->drop_fd);
 	}
+	flock(d->claim_fd, LOCK_UN);
 	if (rc == MXTLS_E_IO && err[0] == '\0')
 		snprintf(err, errlen, "cannot read the maildrop");
 	if (taken != NULL)

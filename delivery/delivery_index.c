@@ -13,6 +13,8 @@
 
 #include <mxtls/error.h>
 
+#include "util/util_file.h"
+
 struct delivery_index {
 	sqlite3 *db;
 };
@@ -81,40 +83,18 @@ static int db_fail(struct delivery_index *ix, const char *what, char *err, size_
 	return MXTLS_E_IO;
 }
 
-/* A WAL or shared-memory file left by an older mxtls with the umask's mode: made 0600 too. */
-static void private_companions(const char *path)
-{
-	static const char *const suffix[] = {"-wal", "-shm", "-journal"};
-	char p[4200];
-	struct stat st;
-	for (size_t i = 0; i < 3; i++) {
-		snprintf(p, sizeof p, "%s%s", path, suffix[i]);
-		if (lstat(p, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0777) != 0600)
-			chmod(p, 0600);
-	}
-}
-
 int delivery_index_open(const char *path, struct delivery_index **out, char *err, size_t errlen)
 {
 	struct delivery_index *ix = calloc(1, sizeof *ix);
 	if (ix == NULL)
 		return MXTLS_E_NOMEM;
 	int rc = MXTLS_OK;
-	/* The index names senders and recipients; its directory is searchable by all (for the
-	 * maildrop), so the file itself is private: made 0600 before SQLite would make it 0644
-	 * (its journal and WAL files copy the database file's mode). */
-	int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-	struct stat st;
-	if (fd < 0 || fstat(fd, &st) != 0 ||
-	    ((st.st_mode & 0777) != 0600 && fchmod(fd, 0600) != 0)) {
-		snprintf(err, errlen, "queue index %s: %s", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
+	/* The index names senders and recipients, and its directory is searchable by all (for
+	 * the maildrop): the file is private. */
+	if (util_file_private(path, err, errlen) != 0) {
 		free(ix);
 		return MXTLS_E_IO;
 	}
-	close(fd);
-	private_companions(path);
 	if (sqlite3_open_v2(path, &ix->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
 	    SQLITE_OK) {
 		rc = db_fail(ix, path, err, errlen);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -17,6 +18,7 @@
 
 #include "delivery/delivery_drop.h"
 #include "delivery/delivery_queue.h"
+#include "util/util_file.h"
 #include "test_main.h"
 
 #define NOLEN ((size_t)-1)
@@ -552,6 +554,32 @@ START_TEST(pickup_max_and_stale_temp)
 }
 END_TEST
 
+START_TEST(pickup_one_at_a_time)
+{
+	if (geteuid() != 0)
+		return;
+	struct mxtls_ctx *ctx = new_ctx();
+	struct mxtls_queue *q1, *q2;
+	char err[512] = "";
+	ck_assert_int_eq(mxtls_queue_open(ctx, 0, &q1, err, sizeof err), MXTLS_OK);
+	ck_assert_int_eq(mxtls_queue_open(ctx, 0, &q2, err, sizeof err), MXTLS_OK);
+	put_file(DELIVERY_DROP_DIR, "a", good, sizeof good - 1, NOBODY);
+	/* q1 is picking up (holds the lock): q2's call does nothing, and says so by taken 0. */
+	ck_assert_int_eq(flock(q1->drop.claim_fd, LOCK_EX | LOCK_NB), 0);
+	size_t taken = 99;
+	ck_assert_int_eq(mxtls_queue_pickup(q2, 10, &taken, err, sizeof err), MXTLS_OK);
+	ck_assert_uint_eq(taken, 0);
+	ck_assert_uint_eq(mxtls_queue_maildrop_count(q2), 1);
+	ck_assert_int_eq(flock(q1->drop.claim_fd, LOCK_UN), 0);
+	ck_assert_int_eq(mxtls_queue_pickup(q2, 10, &taken, err, sizeof err), MXTLS_OK);
+	ck_assert_uint_eq(taken, 1);
+	ck_assert_uint_eq(queued(q2, NULL), 1);
+	mxtls_queue_close(q2);
+	mxtls_queue_close(q1);
+	mxtls_ctx_free(ctx);
+}
+END_TEST
+
 START_TEST(queue_dirs_modes)
 {
 	struct mxtls_ctx *ctx = new_ctx();
@@ -588,6 +616,34 @@ START_TEST(queue_dirs_modes)
 }
 END_TEST
 
+/* The databases of a state directory that is searchable by all stay private. */
+START_TEST(private_files)
+{
+	char p[700], wal[720], link_path[700], err[256];
+	struct stat st;
+	snprintf(p, sizeof p, "%s/db.sqlite", test_tmp_root);
+	snprintf(wal, sizeof wal, "%s-wal", p);
+	ck_assert_int_eq(util_file_private(p, err, sizeof err), 0); /* created */
+	ck_assert_int_eq(stat(p, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 0777, 0600);
+	ck_assert_int_eq(chmod(p, 0644), 0); /* made by an older mxtls */
+	int fd = open(wal, O_WRONLY | O_CREAT, 0644);
+	ck_assert_int_ge(fd, 0);
+	fchmod(fd, 0664);
+	close(fd);
+	ck_assert_int_eq(util_file_private(p, err, sizeof err), 0);
+	ck_assert_int_eq(stat(p, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 0777, 0600);
+	ck_assert_int_eq(stat(wal, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 0777, 0600);
+	/* Never through a symbolic link. */
+	snprintf(link_path, sizeof link_path, "%s/link.sqlite", test_tmp_root);
+	ck_assert_int_eq(symlink(p, link_path), 0);
+	ck_assert_int_eq(util_file_private(link_path, err, sizeof err), -1);
+	ck_assert_ptr_nonnull(strstr(err, "link.sqlite"));
+}
+END_TEST
+
 static Suite *drop_suite(void)
 {
 	Suite *s = suite_create("drop");
@@ -604,7 +660,9 @@ static Suite *drop_suite(void)
 	tcase_add_test(tc, pickup_queues_with_owner_login);
 	tcase_add_test(tc, pickup_keeps_file_when_queue_fails);
 	tcase_add_test(tc, pickup_max_and_stale_temp);
+	tcase_add_test(tc, pickup_one_at_a_time);
 	tcase_add_test(tc, queue_dirs_modes);
+	tcase_add_test(tc, private_files);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return s;
