@@ -153,7 +153,9 @@ static int read_file(int fd, struct util_buf *out)
 
 /*
  * One claimed file.  Returns MXTLS_OK when it was dealt with (queued and removed, or set
- * aside), else the queue's failure (the file stays in pickup/ for the next call).
+ * aside); MXTLS_E_TEMPFAIL when it must wait for a later call for a reason of this host (no
+ * descriptor free, the passwd database not answering) while pickup goes on; else the queue's
+ * failure (stop: the file stays in pickup/ for the next call).
  */
 static int take(struct pickup *p, const char *name)
 {
@@ -171,6 +173,8 @@ static int take(struct pickup *p, const char *name)
 				   : -1;
 		if (e == ENOMEM)
 			return MXTLS_E_NOMEM;
+		if (e == EMFILE || e == ENFILE || e == EINTR) /* ours, not the file's fault */
+			return MXTLS_E_TEMPFAIL;
 		set_aside(p, name, uid,
 			  e == ELOOP ? "a symbolic link" : "cannot be opened (not a regular file?)");
 		return MXTLS_OK;
@@ -189,11 +193,23 @@ static int take(struct pickup *p, const char *name)
 		bad = "owned by root or the queue's owner";
 	else if ((uint64_t)st.st_size > DELIVERY_DROP_FILE_MAX)
 		bad = "too large";
-	char pwbuf[4096];
+	char pwbuf[16384];
 	struct passwd pw, *pwp = NULL;
-	if (bad == NULL && (getpwuid_r(st.st_uid, &pw, pwbuf, sizeof pwbuf, &pwp) != 0 ||
-			    pwp == NULL || pw.pw_name == NULL || pw.pw_name[0] == '\0'))
-		bad = "the owner has no passwd entry";
+	if (bad == NULL) {
+		int e = getpwuid_r(st.st_uid, &pw, pwbuf, sizeof pwbuf, &pwp);
+		/* POSIX getpwuid_r(3): 0 and no entry is "not found"; an error (a directory
+		 * service that does not answer) is no verdict on the file. */
+		if (e != 0 && e != ENOENT && e != ESRCH && e != EBADF && e != EPERM) {
+			char uidbuf[24];
+			uid_text(uidbuf, sizeof uidbuf, (long)st.st_uid);
+			util_log_kv(p->log, MXTLS_LOG_WARNING, 0, "maildrop-owner-unknown-now",
+				    "file", name, "uid", uidbuf, "reason", strerror(e), NULL);
+			close(fd);
+			return MXTLS_E_TEMPFAIL;
+		}
+		if (e != 0 || pwp == NULL || pw.pw_name == NULL || pw.pw_name[0] == '\0')
+			bad = "the owner has no passwd entry";
+	}
 	struct util_buf buf;
 	util_buf_init(&buf, DELIVERY_DROP_FILE_MAX);
 	int rc = MXTLS_OK;
@@ -376,6 +392,8 @@ int delivery_drop_pickup(struct mxtls_queue *q, size_t max, size_t *taken, char 
 	for (size_t i = 0; rc == MXTLS_OK && i < n; i++) {
 		rc = take(&p, names[i]);
 		done += rc == MXTLS_OK;
+		if (rc == MXTLS_E_TEMPFAIL)
+			rc = MXTLS_OK; /* left in pickup/, the first taken next time */
 	}
 	free_names(names, n);
 	if (rc == MXTLS_OK && done < max) {
@@ -394,6 +412,8 @@ int delivery_drop_pickup(struct mxtls_queue *q, size_t max, size_t *taken, char 
 			}
 			rc = take(&p, names[i]);
 			done += rc == MXTLS_OK;
+			if (rc == MXTLS_E_TEMPFAIL)
+				rc = MXTLS_OK;
 		}
 		free_names(names, n);
 	}

@@ -95,7 +95,10 @@ int delivery_drop_write(const char *queue_dir, const struct mxtls_submission *s,
 	if (rc != MXTLS_OK) {
 		util_buf_free(&head);
 		if (rc == MXTLS_E_INVAL)
-			snprintf(err, errlen, "a sender, name or recipient argument is too long");
+			snprintf(err, errlen,
+				 "a sender, name or recipient argument longer than %u bytes, or "
+				 "more than %d recipient arguments",
+				 DELIVERY_DROP_FIELD_MAX, MXTLS_QUEUE_RCPT_MAX);
 		return rc;
 	}
 	int dfd;
