@@ -175,6 +175,8 @@ static int take(struct pickup *p, const char *name)
 			return MXTLS_E_NOMEM;
 		if (e == EMFILE || e == ENFILE || e == EINTR) /* ours, not the file's fault */
 			return MXTLS_E_TEMPFAIL;
+		if (e == ENOENT) /* gone (nobody else can reach pickup/): nothing to do */
+			return MXTLS_E_TEMPFAIL;
 		set_aside(p, name, uid,
 			  e == ELOOP ? "a symbolic link" : "cannot be opened (not a regular file?)");
 		return MXTLS_OK;
