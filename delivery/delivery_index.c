@@ -2,11 +2,18 @@
 /* The queue index on SQLite (delivery_index.h). */
 #include "delivery/delivery_index.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <mxtls/error.h>
+
+#include "util/util_file.h"
 
 struct delivery_index {
 	sqlite3 *db;
@@ -85,6 +92,12 @@ int delivery_index_open(const char *path, struct delivery_index **out, char *err
 	if (ix == NULL)
 		return MXTLS_E_NOMEM;
 	int rc = MXTLS_OK;
+	/* The index names senders and recipients, and its directory is searchable by all (for
+	 * the maildrop): the file is private. */
+	if (util_file_private(path, err, errlen) != 0) {
+		free(ix);
+		return MXTLS_E_IO;
+	}
 	if (sqlite3_open_v2(path, &ix->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
 	    SQLITE_OK) {
 		rc = db_fail(ix, path, err, errlen);

@@ -25,7 +25,8 @@ int delivery_spool_open(struct delivery_spool *sp, const char *queue_dir, char *
 	char path[4096];
 	sp->dir_fd = sp->lock_fd = -1;
 	sp->exclusive = false;
-	if (mkdir(queue_dir, 0700) != 0 && errno != EEXIST)
+	/* 0711 (set by delivery_drop_open() too, the umask aside): others reach maildrop/. */
+	if (mkdir(queue_dir, 0711) != 0 && errno != EEXIST)
 		return io_fail(err, errlen, queue_dir, errno);
 	if ((size_t)snprintf(path, sizeof path, "%s/%s", queue_dir, DELIVERY_SPOOL_MSG_DIR) >=
 	    sizeof path)

@@ -13,6 +13,7 @@ import email
 import email.policy
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -136,6 +137,45 @@ def stop(d, log):
         rc = None
     log.close()
     return rc
+
+
+def unprivileged(pub):
+    """uid 65534 submits with the daemon stopped; the daemon (root) picks it up and delivers.
+    pub: a directory outside the test network's (which only root may enter), made searchable;
+    it holds a copy of mxtls and libmxtls (the build tree may be in a 0700 checkout) and the
+    state directory (0711, as doc/queue-security.md asks)."""
+    os.chmod(pub, 0o755)
+    bindir = os.path.join(pub, "bin")
+    os.mkdir(bindir)
+    shutil.copy(MXTLS, bindir)
+    for line in subprocess.run(["ldd", MXTLS], capture_output=True, text=True).stdout.split("\n"):
+        parts = line.split()
+        if parts and parts[0].startswith("libmxtls") and len(parts) >= 3:
+            shutil.copy(parts[2], bindir)
+    for f in os.listdir(bindir):
+        os.chmod(os.path.join(bindir, f), 0o755)
+    state = os.path.join(pub, "state")
+    os.mkdir(state, 0o711)
+    os.chmod(state, 0o711)
+    base = [a if a != STATE else state for a in BASE]
+    # The queue exists (its owner made it) before anyone drops into it.
+    check(subprocess.run(base + ["queue", "list"], capture_output=True).returncode == 0,
+          "unprivileged: the queue's owner opens the queue")
+    msg = "From: nobody\nTo: drop@plain.test\nSubject: dropped\n\nfrom uid 65534\n"
+    p = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "env",
+                        "LD_LIBRARY_PATH=" + bindir, os.path.join(bindir, "mxtls"),
+                        "--config", "/dev/null", "--state-dir", state, "sendmail",
+                        "drop@plain.test"], input=msg.encode(), capture_output=True, timeout=60)
+    check(p.returncode == 0, "unprivileged: sendmail as uid 65534 exits 0 (daemon stopped)",
+          p.stderr.decode(errors="replace"))
+    p = subprocess.run(base + RUN + ["--once"], capture_output=True, timeout=120)
+    got = received("drop@plain.test")
+    ok = p.returncode == 0 and len(got) == 1 and got[0]["tls"]
+    if ok:
+        raw = body_of(got[0])
+        ok = got[0]["mail_from"].startswith("nobody@") and b"from uid 65534" in raw
+    check(ok, "unprivileged: the daemon picked it up and delivered it over TLS, from nobody@",
+          repr(got) + p.stderr.decode(errors="replace")[-300:])
 
 
 def main():
@@ -389,6 +429,13 @@ def main():
               "offer REQUIRETLS; plain.test is not authenticated)" % rcpt, repr(received(rcpt)))
     rc = stop(d, log)
     check(rc == 0 and not listening(), "SIGTERM: exit 0, the listener is closed", "exit %r" % rc)
+
+    # --- 9. an unprivileged user's mail: through the maildrop, picked up by the daemon
+    pub = tempfile.mkdtemp(prefix="mxtls-e2e-queue-pub.")
+    try:
+        unprivileged(pub)
+    finally:
+        shutil.rmtree(pub, ignore_errors=True)
 
     print("1..%d" % len(results))
     for i, (ok, what, diag) in enumerate(results, 1):
