@@ -343,6 +343,13 @@ int mxtls_queue_run(struct mxtls_queue *q, const struct mxtls_queue_run_opts *o,
 		snprintf(e, sizeof e, "%" PRIu64, st->set_aside);
 		log_kv(&d, MXTLS_LOG_INFO, "queue-daemon-stopped", "delivered", a, "deferred", b,
 		       "bounced", c, "set_aside", e, NULL);
+		if (st->results_lost > 0) {
+			snprintf(err, errlen,
+				 "the results of %" PRIu64 " message(s) could not be recorded (is the "
+				 "disk full?); they will be delivered again",
+				 st->results_lost);
+			rc = MXTLS_E_IO;
+		}
 	}
 	teardown(&d);
 	delivery_wake_unbind(d.queue_dir, wake_fd);

@@ -2,17 +2,20 @@
 /* Writing a drop file as the submitting user (delivery_drop.h), and mxtls_queue_drop(). */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <mxtls/error.h>
 
 #include "delivery/delivery_drop.h"
-#include "delivery/delivery_wake.h"
 #include "delivery/delivery_queue.h"
+#include "delivery/delivery_spool.h"
+#include "delivery/delivery_wake.h"
 #include "validator/mxtls_ctx.h"
 
 static int io_fail(char *err, size_t errlen, const char *what, int e)
@@ -107,6 +110,17 @@ int delivery_drop_write(const char *queue_dir, const struct mxtls_submission *s,
 	if (rc != MXTLS_OK) {
 		util_buf_free(&head);
 		return rc;
+	}
+	/* The space kept for the daemon's bookkeeping (delivery_spool.h) is not the drop's to
+	 * take either: the file would wait in the maildrop anyway. */
+	struct statvfs vfs;
+	if (fstatvfs(dfd, &vfs) == 0 &&
+	    (uint64_t)vfs.f_bavail * vfs.f_frsize < head.len + s->len + DELIVERY_SPOOL_RESERVE) {
+		snprintf(err, errlen, "cannot write the drop file: %s (the last %zu KiB are kept "
+			 "for deliveries)", strerror(ENOSPC), DELIVERY_SPOOL_RESERVE / 1024);
+		close(dfd);
+		util_buf_free(&head);
+		return MXTLS_E_IO;
 	}
 	char name[33], tmp[sizeof DELIVERY_DROP_TEMP_PREFIX + 33];
 	int e = random_name(name), fd = -1;

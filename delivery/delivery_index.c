@@ -105,8 +105,13 @@ int delivery_index_open(const char *path, struct delivery_index **out, char *err
 	}
 	sqlite3_busy_timeout(ix->db, DELIVERY_INDEX_BUSY_MS);
 	/* A message is accepted only once its rows are durable: every commit is synced. */
-	if (sqlite3_exec(ix->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL, NULL,
-			 NULL) != SQLITE_OK ||
+	/* The WAL is checkpointed every 128 pages (512 KiB with 4 KiB pages, not SQLite's 1000)
+	 * and cut back to 1 MiB after that, so that the space submissions leave free
+	 * (DELIVERY_SPOOL_RESERVE) is enough for the daemon to record results on a full disk. */
+	if (sqlite3_exec(ix->db,
+			 "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
+			 "PRAGMA wal_autocheckpoint=128; PRAGMA journal_size_limit=1048576;",
+			 NULL, NULL, NULL) != SQLITE_OK ||
 	    user_version(ix->db) < 0 || user_version(ix->db) > SCHEMA_VERSION ||
 	    !migrate(ix->db)) {
 		if (user_version(ix->db) > SCHEMA_VERSION) {

@@ -43,6 +43,7 @@ struct delivery_envelope {
 	const char *const *rcpts;
 	size_t n;
 	bool requiretls; /* RFC 8689 §4: MAIL FROM carried REQUIRETLS */
+	bool use_reserve; /* the daemon's own notifications: may use DELIVERY_SPOOL_RESERVE */
 };
 
 /*

@@ -40,6 +40,10 @@
 /* Messages in one job (one session per host).  Postfix reuses a connection for up to 100
  * deliveries by default; 50 keeps one slow message from holding many others back. */
 #define SCHED_BATCH_MAX 50
+/* Results the index could not record are tried again this often; at the end of a run (--once,
+ * a stop) they are given up after this many more tries. */
+#define SCHED_SETTLE_RETRY_S 5
+#define SCHED_SETTLE_TRIES_AT_END 3
 
 /* One message of a job: its due recipients in the job's domain. */
 struct job_msg {
@@ -56,6 +60,9 @@ struct job_msg {
 	bool sent;           /* part of the deliver run (its body could be read) */
 };
 
+struct settle_work;
+struct delivery_settle_msg;
+
 struct job {
 	struct delivery_sched *s;
 	struct job *next;
@@ -65,6 +72,11 @@ struct job {
 	struct job_msg **m;
 	size_t nm;
 	struct deliver_run *run;
+	/* The results, until the index has them (see park()). */
+	struct settle_work *w;
+	struct delivery_settle_msg *sm;
+	size_t nsm;
+	unsigned settle_tries;
 };
 
 struct delivery_sched {
@@ -79,6 +91,8 @@ struct delivery_sched {
 	struct event *ev_tick;
 	struct job *running; /* jobs with a deliver_run */
 	size_t nrunning;
+	struct job *unsettled; /* done, but the index could not record the results yet */
+	struct event *ev_settle;
 	struct job *batch; /* a tick's candidates, not started yet */
 	size_t nbatch, scanned;
 	struct delivery_inflight *inflight; /* (id, domain) -> struct job_msg, batch and running */
@@ -88,6 +102,8 @@ struct delivery_sched {
 	void *arg;
 	struct delivery_sched_stats stats;
 };
+
+static void work_free_all(struct job *j);
 
 static void msg_free(struct job_msg *m)
 {
@@ -113,6 +129,7 @@ static void job_free(struct job *j)
 		msg_free(j->m[i]);
 	}
 	free(j->m);
+	work_free_all(j);
 	free(j);
 }
 
@@ -427,6 +444,109 @@ static void notify_sender(struct delivery_sched *s, const struct job_msg *m, str
 	}
 }
 
+static void work_free_all(struct job *j)
+{
+	for (size_t k = 0; j->w != NULL && k < j->nm; k++)
+		work_free(&j->w[k]);
+	free(j->w);
+	free(j->sm);
+	j->w = NULL;
+	j->sm = NULL;
+}
+
+/* Records j's results in one durable transaction, then removes the bodies of the messages
+ * that are done.  False when the index could not take them (a full disk, an I/O error). */
+static bool try_settle(struct job *j)
+{
+	struct delivery_sched *s = j->s;
+	char err[512] = "";
+	if (delivery_index_settle_many(s->q->index, j->sm, j->nsm, err, sizeof err) != MXTLS_OK) {
+		j->settle_tries++;
+		char tries[24];
+		snprintf(tries, sizeof tries, "%u", j->settle_tries);
+		log_kv(s, MXTLS_LOG_ERROR, "queue-result-not-recorded", "why", err, "tries", tries,
+		       "action", "kept in flight; recording is tried again", NULL);
+		return false;
+	}
+	for (size_t k = 0; k < j->nsm; k++) {
+		if (!j->sm[k].finished)
+			continue;
+		if (delivery_spool_remove(&s->q->spool, j->sm[k].id) != MXTLS_OK)
+			log_kv(s, MXTLS_LOG_WARNING, "queue-body-remove-failed", "id", j->sm[k].id,
+			       NULL);
+		log_kv(s, MXTLS_LOG_INFO, "queue-removed", "id", j->sm[k].id, NULL);
+	}
+	return true;
+}
+
+/* Results the index could not take are kept, with their messages still in flight, and
+ * recorded later: attempting those recipients again before their results are recorded would
+ * send the mail twice at every attempt (a full disk would turn into a mail loop).  While any
+ * result waits, no new delivery starts. */
+static void park(struct job *j)
+{
+	struct delivery_sched *s = j->s;
+	for (struct job **p = &s->running; *p != NULL; p = &(*p)->next)
+		if (*p == j) {
+			*p = j->next;
+			s->nrunning--;
+			break;
+		}
+	j->next = s->unsettled;
+	s->unsettled = j;
+	struct timeval tv = {SCHED_SETTLE_RETRY_S, 0};
+	if (!evtimer_pending(s->ev_settle, NULL))
+		evtimer_add(s->ev_settle, &tv);
+}
+
+static void maybe_idle(struct delivery_sched *s);
+
+/* Drops the parked results: their recipients will be tried again (and may get the mail
+ * twice).  Only when the run ends (--once, or a stop) with the index still refusing them. */
+static void drop_unsettled(struct delivery_sched *s)
+{
+	while (s->unsettled != NULL) {
+		struct job *j = s->unsettled;
+		s->unsettled = j->next;
+		log_kv(s, MXTLS_LOG_ERROR, "queue-result-lost", "domain", j->domain, "action",
+		       "the recipients are tried again at the next run", NULL);
+		s->stats.results_lost += j->nsm;
+		job_free(j);
+	}
+}
+
+static void on_settle_timer(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct delivery_sched *s = arg;
+	bool progress = false;
+	for (struct job **p = &s->unsettled; *p != NULL;) {
+		struct job *j = *p;
+		if (try_settle(j)) {
+			*p = j->next;
+			job_free(j);
+			progress = true;
+		} else {
+			p = &j->next;
+		}
+	}
+	bool give_up = s->unsettled != NULL && (s->stopping || s->o.once) &&
+		       s->unsettled->settle_tries > SCHED_SETTLE_TRIES_AT_END;
+	if (give_up) {
+		/* The run ends here: starting anything more would deliver what was just
+		 * delivered again (its results are not recorded). */
+		drop_unsettled(s);
+		s->stopping = true;
+	}
+	if (s->unsettled != NULL) {
+		struct timeval tv = {SCHED_SETTLE_RETRY_S, 0};
+		evtimer_add(s->ev_settle, &tv);
+	} else if (progress || give_up) {
+		schedule(s);
+	}
+}
+
 /* The deliver run's results, in the order of the messages sent (each m->n of them). */
 static void on_result(void *arg, const struct deliver_rcpt *res, size_t n)
 {
@@ -434,44 +554,33 @@ static void on_result(void *arg, const struct deliver_rcpt *res, size_t n)
 	struct delivery_sched *s = j->s;
 	j->run = NULL;
 	int64_t now = mxtls_ctx_now(s->ctx);
-	struct settle_work *w = calloc(j->nm, sizeof *w);
-	struct delivery_settle_msg *sm = calloc(j->nm, sizeof *sm);
-	size_t nsm = 0, off = 0;
-	bool ok = w != NULL && sm != NULL;
+	j->w = calloc(j->nm, sizeof *j->w);
+	j->sm = calloc(j->nm, sizeof *j->sm);
+	size_t off = 0;
+	bool ok = j->w != NULL && j->sm != NULL;
 	for (size_t k = 0; ok && k < j->nm; k++) {
 		struct job_msg *m = j->m[k];
 		if (!m->sent)
 			continue;
-		if (off + m->n > n || !classify(s, m, res + off, now, &w[k])) {
+		if (off + m->n > n || !classify(s, m, res + off, now, &j->w[k])) {
 			ok = false;
 			break;
 		}
 		off += m->n;
-		notify_sender(s, m, &w[k], now);
-		sm[nsm++] = (struct delivery_settle_msg){
-			.id = m->id, .rows = w[k].rows, .n = m->n, .warned = w[k].warn};
+		notify_sender(s, m, &j->w[k], now);
+		j->sm[j->nsm++] = (struct delivery_settle_msg){
+			.id = m->id, .rows = j->w[k].rows, .n = m->n, .warned = j->w[k].warn};
 	}
-	char err[512] = "";
-	/* One durable transaction for the whole session's results. */
-	if (!ok)
+	if (!ok) {
 		log_kv(s, MXTLS_LOG_ERROR, "queue-result-lost", "why",
 		       "out of memory: the recipients are tried again", NULL);
-	else if (delivery_index_settle_many(s->q->index, sm, nsm, err, sizeof err) != MXTLS_OK)
-		log_kv(s, MXTLS_LOG_ERROR, "queue-result-lost", "why", err, "action",
-		       "the recipients are tried again", NULL);
-	for (size_t k = 0; ok && k < nsm; k++) {
-		if (!sm[k].finished)
-			continue;
-		if (delivery_spool_remove(&s->q->spool, sm[k].id) != MXTLS_OK)
-			log_kv(s, MXTLS_LOG_WARNING, "queue-body-remove-failed", "id", sm[k].id,
-			       NULL);
-		log_kv(s, MXTLS_LOG_INFO, "queue-removed", "id", sm[k].id, NULL);
+		job_finish(j);
+		return;
 	}
-	for (size_t k = 0; w != NULL && k < j->nm; k++)
-		work_free(&w[k]);
-	free(w);
-	free(sm);
-	job_finish(j);
+	if (try_settle(j))
+		job_finish(j);
+	else
+		park(j);
 }
 
 /* Settles every message of j that is part of the run with one made-up result (a job that
@@ -592,7 +701,7 @@ static void job_start(struct job *j)
 
 static void maybe_idle(struct delivery_sched *s)
 {
-	if (s->nrunning > 0 || s->idle_called || s->idle == NULL)
+	if (s->nrunning > 0 || s->unsettled != NULL || s->idle_called || s->idle == NULL)
 		return;
 	s->idle_called = true;
 	s->idle(s->arg);
@@ -617,7 +726,7 @@ static void tick(evutil_socket_t fd, short what, void *arg)
 	int64_t now = mxtls_ctx_now(s->ctx);
 	char err[512];
 	s->scanned = 0;
-	if (s->nrunning < s->o.concurrency &&
+	if (s->nrunning < s->o.concurrency && s->unsettled == NULL &&
 	    delivery_index_due(s->q->index, s->o.once ? s->once_until : now, s->o.once, SIZE_MAX,
 			       on_due, s, err, sizeof err) < 0)
 		log_kv(s, MXTLS_LOG_ERROR, "queue-index-read-failed", "why", err, NULL);
@@ -678,9 +787,12 @@ int delivery_sched_new(struct mxtls_queue *q, struct event_base *base,
 		rc = mxtls_ctx_lookups(s->ctx, &s->r, &s->f, &s->c, err, errlen);
 	if (rc == MXTLS_OK)
 		rc = mxtls_ctx_pkix(s->ctx, &s->pkix, err, errlen);
-	if (rc == MXTLS_OK && (s->ev_tick = evtimer_new(base, tick, s)) == NULL)
+	if (rc == MXTLS_OK && ((s->ev_tick = evtimer_new(base, tick, s)) == NULL ||
+			       (s->ev_settle = evtimer_new(base, on_settle_timer, s)) == NULL))
 		rc = MXTLS_E_NOMEM;
 	if (rc != MXTLS_OK) {
+		if (s->ev_tick != NULL)
+			event_free(s->ev_tick);
 		delivery_inflight_free(s->inflight);
 		free(s);
 		return rc;
@@ -718,8 +830,11 @@ void delivery_sched_free(struct delivery_sched *s)
 			deliver_cancel(j->run);
 		job_free(j);
 	}
+	drop_unsettled(s);
 	if (s->ev_tick != NULL)
 		event_free(s->ev_tick);
+	if (s->ev_settle != NULL)
+		event_free(s->ev_settle);
 	delivery_inflight_free(s->inflight);
 	free(s);
 }

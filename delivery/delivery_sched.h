@@ -29,6 +29,7 @@ struct delivery_sched_opts {
 /* Counts since the start, for the log and the tests. */
 struct delivery_sched_stats {
 	uint64_t delivered, deferred, bounced, notifications, set_aside;
+	uint64_t results_lost; /* messages whose results the index never took (a full disk) */
 };
 
 struct delivery_sched;

@@ -188,7 +188,9 @@ static int build(const struct mxtls_submission *s, const char *id, const char *h
 static int store(struct mxtls_queue *q, const char *id, const struct delivery_envelope *e,
 		 const void *data, size_t len, int64_t now, char *err, size_t errlen)
 {
-	int rc = delivery_spool_write_temp(&q->spool, id, data, len, err, errlen);
+	int rc = e->use_reserve ? MXTLS_OK : delivery_spool_room(&q->spool, len, err, errlen);
+	if (rc == MXTLS_OK)
+		rc = delivery_spool_write_temp(&q->spool, id, data, len, err, errlen);
 	if (rc != MXTLS_OK)
 		return rc;
 	enum delivery_fault f = delivery_queue_fault(q, DELIVERY_FAULT_TEMP_WRITTEN);

@@ -181,7 +181,7 @@ same "create the temporary file, fsync it, rename, syncfs" "create-temp fsync re
 cat >"$tmp/diskfull.sh" <<'INNER'
 set -u
 mxtls=$1 dir=$2 out=$3 bin=$4
-mount --make-rprivate / && mount -t tmpfs -o size=400k,mode=0755 tmpfs "$dir" || exit 99
+mount --make-rprivate / && mount -t tmpfs -o size=1600k,mode=0755 tmpfs "$dir" || exit 99
 m() { "$mxtls" --config /dev/null --state-dir "$dir/st" "$@"; }
 nob() { setpriv --reuid=65534 --regid=65534 --clear-groups env HOME=/ LD_LIBRARY_PATH="$bin" "$bin/mxtls" --config /dev/null --state-dir "$dir/st" "$@"; }
 m queue list >/dev/null 2>&1; chmod 711 "$dir/st"

@@ -158,7 +158,7 @@ else
   cat >"$tmp/diskfull.sh" <<'INNER'
 set -u
 mxtls=$1 dir=$2 out=$3
-mount --make-rprivate / && mount -t tmpfs -o size=400k tmpfs "$dir" || exit 99
+mount --make-rprivate / && mount -t tmpfs -o size=1600k tmpfs "$dir" || exit 99
 m() { "$mxtls" --config /dev/null --state-dir "$dir/st" "$@"; }
 printf 'Subject: small\n\nx\n' | m sendmail a@example.com; echo "small=$?" >"$out"
 m --json queue list >"$out.before"

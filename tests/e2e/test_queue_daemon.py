@@ -139,6 +139,56 @@ def stop(d, log):
     return rc
 
 
+DISK_FULL_SH = r"""
+set -u
+out=$1 dir=$2; shift 2
+mount --make-rprivate / && mount -t tmpfs -o size=2m tmpfs "$dir" || exit 99
+i=0
+while [ $i -lt 2000 ]; do
+    printf 'From: owner@plain.test\nSubject: full %d\n\n%s\n' $i "$(printf '%0100d\n' 0 1 2 3 4 5 6 7 8 9)" |
+        "$@" sendmail -f owner@plain.test "full$i@plain.test" 2>"$out.err"
+    rc=$?
+    [ $rc -ne 0 ] && break
+    i=$((i + 1))
+done
+echo "queued=$i refused=$rc" >"$out"
+"$@" queue run --once --helo client.e2e.test 2>"$out.run"
+echo "run=$?" >>"$out"
+"$@" --json queue list >"$out.list"
+ls -A "$dir/st/queue/msg" >"$out.files"
+"""
+
+
+def disk_full(tmp):
+    """Submissions fill a 2 MiB tmpfs (in a mount namespace of this test's own) until one is
+    refused with 75; the daemon then delivers every queued message and records it, in the
+    space kept free for that (delivery_spool.h's reserve)."""
+    out = os.path.join(tmp, "diskfull")
+    script = os.path.join(tmp, "diskfull.sh")
+    with open(script, "w") as f:
+        f.write(DISK_FULL_SH)
+    mnt = os.path.join(tmp, "mnt")
+    os.mkdir(mnt)
+    base = [a if a != STATE else os.path.join(mnt, "st") for a in BASE]
+    p = subprocess.run(["unshare", "-m", "bash", script, out, mnt] + base, capture_output=True,
+                       timeout=300)
+    res = dict(kv.split("=") for kv in open(out).read().split()) if os.path.exists(out) else {}
+    n = int(res.get("queued", "0"))
+    err = open(out + ".err").read() if os.path.exists(out + ".err") else ""
+    check(p.returncode == 0 and n >= 10 and res.get("refused") == "75" and
+          "No space left on device" in err,
+          "disk full: %d messages queued, the next refused with 75 (no space)" % n,
+          repr(res) + err + p.stderr.decode(errors="replace"))
+    listed = open(out + ".list").read() if os.path.exists(out + ".list") else ""
+    files = open(out + ".files").read() if os.path.exists(out + ".files") else "?"
+    check(res.get("run") == "0" and json.loads(listed or "{}").get("messages") == [] and
+          files == "", "disk full: queue run --once delivers and records them all (queue empty)",
+          repr(res) + listed[:300] + files[:300])
+    got = [len(received("full%d@plain.test" % i)) for i in range(n)]
+    check(n > 0 and got == [1] * n, "disk full: each of the %d queued messages received once" % n,
+          repr(got))
+
+
 def unprivileged(pub):
     """uid 65534 submits with the daemon stopped; the daemon (root) picks it up and delivers.
     pub: a directory outside the test network's (which only root may enter), made searchable;
@@ -429,6 +479,9 @@ def main():
               "offer REQUIRETLS; plain.test is not authenticated)" % rcpt, repr(received(rcpt)))
     rc = stop(d, log)
     check(rc == 0 and not listening(), "SIGTERM: exit 0, the listener is closed", "exit %r" % rc)
+
+    # --- 10. a full disk: submission refused, delivery of what is queued goes on
+    disk_full(tmp)
 
     # --- 9. an unprivileged user's mail: through the maildrop, picked up by the daemon
     pub = tempfile.mkdtemp(prefix="mxtls-e2e-queue-pub.")

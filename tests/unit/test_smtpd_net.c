@@ -520,7 +520,8 @@ START_TEST(net_max_connections)
 }
 END_TEST
 
-/* Disk full (a 400 KiB tmpfs in a mount namespace of this test's own): a small message is
+/* Disk full (a 1600 KiB tmpfs in a mount namespace of this test's own, 1 MiB of it kept for
+ * deliveries: delivery_spool.h): a small message is
  * queued, a 1 MB one gets 452 4.3.1 and leaves nothing behind. */
 START_TEST(net_disk_full)
 {
@@ -529,7 +530,7 @@ START_TEST(net_disk_full)
 	char dir[600], state[700];
 	snprintf(dir, sizeof dir, "%s/full", test_tmp_root);
 	ck_assert_int_eq(mkdir(dir, 0700), 0);
-	ck_assert_int_eq(mount("tmpfs", dir, "tmpfs", 0, "size=400k"), 0);
+	ck_assert_int_eq(mount("tmpfs", dir, "tmpfs", 0, "size=1600k"), 0);
 	snprintf(state, sizeof state, "%s/state", dir);
 	struct env e;
 	env_init(&e, state);
