@@ -259,6 +259,15 @@ try:
     ok(r.returncode == 0 and r.stdout == "" and not os.path.exists(nostate),
        "no state directory: nothing recorded, exit 0, nothing created", r.stderr)
 
+    # mxtls_tlsrpt_prune(): keeping 1 day on 2026-12-05 drops 2026-12-04 only.
+    r = subprocess.run([TOOL, "prune", statedir, "1"], capture_output=True, text=True,
+                       check=False)
+    r4 = run("tlsrpt", "report", "--day", "2026-12-04", "--out", os.path.join(work, "pruned"))
+    r5 = run("tlsrpt", "report", "--day", DAY, "--out", os.path.join(work, "kept"))
+    ok(r.returncode == 0 and r4.returncode == 0 and r4.stdout == "" and
+       len(r5.stdout.splitlines()) == 3, "prune keeping 1 day: the day before is gone, the day kept",
+       r.stderr + r4.stdout + r5.stdout)
+
     # The store as written by the library: WAL and schema version 1.
     db = sqlite3.connect(os.path.join(statedir, "tlsrpt.sqlite"))
     ok(db.execute("PRAGMA journal_mode").fetchone()[0] == "wal" and

@@ -4,7 +4,10 @@
  *
  *   tlsrpt-tool fill STATE_DIR          records the scenario below on 2026-12-05 (pinned clock)
  *   tlsrpt-tool report STATE_DIR DIR    mxtls_tlsrpt_report() for 2026-12-05, prints the paths
+ *   tlsrpt-tool prune STATE_DIR DAYS    mxtls_tlsrpt_prune() on 2026-12-05 keeping DAYS days
+ * It links against libmxtls alone, so a public function missing from libmxtls.map fails here.
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,9 +100,12 @@ static int fill(struct mxtls_ctx *ctx, int64_t *now)
 
 int main(int argc, char **argv)
 {
-	if (argc < 3 || (strcmp(argv[1], "fill") != 0 && strcmp(argv[1], "report") != 0) ||
-	    (strcmp(argv[1], "report") == 0 && argc != 4)) {
-		fprintf(stderr, "usage: tlsrpt-tool fill STATE_DIR | report STATE_DIR DIR\n");
+	bool fill_cmd = argc == 3 && strcmp(argv[1], "fill") == 0;
+	bool report_cmd = argc == 4 && strcmp(argv[1], "report") == 0;
+	bool prune_cmd = argc == 4 && strcmp(argv[1], "prune") == 0;
+	if (!fill_cmd && !report_cmd && !prune_cmd) {
+		fprintf(stderr, "usage: tlsrpt-tool fill STATE_DIR | report STATE_DIR DIR | "
+				"prune STATE_DIR DAYS\n");
 		return 64;
 	}
 	struct mxtls_config *cfg;
@@ -119,8 +125,12 @@ int main(int argc, char **argv)
 	int64_t now = NOON;
 	mxtls_ctx_set_clock(ctx, pinned, &now);
 	int rc;
-	if (strcmp(argv[1], "fill") == 0) {
+	if (fill_cmd) {
 		rc = fill(ctx, &now);
+	} else if (prune_cmd) {
+		rc = mxtls_tlsrpt_prune(ctx, (unsigned)strtoul(argv[3], NULL, 10), err, sizeof err);
+		if (rc != MXTLS_OK)
+			fprintf(stderr, "prune: %s %s\n", mxtls_strerror(rc), err);
 	} else {
 		char **paths;
 		size_t n;
