@@ -216,6 +216,12 @@ static int report_one(struct mxtls_ctx *ctx, struct tlsrpt_store *st, int64_t da
 		say(err, errlen, "report for %s: %s", domain, mxtls_strerror(rc));
 		goto out;
 	}
+	/* The directory only when there is something to put in it. */
+	if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+		say(err, errlen, "%s: %s", dir, strerror(errno));
+		rc = MXTLS_E_IO;
+		goto out;
+	}
 	rc = write_file(dir, name, gz, gzlen, path, err, errlen);
 out:
 	free(json);
@@ -276,11 +282,6 @@ int mxtls_tlsrpt_report(struct mxtls_ctx *ctx, const char *day, const char *doma
 	} else if ((rc = tlsrpt_store_domains(st, dn, &domains, &ndomains, err, errlen)) !=
 		   MXTLS_OK) {
 		return rc;
-	}
-	if (ndomains > 0 && mkdir(dir, 0755) != 0 && errno != EEXIST) {
-		say(err, errlen, "%s: %s", dir, strerror(errno));
-		tlsrpt_strings_free(domains, ndomains);
-		return MXTLS_E_IO;
 	}
 	char **out = ndomains > 0 ? calloc(ndomains, sizeof *out) : NULL;
 	size_t n = 0;

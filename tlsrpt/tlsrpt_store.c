@@ -508,6 +508,13 @@ int tlsrpt_store_load(struct tlsrpt_store *s, int64_t day, const char *domain,
 	}
 	sqlite3_bind_int64(st, 1, day);
 	sqlite3_bind_text(st, 2, domain, -1, SQLITE_STATIC);
+	/* One read transaction: counters and failure details from the same snapshot, even while
+	 * the daemon records into the current day (WAL lets it go on meanwhile). */
+	if (sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
+		sqlite3_finalize(st);
+		free(d);
+		return db_error(s, "load", err, errlen);
+	}
 	size_t cap = 0;
 	int rc = MXTLS_OK, sr;
 	while (rc == MXTLS_OK && (sr = sqlite3_step(st)) == SQLITE_ROW) {
@@ -549,6 +556,7 @@ int tlsrpt_store_load(struct tlsrpt_store *s, int64_t day, const char *domain,
 	if (rc == MXTLS_OK && sr != SQLITE_DONE)
 		rc = db_error(s, "load", err, errlen);
 	sqlite3_finalize(st);
+	sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL); /* ends a read: nothing to lose */
 	if (rc != MXTLS_OK) {
 		tlsrpt_day_free(d);
 		return rc;

@@ -69,7 +69,9 @@ MXTLS_API int mxtls_tlsrpt_record(struct mxtls_ctx *ctx, const struct mxtls_tlsr
  * mxtls_tlsrpt_paths_free()) holds the npaths files written, "dir/name" each, sorted by policy
  * domain; *npaths is 0 (and *paths NULL) when the day has no results.  Returns MXTLS_OK,
  * MXTLS_E_INVAL (day not YYYY-MM-DD, domain not a host name), MXTLS_E_CONFIG (a setting is
- * missing), MXTLS_E_IO (the store or dir is unusable; reason in err), MXTLS_E_NOMEM.
+ * missing), MXTLS_E_IO (the store or dir is unusable; reason in err), MXTLS_E_NOMEM.  On
+ * an error, reports already written for other domains stay in dir (each one is whole: written
+ * under a temporary name, then renamed).
  */
 MXTLS_API int mxtls_tlsrpt_report(struct mxtls_ctx *ctx, const char *day, const char *domain,
 				  const char *dir, char ***paths, size_t *npaths, char *err,

@@ -221,6 +221,11 @@ try:
 
     # Exit codes (CLI.md): nothing written on a usage or configuration error.
     empty = os.path.join(work, "empty")
+    r = run("tlsrpt", "report", "--day", DAY, "--domain", "nothing.example", "--out", empty)
+    ok(r.returncode == 0 and r.stdout == "" and "no TLS-RPT results for nothing.example" in
+       r.stderr and not os.path.exists(empty),
+       "--domain without results: exit 0, nothing written (no directory either)",
+       f"{r.returncode} {r.stdout!r} {r.stderr!r}")
     r = run("tlsrpt", "report", "--day", "2026-12-06", "--out", empty)
     ok(r.returncode == 0 and r.stdout == "" and "no TLS-RPT results" in r.stderr and
        not os.path.exists(empty), "a day without results: exit 0, nothing written, said on stderr",
