@@ -11,7 +11,7 @@
 
 #include "bench_util.h"
 
-#define ROUNDS 5
+#define ROUNDS    5
 #define PER_ROUND 5000
 
 static const char *const lines[] = {"version: STSv1", "mode: enforce", "mx: mx1.example.net",
@@ -78,8 +78,8 @@ int main(void)
 		for (int r = 0; r < ROUNDS; r++)
 			v[r] = round_us(ctx, kinds[k].r, kinds[k].distinct ? r + 1 : 0);
 		double med = bench_median(v, ROUNDS, &lo, &hi, NULL);
-		printf("  %-40s median %6.1f us/record (%.1f-%.1f), %.0f records/s\n", kinds[k].what,
-		       med, lo, hi, 1e6 / med);
+		printf("  %-40s median %6.1f us/record (%.1f-%.1f), %.0f records/s\n",
+		       kinds[k].what, med, lo, hi, 1e6 / med);
 	}
 	mxtls_ctx_free(ctx);
 	char cmd[128];

@@ -63,8 +63,8 @@ static int run_report(struct cli_env *env)
 	for (size_t i = 0; i < n; i++)
 		fprintf(env->out, "%s\n", paths[i]);
 	if (n == 0)
-		cli_errorf(env, "no TLS-RPT results for %s%s%s: no report written", domain ? domain : "",
-			   domain ? " on " : "", day);
+		cli_errorf(env, "no TLS-RPT results for %s%s%s: no report written",
+			   domain ? domain : "", domain ? " on " : "", day);
 	mxtls_tlsrpt_paths_free(paths, n);
 	return EXIT_OK;
 }

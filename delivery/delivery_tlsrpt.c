@@ -18,7 +18,8 @@
 #include "util/util_dnsname.h"
 #include "validator/mxtls_ctx.h"
 
-static void say(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void say(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 static void say(char *err, size_t errlen, const char *fmt, ...)
 {
 	if (err == NULL || errlen == 0)
@@ -230,8 +231,8 @@ out:
 	return rc;
 }
 
-int mxtls_tlsrpt_report(struct mxtls_ctx *ctx, const char *day, const char *domain,
-			const char *dir, char ***paths, size_t *npaths, char *err, size_t errlen)
+int mxtls_tlsrpt_report(struct mxtls_ctx *ctx, const char *day, const char *domain, const char *dir,
+			char ***paths, size_t *npaths, char *err, size_t errlen)
 {
 	if (ctx == NULL || day == NULL || dir == NULL || paths == NULL || npaths == NULL)
 		return MXTLS_E_INVAL;
@@ -241,14 +242,14 @@ int mxtls_tlsrpt_report(struct mxtls_ctx *ctx, const char *day, const char *doma
 		return MXTLS_E_INVAL;
 	}
 	char only[256];
-	if (domain != NULL &&
-	    !util_dnsname_canon(domain, strlen(domain), only, sizeof only)) {
+	if (domain != NULL && !util_dnsname_canon(domain, strlen(domain), only, sizeof only)) {
 		say(err, errlen, "'%s' is not a domain name", domain);
 		return MXTLS_E_INVAL;
 	}
 	if (ctx->tlsrpt_organization == NULL || ctx->tlsrpt_contact == NULL) {
-		say(err, errlen, "%s is not set: a report needs tlsrpt-organization and "
-				 "tlsrpt-contact",
+		say(err, errlen,
+		    "%s is not set: a report needs tlsrpt-organization and "
+		    "tlsrpt-contact",
 		    ctx->tlsrpt_organization == NULL ? "tlsrpt-organization" : "tlsrpt-contact");
 		return MXTLS_E_CONFIG;
 	}
@@ -256,7 +257,7 @@ int mxtls_tlsrpt_report(struct mxtls_ctx *ctx, const char *day, const char *doma
 	 * tlsrpt-submitter names the reporting domain. */
 	char submitter[256];
 	const char *sub = ctx->tlsrpt_submitter != NULL ? ctx->tlsrpt_submitter
-						       : strrchr(ctx->tlsrpt_contact, '@') + 1;
+							: strrchr(ctx->tlsrpt_contact, '@') + 1;
 	if (!util_dnsname_canon(sub, strlen(sub), submitter, sizeof submitter)) {
 		say(err, errlen, "tlsrpt-submitter '%s' is not a domain name", sub);
 		return MXTLS_E_CONFIG;

@@ -359,7 +359,8 @@ int tlsrpt_report_gzip(const void *in, size_t len, uint8_t **out, size_t *outlen
 	z_stream z;
 	memset(&z, 0, sizeof z);
 	/* windowBits 15 + 16: a gzip wrapper instead of zlib's. */
-	if (deflateInit2(&z, Z_BEST_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+	if (deflateInit2(&z, Z_BEST_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) !=
+	    Z_OK)
 		return MXTLS_E_NOMEM;
 	/* A fixed header: no name, no mtime, OS unknown, so output depends on input only. */
 	gz_header h;

@@ -27,36 +27,36 @@ const char *tlsrpt_policy_type_name(enum tlsrpt_policy_type t);
 /* One failure-details entry (RFC 8460 §4.4).  Every string is borrowed; NULL or "" means
  * unknown, and the member is then left out (result-type aside, which is required). */
 struct tlsrpt_failure {
-	const char *result_type;           /* an RFC 8460 §4.3 name */
+	const char *result_type; /* an RFC 8460 §4.3 name */
 	const char *sending_mta_ip;
 	const char *receiving_mx_hostname;
 	const char *receiving_mx_helo;
 	const char *receiving_ip;
 	const char *additional_information; /* a URI */
 	const char *failure_reason_code;
-	uint64_t count;                    /* failed-session-count */
+	uint64_t count; /* failed-session-count */
 };
 
 /* One policies[] element: the policy, its counters and its failure details (all borrowed). */
 struct tlsrpt_policy {
 	enum tlsrpt_policy_type type;
-	const char *domain;                /* policy-domain, A-labels, lower case */
-	const char *const *strings;        /* policy-string, one element per line or TLSA RR */
+	const char *domain;         /* policy-domain, A-labels, lower case */
+	const char *const *strings; /* policy-string, one element per line or TLSA RR */
 	size_t nstrings;
-	const char *const *mx;             /* mx-host (erratum 6241: an array) */
+	const char *const *mx; /* mx-host (erratum 6241: an array) */
 	size_t nmx;
-	uint64_t successes, failures;      /* summary */
+	uint64_t successes, failures; /* summary */
 	const struct tlsrpt_failure *details;
 	size_t ndetails;
 };
 
 /* What one report says (all borrowed). */
 struct tlsrpt_report_in {
-	const char *organization;          /* organization-name */
-	const char *contact;               /* contact-info (RFC 5322 addr-spec) */
-	const char *report_id;             /* NULL: derived from the content (tlsrpt_report_json) */
-	const char *submitter;             /* the reporting domain, for a derived report-id */
-	int64_t day;                       /* days since 1970-01-01 (UTC) */
+	const char *organization; /* organization-name */
+	const char *contact;      /* contact-info (RFC 5322 addr-spec) */
+	const char *report_id;    /* NULL: derived from the content (tlsrpt_report_json) */
+	const char *submitter;    /* the reporting domain, for a derived report-id */
+	int64_t day;              /* days since 1970-01-01 (UTC) */
 	const struct tlsrpt_policy *policies;
 	size_t npolicies;
 };

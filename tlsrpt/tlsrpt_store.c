@@ -62,16 +62,16 @@ static const char SQL_POLICY[] =
 	" ON CONFLICT (day, domain, type, strings, mx) DO UPDATE SET"
 	" successes = successes + excluded.successes, failures = failures + excluded.failures"
 	" RETURNING id";
-static const char SQL_FAILURE[] =
-	"INSERT INTO failure VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1)"
-	" ON CONFLICT DO UPDATE SET count = count + 1";
+static const char SQL_FAILURE[] = "INSERT INTO failure VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1)"
+				  " ON CONFLICT DO UPDATE SET count = count + 1";
 
 struct tlsrpt_store {
 	sqlite3 *db;
 	sqlite3_stmt *begin, *commit, *rollback, *policy, *failure;
 };
 
-static void say(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void say(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 static void say(char *err, size_t errlen, const char *fmt, ...)
 {
 	if (err == NULL || errlen == 0)
@@ -275,9 +275,9 @@ int tlsrpt_store_record(struct tlsrpt_store *s, int64_t day, const struct tlsrpt
 	if (rc == MXTLS_OK)
 		rc = json_list(r->mx, r->nmx, &mx);
 	if (rc == MXTLS_OK && f != NULL) {
-		const char *in[F_COUNT] = {f->result_type,  f->sending_mta_ip,
+		const char *in[F_COUNT] = {f->result_type,           f->sending_mta_ip,
 					   f->receiving_mx_hostname, f->receiving_mx_helo,
-					   f->receiving_ip, f->additional_information,
+					   f->receiving_ip,          f->additional_information,
 					   f->failure_reason_code};
 		for (int i = 0; i < F_COUNT && rc == MXTLS_OK; i++)
 			rc = clean(in[i], TLSRPT_FIELD_MAX, i == F_HELO, &field[i]);
@@ -364,8 +364,9 @@ int tlsrpt_store_domains(struct tlsrpt_store *s, int64_t day, char ***out, size_
 			 size_t errlen)
 {
 	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(s->db, "SELECT DISTINCT domain FROM policy WHERE day = ?"
-				      " ORDER BY domain",
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT DISTINCT domain FROM policy WHERE day = ?"
+			       " ORDER BY domain",
 			       -1, &st, NULL) != SQLITE_OK)
 		return db_error(s, "domains", err, errlen);
 	sqlite3_bind_int64(st, 1, day);
@@ -395,9 +396,9 @@ static void policy_free(struct tlsrpt_policy *p)
 	free((char *)(uintptr_t)p->domain);
 	struct tlsrpt_failure *f = (struct tlsrpt_failure *)(uintptr_t)p->details;
 	for (size_t i = 0; i < p->ndetails; i++) {
-		const char *fields[] = {f[i].result_type, f[i].sending_mta_ip,
+		const char *fields[] = {f[i].result_type,           f[i].sending_mta_ip,
 					f[i].receiving_mx_hostname, f[i].receiving_mx_helo,
-					f[i].receiving_ip, f[i].additional_information,
+					f[i].receiving_ip,          f[i].additional_information,
 					f[i].failure_reason_code};
 		for (size_t j = 0; j < sizeof fields / sizeof fields[0]; j++)
 			free((char *)(uintptr_t)fields[j]);
@@ -468,9 +469,9 @@ static int load_failures(struct tlsrpt_store *s, sqlite3_int64 id, struct tlsrpt
 		}
 		struct tlsrpt_failure *e = &f[n++];
 		memset(e, 0, sizeof *e);
-		const char **dst[] = {&e->result_type,  &e->sending_mta_ip,
+		const char **dst[] = {&e->result_type,           &e->sending_mta_ip,
 				      &e->receiving_mx_hostname, &e->receiving_mx_helo,
-				      &e->receiving_ip, &e->additional_information,
+				      &e->receiving_ip,          &e->additional_information,
 				      &e->failure_reason_code};
 		for (int i = 0; i < 7 && rc == MXTLS_OK; i++) {
 			const char *t = (const char *)sqlite3_column_text(st, i);

@@ -13,19 +13,19 @@
 /* The database file inside the state directory. */
 #define TLSRPT_STORE_FILE "tlsrpt.sqlite"
 /* Caps on what one result may carry: longer text or more strings is refused, not cut. */
-#define TLSRPT_FIELD_MAX 1024     /* bytes of one failure field or domain */
-#define TLSRPT_STRING_MAX 4096    /* bytes of one policy string (a policy line, a TLSA RR) */
-#define TLSRPT_STRINGS_MAX 4096   /* policy strings or mx patterns of one policy */
+#define TLSRPT_FIELD_MAX   1024 /* bytes of one failure field or domain */
+#define TLSRPT_STRING_MAX  4096 /* bytes of one policy string (a policy line, a TLSA RR) */
+#define TLSRPT_STRINGS_MAX 4096 /* policy strings or mx patterns of one policy */
 
 struct tlsrpt_store;
 
 /* One session's result, as the caller knows it (all borrowed). */
 struct tlsrpt_result {
 	enum tlsrpt_policy_type type;
-	const char *domain;           /* policy domain (host name; stored lower case) */
-	const char *const *strings;   /* policy strings: STS policy lines, TLSA RRs as text */
+	const char *domain;         /* policy domain (host name; stored lower case) */
+	const char *const *strings; /* policy strings: STS policy lines, TLSA RRs as text */
 	size_t nstrings;
-	const char *const *mx;        /* mx-host patterns (sts), the MX host (tlsa) */
+	const char *const *mx; /* mx-host patterns (sts), the MX host (tlsa) */
 	size_t nmx;
 	/* NULL: a successful session.  Otherwise the failure; its result_type is required, the
 	 * other fields may be NULL or "" (unknown); count is ignored (one session). */

@@ -30,20 +30,20 @@ enum mxtls_tlsrpt_policy {
  */
 struct mxtls_tlsrpt_session {
 	enum mxtls_tlsrpt_policy policy_type;
-	const char *policy_domain;            /* A-labels: the recipient domain (sts, tlsa) */
-	const char *const *policy_strings;    /* sts: the policy lines ("version: STSv1", ...);
-					       * tlsa: "3 1 1 <hex>" per record */
+	const char *policy_domain;         /* A-labels: the recipient domain (sts, tlsa) */
+	const char *const *policy_strings; /* sts: the policy lines ("version: STSv1", ...);
+					    * tlsa: "3 1 1 <hex>" per record */
 	size_t npolicy_strings;
-	const char *const *mx_hosts;          /* sts: the policy's mx patterns; tlsa: the MX host */
+	const char *const *mx_hosts; /* sts: the policy's mx patterns; tlsa: the MX host */
 	size_t nmx_hosts;
-	enum mxtls_result result;             /* MXTLS_RESULT_OK: a successful session */
+	enum mxtls_result result; /* MXTLS_RESULT_OK: a successful session */
 	/* For a failure (result != MXTLS_RESULT_OK): */
-	const char *sending_mta_ip;           /* our address, IPv4 dotted or RFC 5952 IPv6 */
+	const char *sending_mta_ip; /* our address, IPv4 dotted or RFC 5952 IPv6 */
 	const char *receiving_mx_hostname;
-	const char *receiving_mx_helo;        /* the name the MX gave (first line is kept) */
+	const char *receiving_mx_helo; /* the name the MX gave (first line is kept) */
 	const char *receiving_ip;
-	const char *additional_information;   /* a URI with more detail */
-	const char *failure_reason_code;      /* free text, e.g. a TLS library's error name */
+	const char *additional_information; /* a URI with more detail */
+	const char *failure_reason_code;    /* free text, e.g. a TLS library's error name */
 };
 
 /* Sets every field of s to "unknown" (NULL, 0, MXTLS_TLSRPT_NO_POLICY, MXTLS_RESULT_OK). */

@@ -41,12 +41,12 @@ static int fill(struct mxtls_ctx *ctx, int64_t *now)
 	char err[256] = "";
 	int rc = MXTLS_OK;
 	struct mxtls_tlsrpt_session s;
-#define RECORD()                                                                    \
-	do {                                                                        \
-		if ((rc = mxtls_tlsrpt_record(ctx, &s, err, sizeof err)) != MXTLS_OK) { \
-			fprintf(stderr, "record: %s %s\n", mxtls_strerror(rc), err);    \
-			return rc;                                                  \
-		}                                                                   \
+#define RECORD()                                                                                   \
+	do {                                                                                       \
+		if ((rc = mxtls_tlsrpt_record(ctx, &s, err, sizeof err)) != MXTLS_OK) {            \
+			fprintf(stderr, "record: %s %s\n", mxtls_strerror(rc), err);               \
+			return rc;                                                                 \
+		}                                                                                  \
 	} while (0)
 	*now = NOON - 12 * 3600 - 1; /* 2026-12-04T23:59:59Z */
 	mxtls_tlsrpt_session_init(&s);

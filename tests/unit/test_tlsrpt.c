@@ -32,13 +32,13 @@ static const struct day_case {
 	{"2026-00-01", MXTLS_E_SYNTAX, 0},
 	{"2026-12-00", MXTLS_E_SYNTAX, 0},
 	{"2026-11-31", MXTLS_E_SYNTAX, 0},
-	{"2025-02-29", MXTLS_E_SYNTAX, 0},  /* not a leap year */
-	{"2100-02-29", MXTLS_E_SYNTAX, 0},  /* century, not a leap year */
-	{"1969-12-31", MXTLS_E_SYNTAX, 0},  /* before the Unix epoch */
+	{"2025-02-29", MXTLS_E_SYNTAX, 0}, /* not a leap year */
+	{"2100-02-29", MXTLS_E_SYNTAX, 0}, /* century, not a leap year */
+	{"1969-12-31", MXTLS_E_SYNTAX, 0}, /* before the Unix epoch */
 	{"2026-1a-05", MXTLS_E_SYNTAX, 0},
 	{"+026-12-05", MXTLS_E_SYNTAX, 0},
 	{"1970-01-01", MXTLS_OK, 0},
-	{"2000-02-29", MXTLS_OK, 11016},    /* 400-year leap day */
+	{"2000-02-29", MXTLS_OK, 11016}, /* 400-year leap day */
 	{"2024-02-29", MXTLS_OK, 19782},
 	{"2026-12-05", MXTLS_OK, 20792},
 	{"9999-12-31", MXTLS_OK, 2932896},
@@ -185,12 +185,12 @@ static const struct bad_case {
 	enum mutation m;
 	int rc;
 } bad_cases[] = {
-	{M_NO_POLICIES, MXTLS_E_INVAL},     {M_NO_ORG, MXTLS_E_INVAL},
-	{M_EMPTY_CONTACT, MXTLS_E_INVAL},   {M_BAD_TYPE, MXTLS_E_INVAL},
-	{M_NO_DOMAIN, MXTLS_E_INVAL},       {M_BAD_UTF8_STRING, MXTLS_E_SYNTAX},
-	{M_BAD_UTF8_ORG, MXTLS_E_SYNTAX},   {M_NULL_STRING, MXTLS_E_SYNTAX},
-	{M_NO_RESULT_TYPE, MXTLS_E_INVAL},  {M_COUNT_TOO_BIG, MXTLS_E_LIMIT},
-	{M_SUMMARY_TOO_BIG, MXTLS_E_LIMIT}, {M_DAY_NEGATIVE, MXTLS_E_INVAL},
+	{M_NO_POLICIES, MXTLS_E_INVAL},        {M_NO_ORG, MXTLS_E_INVAL},
+	{M_EMPTY_CONTACT, MXTLS_E_INVAL},      {M_BAD_TYPE, MXTLS_E_INVAL},
+	{M_NO_DOMAIN, MXTLS_E_INVAL},          {M_BAD_UTF8_STRING, MXTLS_E_SYNTAX},
+	{M_BAD_UTF8_ORG, MXTLS_E_SYNTAX},      {M_NULL_STRING, MXTLS_E_SYNTAX},
+	{M_NO_RESULT_TYPE, MXTLS_E_INVAL},     {M_COUNT_TOO_BIG, MXTLS_E_LIMIT},
+	{M_SUMMARY_TOO_BIG, MXTLS_E_LIMIT},    {M_DAY_NEGATIVE, MXTLS_E_INVAL},
 	{M_NO_ID_NO_SUBMITTER, MXTLS_E_INVAL},
 };
 
@@ -272,7 +272,8 @@ END_TEST
 START_TEST(report_escapes)
 {
 	struct tlsrpt_failure f = one_failure();
-	f.receiving_mx_helo = "a\"b\\c\x01\t\x7f" "caf\xc3\xa9 \xf0\x9f\x93\xa7";
+	f.receiving_mx_helo = "a\"b\\c\x01\t\x7f"
+			      "caf\xc3\xa9 \xf0\x9f\x93\xa7";
 	f.failure_reason_code = "</script>";
 	struct tlsrpt_policy p = one_policy(&f, 1);
 	struct tlsrpt_report_in in = one_report(&p, 1);
@@ -281,8 +282,8 @@ START_TEST(report_escapes)
 	size_t len;
 	ck_assert_int_eq(tlsrpt_report_json(&in, &out, &len), MXTLS_OK);
 	ck_assert_ptr_nonnull(strstr(out, "\"organization-name\":\"Org \\\"Q\\\"\""));
-	ck_assert_ptr_nonnull(strstr(
-		out, "\"receiving-mx-helo\":\"a\\\"b\\\\c\\u0001\\t\x7f" "caf\xc3\xa9 \xf0\x9f\x93\xa7\""));
+	ck_assert_ptr_nonnull(strstr(out, "\"receiving-mx-helo\":\"a\\\"b\\\\c\\u0001\\t\x7f"
+					  "caf\xc3\xa9 \xf0\x9f\x93\xa7\""));
 	ck_assert_ptr_nonnull(strstr(out, "\"failure-reason-code\":\"</script>\""));
 	/* exactly one line: the only raw newline is the last byte */
 	ck_assert_ptr_eq(strchr(out, '\n'), out + len - 1);
@@ -294,8 +295,10 @@ END_TEST
  * failure-details array, and policy-string / mx-host stay arrays when empty. */
 START_TEST(report_optional_and_arrays)
 {
-	struct tlsrpt_failure f = {.result_type = "validation-failure", .count = 1,
-				   .sending_mta_ip = "", .receiving_mx_helo = NULL};
+	struct tlsrpt_failure f = {.result_type = "validation-failure",
+				   .count = 1,
+				   .sending_mta_ip = "",
+				   .receiving_mx_helo = NULL};
 	struct tlsrpt_policy p[2] = {one_policy(&f, 1), one_policy(NULL, 0)};
 	p[1].type = TLSRPT_POLICY_NONE;
 	p[1].nstrings = 0;
@@ -460,13 +463,18 @@ START_TEST(store_hostile)
 		{{.type = TLSRPT_POLICY_STS, .domain = "ex ample.net"}, MXTLS_E_INVAL},
 		{{.type = TLSRPT_POLICY_STS, .domain = "caf\xc3\xa9.example"}, MXTLS_E_INVAL},
 		{{.type = (enum tlsrpt_policy_type)9, .domain = "example.net"}, MXTLS_E_INVAL},
-		{{.type = TLSRPT_POLICY_STS, .domain = "example.net", .strings = big_strings,
+		{{.type = TLSRPT_POLICY_STS,
+		  .domain = "example.net",
+		  .strings = big_strings,
 		  .nstrings = 1},
 		 MXTLS_E_LIMIT},
-		{{.type = TLSRPT_POLICY_STS, .domain = "example.net", .strings = big_strings,
+		{{.type = TLSRPT_POLICY_STS,
+		  .domain = "example.net",
+		  .strings = big_strings,
 		  .nstrings = TLSRPT_STRINGS_MAX + 1},
 		 MXTLS_E_LIMIT},
-		{{.type = TLSRPT_POLICY_STS, .domain = "example.net", .failure = &f}, MXTLS_E_LIMIT},
+		{{.type = TLSRPT_POLICY_STS, .domain = "example.net", .failure = &f},
+		 MXTLS_E_LIMIT},
 	};
 	f.failure_reason_code = big;
 	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
@@ -475,8 +483,8 @@ START_TEST(store_hostile)
 			      cases[i].rc);
 	}
 	struct tlsrpt_failure nort = {.result_type = NULL};
-	struct tlsrpt_result r = {.type = TLSRPT_POLICY_STS, .domain = "example.net",
-				  .failure = &nort};
+	struct tlsrpt_result r = {
+		.type = TLSRPT_POLICY_STS, .domain = "example.net", .failure = &nort};
 	ck_assert_int_eq(tlsrpt_store_record(s, 20792, &r, NULL, 0), MXTLS_E_INVAL);
 	char **domains;
 	size_t n;
@@ -496,8 +504,11 @@ START_TEST(store_cleans_text)
 	struct tlsrpt_failure f = {.result_type = "starttls-not-supported",
 				   .receiving_mx_helo = "mx.example.net\r\n250-PIPELINING",
 				   .failure_reason_code = "bad \xc3 byte\x01"};
-	struct tlsrpt_result r = {.type = TLSRPT_POLICY_STS, .domain = "Example.NET.",
-				  .strings = lines, .nstrings = 2, .failure = &f};
+	struct tlsrpt_result r = {.type = TLSRPT_POLICY_STS,
+				  .domain = "Example.NET.",
+				  .strings = lines,
+				  .nstrings = 2,
+				  .failure = &f};
 	record(s, 20792, &r);
 	struct tlsrpt_day *d = load(s, 20792, "example.net");
 	ck_assert_uint_eq(d->npolicies, 1);
@@ -519,8 +530,12 @@ END_TEST
 START_TEST(store_aggregation_exact)
 {
 	struct tlsrpt_store *s = open_store("agg.sqlite");
-	struct tlsrpt_result ok = {.type = TLSRPT_POLICY_STS, .domain = "example.net",
-				   .strings = sts_lines, .nstrings = 4, .mx = sts_mx, .nmx = 1};
+	struct tlsrpt_result ok = {.type = TLSRPT_POLICY_STS,
+				   .domain = "example.net",
+				   .strings = sts_lines,
+				   .nstrings = 4,
+				   .mx = sts_mx,
+				   .nmx = 1};
 	for (int i = 0; i < 10; i++)
 		record(s, 20792, &ok);
 	struct tlsrpt_failure exp = one_failure(), nostarttls = one_failure();
@@ -539,8 +554,8 @@ START_TEST(store_aggregation_exact)
 	ok2.strings = lines2;
 	record(s, 20792, &ok2);
 	/* a domain with only failures */
-	struct tlsrpt_result only = {.type = TLSRPT_POLICY_TLSA, .domain = "fail.example",
-				     .failure = &exp};
+	struct tlsrpt_result only = {
+		.type = TLSRPT_POLICY_TLSA, .domain = "fail.example", .failure = &exp};
 	record(s, 20792, &only);
 	record(s, 20792, &only);
 	tlsrpt_store_close(s);
@@ -652,7 +667,8 @@ START_TEST(store_prune)
 {
 	struct tlsrpt_store *s = open_store("prune.sqlite");
 	struct tlsrpt_failure f = one_failure();
-	struct tlsrpt_result r = {.type = TLSRPT_POLICY_STS, .domain = "example.net", .failure = &f};
+	struct tlsrpt_result r = {
+		.type = TLSRPT_POLICY_STS, .domain = "example.net", .failure = &f};
 	for (int64_t day = 10; day <= 12; day++)
 		record(s, day, &r);
 	uint64_t deleted = 99;
