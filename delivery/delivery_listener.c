@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -18,6 +19,7 @@
 
 #include <mxtls/error.h>
 
+#include "delivery/delivery_header.h"
 #include "delivery/delivery_queue.h"
 #include "delivery/delivery_smtpd_session.h"
 #include "util/util_log.h"
@@ -209,6 +211,40 @@ static double now_ms(void)
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
+/*
+ * RFC 6409 §8.2, §8.3: a submission service may add a missing Date and Message-ID.  Mail
+ * without a Message-ID is refused by large receivers (Gmail answers 550 5.7.1), and the
+ * programs that speak SMTP to a local relay often leave both out, so they are added here as
+ * mxtls sendmail adds them.  out is empty when nothing is missing (or out of memory: the
+ * message then goes as it came).
+ */
+static void add_missing_fields(const struct delivery_listener *l, const char *msg, size_t len,
+			       struct util_buf *out)
+{
+	struct delivery_has has;
+	delivery_header_has(msg, len, &has);
+	if (has.date && has.message_id)
+		return;
+	char date[40], mid[400];
+	unsigned char rnd[12] = {0};
+	if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		memcpy(rnd, &ts, sizeof rnd < sizeof ts ? sizeof rnd : sizeof ts);
+	}
+	int k = snprintf(mid, sizeof mid, "<");
+	for (size_t i = 0; i < sizeof rnd; i++)
+		k += snprintf(mid + k, sizeof mid - (size_t)k, "%02X", rnd[i]);
+	snprintf(mid + k, sizeof mid - (size_t)k, "@%s>", l->hostname);
+	delivery_header_date(mxtls_ctx_now(l->q->ctx), date);
+	struct delivery_fixup fx = {
+		.date = has.date ? NULL : date,
+		.message_id = has.message_id ? NULL : mid,
+	};
+	if (delivery_header_fixup(msg, len, &fx, out) != MXTLS_OK)
+		util_buf_reset(out);
+}
+
 /* Queues the session's complete message and appends the final reply to DATA. */
 static void enqueue(struct conn *c)
 {
@@ -222,6 +258,13 @@ static void enqueue(struct conn *c)
 	const char *msg = delivery_smtpd_session_message(c->s, &len);
 	char id[MXTLS_QUEUE_ID_SIZE] = "", err[256] = "";
 	double t0 = now_ms();
+	struct util_buf fixed;
+	util_buf_init(&fixed, MXTLS_QUEUE_MESSAGE_MAX + 64 * 1024);
+	add_missing_fields(l, msg, len, &fixed);
+	if (fixed.len > 0) {
+		msg = fixed.data;
+		len = fixed.len;
+	}
 	/* Synchronous: it fsyncs the body and commits the index (a few milliseconds); the
 	 * final reply must wait for that anyway, and the loop has nothing faster to offer. */
 	int rc = delivery_queue_enqueue(l->q, &e, msg, len, id, err, sizeof err);
@@ -235,6 +278,7 @@ static void enqueue(struct conn *c)
 	else
 		util_log_kv(logger(l), MXTLS_LOG_WARNING, 0, "smtpd-queue-failed", "peer", c->peer,
 			    "error", mxtls_strerror(rc), "reason", err, NULL);
+	util_buf_free(&fixed);
 	delivery_smtpd_session_queued(c->s, rc, id, &c->out);
 	if (rc == MXTLS_OK && l->on_queued != NULL)
 		l->on_queued(l->arg, id);

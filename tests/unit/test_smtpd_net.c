@@ -285,7 +285,10 @@ START_TEST(net_send_one)
 	const char *addrs[] = {"127.0.0.1"};
 	unsigned port;
 	env_listen(&e, addrs, &port, 1, NULL, 0, 0, 0);
-	static const char body[] = "Subject: listener test\r\n\r\n.leading dot\r\n..two dots\r\n"
+	/* With Date and Message-ID, so that the listener adds nothing (net_pipelined checks what
+	 * it adds): the stored bytes are the sent ones. */
+	static const char body[] = "Date: Sun, 06 Dec 2026 10:00:00 +0000\r\nMessage-ID: <m1@a.test>\r\n"
+				   "Subject: listener test\r\n\r\n.leading dot\r\n..two dots\r\n"
 				   "\xc3\xa9t\xc3\xa9 8-bit\r\n.\r\n \r\nlast line\r\n";
 	char bodyfile[700], portstr[16];
 	snprintf(bodyfile, sizeof bodyfile, "%s/body", test_tmp_root);
@@ -404,7 +407,12 @@ START_TEST(net_pipelined)
 	char *data;
 	size_t len;
 	ck_assert_int_eq(mxtls_queue_body(e.q, e.queued_id, &data, &len), MXTLS_OK);
-	ck_assert_str_eq(data, "hello\r\n.x\r\n");
+	/* No header section: Date and Message-ID are added (RFC 6409 §8.2, §8.3), then the empty
+	 * line that ends the header, then the content as sent (unstuffed). */
+	static const char tail[] = "@mx.test>\r\n\r\nhello\r\n.x\r\n";
+	ck_assert_msg(strncmp(data, "Date: ", 6) == 0 && strstr(data, "\r\nMessage-ID: <") != NULL &&
+			      len > sizeof tail && strcmp(data + len - (sizeof tail - 1), tail) == 0,
+		      "stored: %s", data);
 	mxtls_free(data);
 
 	/* The client half-closes right after its last byte (no QUIT): the replies owed, the
@@ -541,7 +549,9 @@ START_TEST(net_disk_full)
 	snprintf(portstr, sizeof portstr, "%u", port);
 	snprintf(small, sizeof small, "%s/small", test_tmp_root);
 	snprintf(big, sizeof big, "%s/big", test_tmp_root);
-	write_file(small, "Subject: small\r\n\r\nx\r\n", 21);
+	static const char small_msg[] = "Date: Sun, 06 Dec 2026 10:00:00 +0000\r\n"
+					"Message-ID: <s1@a.test>\r\nSubject: small\r\n\r\nx\r\n";
+	write_file(small, small_msg, sizeof small_msg - 1);
 	size_t blen = 1000000;
 	char *b = malloc(blen);
 	for (size_t i = 0; i < blen; i += 100) {
@@ -565,7 +575,7 @@ START_TEST(net_disk_full)
 	char err[256];
 	ck_assert_int_eq(mxtls_queue_list(e.q, NULL, &list, err, sizeof err), MXTLS_OK);
 	ck_assert_uint_eq(mxtls_queue_list_count(list), 1);
-	ck_assert_int_eq(mxtls_queue_list_size(list, 0), 21);
+	ck_assert_int_eq(mxtls_queue_list_size(list, 0), (int64_t)sizeof small_msg - 1);
 	mxtls_queue_list_free(list);
 	ck_assert_ptr_nonnull(strstr(e.log, "event=smtpd-queue-failed"));
 	env_free(&e);
