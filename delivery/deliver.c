@@ -246,6 +246,48 @@ static void note_failure(struct domain_job *j, const struct decision_host *h,
 	j->last_security = h->security;
 }
 
+/* Transaction l of the session has ended: each recipient has the server's own answer. */
+static void txn_results(struct domain_job *j, size_t l, bool tls)
+{
+	struct deliver_run *run = j->run;
+	const struct smtp_txn *txn = &j->live[l];
+	struct job_txn *tx = &j->tx[j->live_tx[l]];
+	if (tx->finished)
+		return;
+	tx->finished = true;
+	const struct decision_host *h = &j->d->hosts[j->host];
+	for (size_t k = 0; k < tx->n; k++) {
+		struct deliver_rcpt *res = &run->results[tx->idx[k]];
+		struct smtp_brief b = tx->briefs[k];
+		if (b.code >= 200 && b.code < 300)
+			b = txn->data; /* accepted at RCPT: the final word is DATA's */
+		res->reply = b;
+		res->status = b.code >= 200 && b.code < 300   ? DELIVER_DELIVERED
+			      : b.code >= 500 && b.code < 600 ? DELIVER_BOUNCED
+							      : DELIVER_DEFERRED;
+		snprintf(res->mx, sizeof res->mx, "%s", h->name);
+		res->tls = tls;
+		res->has_security = true;
+		res->security = h->security;
+		res->result_type = MXTLS_RESULT_OK;
+		snprintf(res->detail, sizeof res->detail, "%s %s%s",
+			 b.code >= 200 && b.code < 300 ? "accepted by" : "refused by", h->name,
+			 tls ? " over TLS" : " in cleartext");
+	}
+	if (run->req.txn_done != NULL)
+		run->req.txn_done(run->req.txn_done_arg, tx->msg, run->results, tx->idx, tx->n);
+}
+
+/* From the session, as each transaction ends (RFC 5321 §4.1.1.4: the reply to the end of
+ * data is the server's acceptance), so that the caller can make the result durable before
+ * the session goes on. */
+static void on_txn_done(void *arg, size_t l, bool tls)
+{
+	struct domain_job *j = arg;
+	if (l < j->nlive)
+		txn_results(j, l, tls);
+}
+
 static void on_session(void *arg, const struct smtp_session_result *sr)
 {
 	struct domain_job *j = arg;
@@ -257,31 +299,10 @@ static void on_session(void *arg, const struct smtp_session_result *sr)
 	       smtp_stage_name(sr->stage), "why", sr->reason, NULL);
 	size_t done = 0;
 	for (size_t l = 0; l < j->nlive; l++) {
-		const struct smtp_txn *txn = &j->live[l];
-		struct job_txn *tx = &j->tx[j->live_tx[l]];
-		if (!txn->done)
+		if (!j->live[l].done)
 			continue;
-		/* The transaction ran: each recipient has the server's own answer. */
 		done++;
-		tx->finished = true;
-		for (size_t k = 0; k < tx->n; k++) {
-			struct deliver_rcpt *res = &run->results[tx->idx[k]];
-			struct smtp_brief b = tx->briefs[k];
-			if (b.code >= 200 && b.code < 300)
-				b = txn->data; /* accepted at RCPT: the final word is DATA's */
-			res->reply = b;
-			res->status = b.code >= 200 && b.code < 300   ? DELIVER_DELIVERED
-				      : b.code >= 500 && b.code < 600 ? DELIVER_BOUNCED
-								      : DELIVER_DEFERRED;
-			snprintf(res->mx, sizeof res->mx, "%s", h->name);
-			res->tls = sr->tls;
-			res->has_security = true;
-			res->security = h->security;
-			res->result_type = MXTLS_RESULT_OK;
-			snprintf(res->detail, sizeof res->detail, "%s %s%s", b.code >= 200 && b.code < 300
-				 ? "accepted by" : "refused by", h->name, sr->tls ? " over TLS"
-				 : " in cleartext");
-		}
+		txn_results(j, l, sr->tls); /* a no-op when txn_done had it */
 	}
 	if (done == j->nlive) {
 		job_done(j);
@@ -374,6 +395,8 @@ static void try_next(struct domain_job *j)
 			.timeouts = run->req.timeouts,
 			.txns = j->live,
 			.ntxns = live_txns(j),
+			.txn_done = on_txn_done,
+			.txn_done_arg = j,
 		};
 		memcpy(sreq.addr, a->addr, sizeof sreq.addr);
 		int rc = smtp_session_start(run->base, &sreq, on_session, j, &j->sess);

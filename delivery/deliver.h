@@ -73,6 +73,14 @@ struct deliver_req {
 	 * MTA-STS enforce policy are used, over TLS, and only if they offer REQUIRETLS there;
 	 * TLS-Required is then ignored (§5).  With no such host the recipients fail (5.7.30). */
 	bool requiretls;
+	/* Called as soon as one message's transaction in one domain has ended, with the results
+	 * (borrowed for the call: results[idx[0..n)], in the callback's numbering) of that
+	 * message's recipients in that domain; may be NULL.  msg: 0 for req's message, i + 1 for
+	 * more[i].  The same results come again in the final callback.  It must not cancel the
+	 * run. */
+	void (*txn_done)(void *arg, size_t msg, const struct deliver_rcpt *results,
+			 const size_t *idx, size_t n);
+	void *txn_done_arg;
 };
 
 /* Called once from the loop; results[i] belongs to req->rcpts[i] (then to the further

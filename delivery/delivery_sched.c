@@ -58,6 +58,8 @@ struct job_msg {
 	struct util_buf msg; /* the message as sent: a DKIM-Signature, then the queued body */
 	size_t body_off;     /* where the queued body starts in msg */
 	bool sent;           /* part of the deliver run (its body could be read) */
+	bool classified;     /* its results are in the job's w[] (notifications queued) */
+	bool settled;        /* ... and recorded in the index */
 };
 
 struct settle_work;
@@ -72,8 +74,9 @@ struct job {
 	struct job_msg **m;
 	size_t nm;
 	struct deliver_run *run;
+	size_t *sent_map; /* the deliver run's message i is m[sent_map[i]] */
 	/* The results, until the index has them (see park()). */
-	struct settle_work *w;
+	struct settle_work *w; /* one per message, m's order */
 	struct delivery_settle_msg *sm;
 	size_t nsm;
 	unsigned settle_tries;
@@ -129,6 +132,7 @@ static void job_free(struct job *j)
 		msg_free(j->m[i]);
 	}
 	free(j->m);
+	free(j->sent_map);
 	work_free_all(j);
 	free(j);
 }
@@ -547,6 +551,56 @@ static void on_settle_timer(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* Classifies message k's results and queues its notifications, once. */
+static void classify_once(struct job *j, size_t k, const struct deliver_rcpt *res, int64_t now)
+{
+	struct job_msg *m = j->m[k];
+	if (m->classified || !classify(j->s, m, res, now, &j->w[k]))
+		return;
+	m->classified = true;
+	notify_sender(j->s, m, &j->w[k], now);
+}
+
+/*
+ * One message's transaction has ended (its server answered the end of data): its results
+ * are made durable now, before the session goes on to the next message, so that a crash
+ * re-sends at most the transaction in flight (issue 15).  When the index cannot take them
+ * they wait for the end of the session (on_result) and are parked there if need be.
+ */
+static void on_txn_done(void *arg, size_t msg, const struct deliver_rcpt *results,
+			const size_t *idx, size_t n)
+{
+	struct job *j = arg;
+	struct delivery_sched *s = j->s;
+	size_t k = j->sent_map[msg];
+	struct job_msg *m = j->m[k];
+	if (m->classified || n != m->n)
+		return;
+	struct deliver_rcpt *res = calloc(n, sizeof *res);
+	if (res == NULL)
+		return; /* on_result has them too */
+	for (size_t i = 0; i < n; i++)
+		res[i] = results[idx[i]];
+	classify_once(j, k, res, mxtls_ctx_now(s->ctx));
+	free(res);
+	if (!m->classified)
+		return;
+	struct delivery_settle_msg one = {
+		.id = m->id, .rows = j->w[k].rows, .n = m->n, .warned = j->w[k].warn};
+	char err[512] = "";
+	if (delivery_index_settle_many(s->q->index, &one, 1, err, sizeof err) != MXTLS_OK) {
+		log_kv(s, MXTLS_LOG_WARNING, "queue-result-not-recorded", "id", m->id, "why", err,
+		       "action", "tried again when the session ends", NULL);
+		return;
+	}
+	m->settled = true;
+	if (one.finished) {
+		if (delivery_spool_remove(&s->q->spool, m->id) != MXTLS_OK)
+			log_kv(s, MXTLS_LOG_WARNING, "queue-body-remove-failed", "id", m->id, NULL);
+		log_kv(s, MXTLS_LOG_INFO, "queue-removed", "id", m->id, NULL);
+	}
+}
+
 /* The deliver run's results, in the order of the messages sent (each m->n of them). */
 static void on_result(void *arg, const struct deliver_rcpt *res, size_t n)
 {
@@ -554,22 +608,25 @@ static void on_result(void *arg, const struct deliver_rcpt *res, size_t n)
 	struct delivery_sched *s = j->s;
 	j->run = NULL;
 	int64_t now = mxtls_ctx_now(s->ctx);
-	j->w = calloc(j->nm, sizeof *j->w);
-	j->sm = calloc(j->nm, sizeof *j->sm);
 	size_t off = 0;
 	bool ok = j->w != NULL && j->sm != NULL;
 	for (size_t k = 0; ok && k < j->nm; k++) {
 		struct job_msg *m = j->m[k];
 		if (!m->sent)
 			continue;
-		if (off + m->n > n || !classify(s, m, res + off, now, &j->w[k])) {
+		if (off + m->n > n) {
 			ok = false;
 			break;
 		}
+		classify_once(j, k, res + off, now);
 		off += m->n;
-		notify_sender(s, m, &j->w[k], now);
-		j->sm[j->nsm++] = (struct delivery_settle_msg){
-			.id = m->id, .rows = j->w[k].rows, .n = m->n, .warned = j->w[k].warn};
+		if (!m->classified) {
+			ok = false;
+			break;
+		}
+		if (!m->settled)
+			j->sm[j->nsm++] = (struct delivery_settle_msg){
+				.id = m->id, .rows = j->w[k].rows, .n = m->n, .warned = j->w[k].warn};
 	}
 	if (!ok) {
 		log_kv(s, MXTLS_LOG_ERROR, "queue-result-lost", "why",
@@ -653,12 +710,20 @@ static void job_start(struct job *j)
 	s->nrunning++;
 	int64_t now = mxtls_ctx_now(s->ctx);
 	struct deliver_msg *more = calloc(j->nm, sizeof *more);
+	j->sent_map = calloc(j->nm, sizeof *j->sent_map);
+	j->w = calloc(j->nm, sizeof *j->w);
+	j->sm = calloc(j->nm, sizeof *j->sm);
 	size_t nsent = 0;
+	if (j->sent_map == NULL || j->w == NULL || j->sm == NULL) {
+		free(more);
+		more = NULL;
+	}
 	for (size_t k = 0; more != NULL && k < j->nm; k++) {
 		struct job_msg *m = j->m[k];
 		if (!load_body(s, m, now))
 			continue;
 		m->sent = true;
+		j->sent_map[nsent] = k;
 		more[nsent++] = (struct deliver_msg){.from = m->sender,
 						     .rcpts = (const char *const *)m->rcpt,
 						     .nrcpts = m->n,
@@ -685,6 +750,8 @@ static void job_start(struct job *j)
 		.log_id = mxtls_ctx_decision_id(s->ctx),
 		.tls_optional = j->tls_optional,
 		.requiretls = j->requiretls,
+		.txn_done = on_txn_done,
+		.txn_done_arg = j,
 	};
 	int rc = deliver_start(s->base, s->r, s->f, s->c, s->pkix, &req, on_result, j, &j->run);
 	free(more); /* deliver_start() copied the message list */

@@ -326,6 +326,8 @@ static void end_transaction(struct smtp_session *s, bool need_rset)
 {
 	s->req.txns[s->txn].done = true;
 	s->res.txns_done++;
+	if (s->req.txn_done != NULL)
+		s->req.txn_done(s->req.txn_done_arg, s->txn, s->res.tls);
 	s->txn++;
 	s->accepted = 0;
 	if (s->txn < s->req.ntxns && need_rset) {
@@ -377,6 +379,8 @@ static void begin_transaction(struct smtp_session *s)
 		brief_local(&t->mail, rcode, code, refuse);
 		t->done = true;
 		s->res.txns_done++;
+		if (s->req.txn_done != NULL)
+			s->req.txn_done(s->req.txn_done_arg, s->txn, s->res.tls);
 		s->txn++;
 	}
 	if (s->txn == s->req.ntxns) {

@@ -121,6 +121,10 @@ struct smtp_session_req {
 	struct smtp_txn *txns;   /* run in order over the one connection (borrowed); with none,
 				  * the session ends with QUIT after EHLO (a probe) */
 	size_t ntxns;
+	/* Called as soon as txns[i] has ended (done set: every recipient has its reply), before
+	 * the next transaction starts; may be NULL.  It must not cancel the session. */
+	void (*txn_done)(void *arg, size_t i, bool tls); /* tls: the session is inside TLS */
+	void *txn_done_arg;
 };
 
 /* True when path (a reverse- or forward-path without <>) can go on a MAIL FROM / RCPT TO line:

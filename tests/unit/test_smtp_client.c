@@ -1062,6 +1062,22 @@ static void expect_brief(const char *name, const char *what, size_t t, size_t i,
 		ck_assert_msg(got->text[0] != '\0', "%s: txn %zu %s: no text", name, t, what);
 }
 
+/* txn_done: called once per ended transaction, in order, with the transaction done. */
+struct txn_calls {
+	const struct mails *m;
+	size_t n;
+	bool out_of_order;
+};
+
+static void count_txn(void *arg, size_t i, bool tls)
+{
+	(void)tls;
+	struct txn_calls *c = arg;
+	if (i != c->n || i >= c->m->n || !c->m->txn[i].done)
+		c->out_of_order = true;
+	c->n++;
+}
+
 START_TEST(session_scripted)
 {
 	const struct scenario *sc = &scenarios[_i];
@@ -1086,6 +1102,9 @@ START_TEST(session_scripted)
 		m.txn[i].requiretls = sc->requiretls;
 	struct smtp_session_req req;
 	req_init(&req, &f, sc->mode, &m, &h);
+	struct txn_calls calls = {.m = &m};
+	req.txn_done = count_txn;
+	req.txn_done_arg = &calls;
 	const unsigned *over = &sc->to.connect;
 	unsigned *t = &req.timeouts.connect;
 	for (size_t i = 0; i < sizeof req.timeouts / sizeof *t; i++)
@@ -1121,6 +1140,9 @@ START_TEST(session_scripted)
 	ck_assert_msg(r->used_helo == sc->helo, "%s: used_helo %d", name, r->used_helo);
 	ck_assert_msg(r->txns_done == sc->txns_done, "%s: txns_done %zu, expected %zu", name,
 		      r->txns_done, sc->txns_done);
+	ck_assert_msg(calls.n == sc->txns_done && !calls.out_of_order,
+		      "%s: txn_done called %zu times (out of order: %d), expected %zu", name, calls.n,
+		      calls.out_of_order, sc->txns_done);
 	if (sc->last != 0)
 		ck_assert_msg(r->last.code == sc->last, "%s: last reply %d, expected %d", name,
 			      r->last.code, sc->last);
