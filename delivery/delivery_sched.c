@@ -313,6 +313,7 @@ struct settle_work {
 	struct delivery_dsn_rcpt *failed, *delayed;
 	size_t nfailed, ndelayed;
 	char (*reply)[1100];
+	char (*host)[256]; /* the rows' last_host: copies, since a parked row outlives the results */
 	bool warn;
 };
 
@@ -322,6 +323,7 @@ static void work_free(struct settle_work *w)
 	free(w->failed);
 	free(w->delayed);
 	free(w->reply);
+	free(w->host);
 }
 
 /* Turns message m's results res[0..m->n) into w (rows, DSN recipients), logging each. */
@@ -334,25 +336,28 @@ static bool classify(struct delivery_sched *s, const struct job_msg *m,
 		.failed = calloc(n, sizeof *w->failed),
 		.delayed = calloc(n, sizeof *w->delayed),
 		.reply = calloc(n, sizeof *w->reply),
+		.host = calloc(n, sizeof *w->host),
 	};
-	if (w->rows == NULL || w->failed == NULL || w->delayed == NULL || w->reply == NULL)
+	if (w->rows == NULL || w->failed == NULL || w->delayed == NULL || w->reply == NULL ||
+	    w->host == NULL)
 		return false;
 	for (size_t i = 0; i < n; i++) {
 		const struct deliver_rcpt *r = &res[i];
 		struct delivery_settle *row = &w->rows[i];
 		reply_line(r, w->reply[i], sizeof w->reply[i]);
+		snprintf(w->host[i], sizeof w->host[i], "%s", r->mx);
 		const char *rt = r->result_type != MXTLS_RESULT_OK ? mxtls_result_name(r->result_type)
 								   : NULL;
 		*row = (struct delivery_settle){.seq = m->seq[i],
 						.attempts = m->attempts[i] + 1,
 						.next_attempt = now,
-						.last_host = r->mx[0] ? r->mx : NULL,
+						.last_host = r->mx[0] ? w->host[i] : NULL,
 						.last_reply = w->reply[i],
 						.result_type = rt};
 		struct delivery_dsn_rcpt dr = {
 			.addr = m->rcpt[i],
 			.status = r->reply.enhanced[0] ? r->reply.enhanced : NULL,
-			.remote_mta = r->mx,
+			.remote_mta = w->host[i],
 			.reply = w->reply[i],
 			.reply_len = strlen(w->reply[i]),
 			.last_attempt = now,
