@@ -189,6 +189,56 @@ def disk_full(tmp):
           repr(got))
 
 
+UNRECORDABLE_SH = r"""
+set -u
+out=$1 st=$2; shift 2
+for i in 0 1 2; do
+    printf 'From: owner@plain.test\nSubject: unrec %d\n\nx\n' $i |
+        "$@" --state-dir "$st" sendmail -f owner@plain.test "unrec$i@plain.test" || exit 98
+done
+# The index's WAL read-only for the daemon (a bind mount in this mount namespace): it can read
+# what is due but cannot record a result.
+mount --make-rprivate / &&
+    mount --bind "$st/queue/index.sqlite-wal" "$st/queue/index.sqlite-wal" &&
+    mount -o remount,ro,bind "$st/queue/index.sqlite-wal" || exit 99
+"$@" --state-dir "$st" queue run --once --helo client.e2e.test 2>"$out.run1"
+echo "run1=$?" >"$out"
+umount "$st/queue/index.sqlite-wal"
+"$@" --state-dir "$st" queue run --once --helo client.e2e.test 2>"$out.run2"
+echo "run2=$?" >>"$out"
+"$@" --state-dir "$st" --json queue list >"$out.list"
+"""
+
+
+def unrecordable(tmp):
+    """The daemon delivers while its index refuses every write: the results are parked, tried
+    again, then given up at the end of the --once run (exit 75, saying so), and the mail was
+    sent once in that run, not again and again.  The next run (index writable) sends it once
+    more (the duplicate a lost result costs) and records it."""
+    out = os.path.join(tmp, "unrec")
+    script = os.path.join(tmp, "unrec.sh")
+    with open(script, "w") as f:
+        f.write(UNRECORDABLE_SH)
+    st = os.path.join(tmp, "unrec-state")
+    base = [a for a in BASE]
+    i = base.index("--state-dir")
+    del base[i:i + 2]
+    p = subprocess.run(["unshare", "-m", "bash", script, out, st] + base, capture_output=True,
+                       timeout=240)
+    res = dict(kv.split("=") for kv in open(out).read().split()) if os.path.exists(out) else {}
+    run1 = open(out + ".run1").read() if os.path.exists(out + ".run1") else ""
+    got = [len(received("unrec%d@plain.test" % i)) for i in range(3)]
+    check(p.returncode == 0 and res.get("run1") == "75" and "could not be recorded" in run1 and
+          "queue-result-not-recorded" in run1,
+          "index refusing writes: --once exits 75, the results could not be recorded",
+          repr(res) + run1[-600:] + p.stderr.decode(errors="replace"))
+    listed = open(out + ".list").read() if os.path.exists(out + ".list") else ""
+    check(res.get("run2") == "0" and got == [2, 2, 2] and
+          json.loads(listed or "{}").get("messages") == [],
+          "index refusing writes: sent once per run (no loop), recorded by the next run",
+          repr(got) + repr(res) + listed[:200])
+
+
 def unprivileged(pub):
     """uid 65534 submits with the daemon stopped; the daemon (root) picks it up and delivers.
     pub: a directory outside the test network's (which only root may enter), made searchable;
@@ -482,6 +532,9 @@ def main():
 
     # --- 10. a full disk: submission refused, delivery of what is queued goes on
     disk_full(tmp)
+
+    # --- 11. an index that cannot record results: no re-sending loop, exit 75
+    unrecordable(tmp)
 
     # --- 9. an unprivileged user's mail: through the maildrop, picked up by the daemon
     pub = tempfile.mkdtemp(prefix="mxtls-e2e-queue-pub.")
