@@ -55,6 +55,7 @@ RCPTS_PER_JOB = 2
 # backlog that builds meanwhile makes the next start busy, so kills land on sessions).
 ALIVE = (0.05, 2.5)
 DOWN = (0.0, 1.5)
+STARTUP_KILLS = 0.2
 DRAIN_LIMIT = 300  # seconds for the queue to empty after the last submission
 
 # domain -> (class, the receivers that may hold its mail).  DANE and MTA-STS mail must arrive
@@ -223,8 +224,13 @@ def main():
     waiter = threading.Thread(target=lambda: ([t.join() for t in threads], submit_done.set()))
     waiter.start()
 
-    # The killer: until submission is over and at least MIN_KILLS kills were made.
+    # The killer: until submission is over and at least MIN_KILLS kills were made.  A share
+    # STARTUP_KILLS of the kills is timed from the exec (it may land while the daemon opens
+    # the queue and removes orphans); the others from its "queue-daemon-started", so that a
+    # slow build (ASan) is still killed while it delivers, not only while it starts.
     while not (submit_done.is_set() and len(kills) >= MIN_KILLS):
+        if kill_rng.random() >= STARTUP_KILLS:
+            daemon.wait_started()
         time.sleep(kill_rng.uniform(*ALIVE))
         if daemon.kill():
             kills.append(daemon.incarnations[-1]["end"])
