@@ -326,12 +326,13 @@ def main():
 
     # Duplicates.  Why the bound: the daemon's unit of work is a job, one message's recipients
     # in one domain (at most RCPTS_PER_JOB here), and a job's results are committed in one
-    # durable SQLite transaction right after its session (delivery_sched.c, on_result).  A
-    # SIGKILL loses only the results of the jobs running at that moment, at most CONCURRENCY
-    # (--concurrency); their recipients are the only ones that can be sent again.  So each
-    # kill re-sends at most CONCURRENCY * RCPTS_PER_JOB recipients, and a re-sent recipient's
-    # earlier copy arrived shortly before a kill (within one session, bounded by the SMTP
-    # timeout), with the next copy after it.
+    # durable SQLite transaction when its session ends (delivery_sched.c, on_result, called
+    # by deliver.c once every session is over: after the server's reply to QUIT, not to the
+    # end of data).  A SIGKILL loses only the results of the jobs running at that moment, at
+    # most CONCURRENCY (--concurrency); their recipients are the only ones that can be sent
+    # again.  So each kill re-sends at most CONCURRENCY * RCPTS_PER_JOB recipients, and a
+    # re-sent recipient's earlier copy arrived shortly before a kill (within the rest of its
+    # session: the QUIT round trip, bounded by the SMTP timeout), with the next copy after it.
     dups = {r: sorted(c["time"] for c in cs) for r, cs in copies.items() if len(cs) > 1}
     ndup = sum(len(t) - 1 for t in dups.values())
     bound = len(kills) * CONCURRENCY * RCPTS_PER_JOB
