@@ -21,6 +21,9 @@ static const struct {
 	{"sts-timeout", "10"},
 	{"connect-timeout", "30"},
 	{"smtp-timeout", "(none: RFC 5321 4.5.3.2 per step, 2 to 10 minutes)"},
+	{"tlsrpt-organization", "(none: tlsrpt report refuses to run)"},
+	{"tlsrpt-contact", "(none: tlsrpt report refuses to run)"},
+	{"tlsrpt-submitter", "(the domain of tlsrpt-contact)"},
 };
 
 /*

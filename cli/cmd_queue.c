@@ -78,7 +78,7 @@ static void json_list(struct cli_env *env, const struct mxtls_queue_list *l)
 	fputc('\n', env->out);
 }
 
-static void text_list(struct cli_env *env, const struct mxtls_queue_list *l)
+static void text_list(struct cli_env *env, const struct mxtls_queue_list *l, size_t waiting)
 {
 	FILE *out = env->out;
 	char t1[32], t2[32];
@@ -110,6 +110,10 @@ static void text_list(struct cli_env *env, const struct mxtls_queue_list *l)
 	}
 	if (mxtls_queue_list_count(l) == 0)
 		fputs("the queue is empty\n", out);
+	/* Drop files are not queued yet (no id, nothing to list but their number). */
+	if (waiting > 0)
+		fprintf(out, "%zu message%s waiting in the maildrop\n", waiting,
+			waiting == 1 ? "" : "s");
 }
 
 static int run_list_or_show(struct cli_env *env, const char *id)
@@ -126,7 +130,7 @@ static int run_list_or_show(struct cli_env *env, const char *id)
 	if (rc == MXTLS_OK && env->json)
 		json_list(env, l);
 	else if (rc == MXTLS_OK)
-		text_list(env, l);
+		text_list(env, l, id == NULL ? mxtls_queue_maildrop_count(q) : 0);
 	if (rc == MXTLS_OK && id != NULL && !env->json) {
 		char *body = NULL;
 		size_t len = 0;

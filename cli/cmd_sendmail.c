@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* mxtls sendmail [-t] [-i|-oi] [-f ADDR] [-F NAME] [--] [RCPT ...]: queue a message from stdin. */
 #include <errno.h>
+#include <stdbool.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -139,14 +140,25 @@ static int run(struct cli_env *env)
 	s.data = data;
 	char err[1024] = "", id[MXTLS_QUEUE_ID_SIZE];
 	struct mxtls_queue *q = NULL;
-	int rc = mxtls_queue_open(ctx, 0, &q, err, sizeof err);
-	if (rc == MXTLS_OK)
-		rc = mxtls_queue_submit(q, &s, id, err, sizeof err);
+	int rc;
+	/* Root and the queue's owner write into the queue; anyone else leaves a drop file in its
+	 * maildrop for the owner to pick up (doc/queue-security.md). */
+	bool direct = mxtls_queue_may_open(ctx);
+	if (direct) {
+		rc = mxtls_queue_open(ctx, 0, &q, err, sizeof err);
+		if (rc == MXTLS_OK)
+			rc = mxtls_queue_submit(q, &s, id, err, sizeof err);
+	} else {
+		rc = mxtls_queue_drop(ctx, &s, err, sizeof err);
+	}
 	if (rc != MXTLS_OK) {
 		cli_errorf(env, "message not queued: %s", err[0] ? err : mxtls_strerror(rc));
 		status = exit_for(rc);
 	} else if (env->verbose > 0) {
-		cli_errorf(env, "queued as %s", id);
+		if (direct)
+			cli_errorf(env, "queued as %s", id);
+		else
+			cli_errorf(env, "left in the maildrop for the queue's owner to pick up");
 	}
 	mxtls_queue_close(q);
 	free(data);
@@ -167,8 +179,10 @@ const struct cli_command cli_cmd_sendmail = {
 		"Silent on success; exit 0 only once the message is durable, 64 usage (a bad\n"
 		"argument or recipient), 65 bad message (e.g. -t and no recipient), 75 the queue\n"
 		"cannot take it now (disk full, permissions), with nothing of it left behind.\n"
-		"Only root and the owner of the state directory may submit in this version.\n"
-		"Nothing is delivered yet: the delivery daemon (mxtls queue run) is not built.",
+		"Root and the owner of the state directory write into the queue; other users\n"
+		"leave the message in STATE_DIR/queue/maildrop/ (only they can read it there),\n"
+		"and exit 0 once it is durable there; the delivery daemon picks it up, with\n"
+		"their login name as the default sender. See mxtls(1) for the permissions.",
 	.options = sendmail_options,
 	.run = run,
 };

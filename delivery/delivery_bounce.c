@@ -52,7 +52,9 @@ int delivery_bounce_queue(struct mxtls_queue *q, const char *reporting_mta,
 		return rc;
 	}
 	const char *to[1] = {m->sender};
-	struct delivery_envelope env = {.sender = "", .rcpts = to, .n = 1};
+	/* A bounce may use the space kept free by submissions: it must not be lost to a disk
+	 * that submissions have filled. */
+	struct delivery_envelope env = {.sender = "", .rcpts = to, .n = 1, .use_reserve = true};
 	rc = delivery_queue_enqueue(q, &env, out, out_len, id, err, errlen);
 	free(out);
 	return rc;

@@ -20,6 +20,8 @@
 #include <mxtls/error.h>
 #include <mxtls/sts_fetch.h>
 
+#include "delivery/delivery_drop.h"
+#include "delivery/delivery_listener.h"
 #include "delivery/delivery_queue.h"
 #include "delivery/delivery_sched.h"
 #include "delivery/delivery_wake.h"
@@ -27,6 +29,9 @@
 #include "validator/mxtls_ctx.h"
 
 #define DAEMON_LOCK "daemon.pid"
+/* Drop files moved into the queue per round, and the fallback round's period (seconds). */
+#define DAEMON_PICKUP_MAX   1000
+#define DAEMON_PICKUP_EVERY 10
 
 void mxtls_queue_run_opts_init(struct mxtls_queue_run_opts *o)
 {
@@ -47,8 +52,9 @@ struct daemon {
 	const struct mxtls_queue_run_opts *o;
 	struct event_base *base;
 	struct delivery_sched *sched;
-	struct event *ev_term, *ev_int, *ev_wake, *ev_refresh, *ev_deadline;
+	struct event *ev_term, *ev_int, *ev_wake, *ev_refresh, *ev_deadline, *ev_pickup;
 	struct mxtls_sts_refresh_op *refresh;
+	struct delivery_listener *listener;
 	char queue_dir[4096];
 	bool stopping, done;
 };
@@ -104,9 +110,24 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	}
 	event_del(d->ev_refresh);
 	event_del(d->ev_wake);
+	event_del(d->ev_pickup);
+	/* Stop taking mail: a client gets connection refused and retries elsewhere or later. */
+	delivery_listener_close(d->listener);
+	d->listener = NULL;
 	struct timeval tv = {(time_t)d->o->shutdown_timeout, 0};
 	event_add(d->ev_deadline, &tv);
 	delivery_sched_stop(d->sched);
+}
+
+/* Moves what unprivileged users dropped into the queue (delivery_drop_pickup.c). */
+static void pickup(struct daemon *d)
+{
+	size_t taken = 0;
+	char err[512] = "";
+	if (delivery_drop_pickup(d->q, DAEMON_PICKUP_MAX, &taken, err, sizeof err) != MXTLS_OK)
+		log_kv(d, MXTLS_LOG_WARNING, "maildrop-pickup-failed", "why", err, NULL);
+	if (taken == DAEMON_PICKUP_MAX) /* more may wait: again from the loop */
+		event_active(d->ev_pickup, EV_TIMEOUT, 0);
 }
 
 static void on_wake(evutil_socket_t fd, short what, void *arg)
@@ -116,6 +137,29 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
 	char buf[64];
 	while (recv(fd, buf, sizeof buf, 0) > 0)
 		;
+	pickup(d);
+	delivery_sched_kick(d->sched);
+}
+
+/* The maildrop is looked at on every wake-up and, in case a datagram was lost, every
+ * DAEMON_PICKUP_EVERY seconds. */
+static void on_pickup_timer(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct daemon *d = arg;
+	if (d->stopping)
+		return;
+	struct timeval tv = {DAEMON_PICKUP_EVERY, 0};
+	event_add(d->ev_pickup, &tv);
+	pickup(d);
+	delivery_sched_kick(d->sched);
+}
+
+static void on_queued(void *arg, const char *id)
+{
+	(void)id;
+	struct daemon *d = arg;
 	delivery_sched_kick(d->sched);
 }
 
@@ -157,8 +201,6 @@ static int check_opts(const struct mxtls_queue_run_opts *o, char *err, size_t er
 			  : o->nlisten > 0 && o->once      ? "--once and --listen do not go together"
 			  : o->nallow > 0 && o->nlisten == 0 ? "--allow needs --listen"
 							     : NULL;
-	if (bad == NULL && o->nlisten > 0)
-		bad = "--listen: the SMTP submission listener is not built yet";
 	if (bad != NULL) {
 		snprintf(err, errlen, "%s", bad);
 		return MXTLS_E_CONFIG;
@@ -197,10 +239,12 @@ static int take_lock(const char *queue_dir, int *fd_out, char *err, size_t errle
 
 static void teardown(struct daemon *d)
 {
+	delivery_listener_close(d->listener);
 	delivery_sched_free(d->sched);
 	if (d->refresh != NULL)
 		mxtls_sts_refresh_cancel(d->refresh);
-	struct event *evs[] = {d->ev_term, d->ev_int, d->ev_wake, d->ev_refresh, d->ev_deadline};
+	struct event *evs[] = {d->ev_term,     d->ev_int,	d->ev_wake,
+			       d->ev_refresh, d->ev_deadline, d->ev_pickup};
 	for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++)
 		if (evs[i] != NULL)
 			event_free(evs[i]);
@@ -248,16 +292,38 @@ int mxtls_queue_run(struct mxtls_queue *q, const struct mxtls_queue_run_opts *o,
 		d.ev_wake = event_new(d.base, wake_fd, EV_READ | EV_PERSIST, on_wake, &d);
 		d.ev_refresh = evtimer_new(d.base, on_refresh_timer, &d);
 		d.ev_deadline = evtimer_new(d.base, on_deadline, &d);
+		d.ev_pickup = evtimer_new(d.base, on_pickup_timer, &d);
 		if (d.ev_term == NULL || d.ev_int == NULL || d.ev_wake == NULL ||
-		    d.ev_refresh == NULL || d.ev_deadline == NULL)
+		    d.ev_refresh == NULL || d.ev_deadline == NULL || d.ev_pickup == NULL)
 			rc = MXTLS_E_NOMEM;
 	}
-	if (rc == MXTLS_OK)
+	if (rc == MXTLS_OK) {
+		/* Before the first look at the index: what waits in the maildrop is due too. */
+		pickup(&d);
 		rc = delivery_sched_new(q, d.base, &so, on_idle, &d, &d.sched, err, errlen);
+	}
+	if (rc == MXTLS_OK && o->nlisten > 0) {
+		struct delivery_listener_opts lo = {
+			.listen = o->listen,
+			.nlisten = o->nlisten,
+			.allow = o->allow,
+			.nallow = o->nallow,
+			.hostname = so.helo,
+			.on_queued = on_queued,
+			.arg = &d,
+		};
+		rc = delivery_listener_open(d.base, q, &lo, &d.listener, err, errlen);
+		if (rc == MXTLS_E_IO)
+			rc = MXTLS_E_CONFIG; /* an address that cannot be bound: a setting to fix */
+	}
 	if (rc == MXTLS_OK) {
 		event_add(d.ev_term, NULL);
 		event_add(d.ev_int, NULL);
 		event_add(d.ev_wake, NULL);
+		if (!o->once) {
+			struct timeval tv = {DAEMON_PICKUP_EVERY, 0};
+			event_add(d.ev_pickup, &tv);
+		}
 		if (o->sts_refresh > 0 && !o->once) {
 			struct timeval tv = {(time_t)o->sts_refresh, 0};
 			event_add(d.ev_refresh, &tv);
@@ -277,6 +343,13 @@ int mxtls_queue_run(struct mxtls_queue *q, const struct mxtls_queue_run_opts *o,
 		snprintf(e, sizeof e, "%" PRIu64, st->set_aside);
 		log_kv(&d, MXTLS_LOG_INFO, "queue-daemon-stopped", "delivered", a, "deferred", b,
 		       "bounced", c, "set_aside", e, NULL);
+		if (st->results_lost > 0) {
+			snprintf(err, errlen,
+				 "the results of %" PRIu64 " message(s) could not be recorded (is the "
+				 "disk full?); they will be delivered again",
+				 st->results_lost);
+			rc = MXTLS_E_IO;
+		}
 	}
 	teardown(&d);
 	delivery_wake_unbind(d.queue_dir, wake_fd);

@@ -167,3 +167,22 @@ int delivery_header_from(const char *name, const char *addr, struct util_buf *ou
 		rc = util_buf_appendf(out, "\" <%s>", addr);
 	return rc;
 }
+
+bool delivery_header_tls_required_no(const char *msg, size_t len)
+{
+	size_t pos = 0;
+	bool blank, no = false;
+	struct delivery_field f;
+	while (delivery_header_next(msg, len, &pos, &f, &blank)) {
+		if (!delivery_field_is(&f, "TLS-Required"))
+			continue;
+		const char *v = f.value;
+		size_t vl = f.value_len;
+		while (vl > 0 && strchr(" \t\r\n", *v) != NULL)
+			v++, vl--;
+		while (vl > 0 && strchr(" \t\r\n", v[vl - 1]) != NULL)
+			vl--;
+		no = vl == 2 && strncasecmp(v, "No", 2) == 0;
+	}
+	return no;
+}

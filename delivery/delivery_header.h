@@ -61,6 +61,10 @@ void delivery_header_has(const char *msg, size_t len, struct delivery_has *has);
 int delivery_header_fixup(const char *msg, size_t len, const struct delivery_fixup *fx,
 			  struct util_buf *out);
 
+/* RFC 8689 §5: true when the header section has "TLS-Required: No" (the value compared
+ * case-insensitively, white space around it ignored; with several such fields, the last). */
+bool delivery_header_tls_required_no(const char *msg, size_t len);
+
 /* RFC 5322 §3.3 date-time for Unix time t in UTC: "Tue, 01 Dec 2026 10:00:00 +0000".
  * out must have room for 40 bytes. */
 void delivery_header_date(int64_t t, char out[40]);

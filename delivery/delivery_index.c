@@ -2,11 +2,20 @@
 /* The queue index on SQLite (delivery_index.h). */
 #include "delivery/delivery_index.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <mxtls/error.h>
+
+#include "util/util_file.h"
 
 struct delivery_index {
 	sqlite3 *db;
@@ -27,10 +36,13 @@ static const char schema[] =
 	"COMMIT;";
 
 /* Version 2 (the daemon): the envelope's REQUIRETLS (RFC 8689 §4), whether a delay warning
- * went out, and an index for the scheduler's "what is due" question. */
+ * went out, "TLS-Required: No" in the header (RFC 8689 §5; read once at submission, so the
+ * scheduler can put such messages in sessions of their own), and an index for the
+ * scheduler's "what is due" question. */
 static const char schema_2[] =
 	"ALTER TABLE messages ADD COLUMN requiretls INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE messages ADD COLUMN warned INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE messages ADD COLUMN tls_optional INTEGER NOT NULL DEFAULT 0;"
 	"CREATE INDEX IF NOT EXISTS recipients_due ON recipients (next_attempt)"
 	" WHERE state IN ('pending', 'deferred');"
 	"PRAGMA user_version = 2;";
@@ -69,6 +81,31 @@ static bool migrate(sqlite3 *db)
 	return false;
 }
 
+/*
+ * Waiting for another process's write transaction (submitters and the daemon share the index).
+ * sqlite3_busy_timeout() sleeps 1, 2, 5, 10 ... up to 100 ms between tries, so a submission
+ * behind a busy daemon waited tens of milliseconds after the lock was free; these waits grow
+ * from 0.1 ms to 2 ms.  Gives up (SQLITE_BUSY) after DELIVERY_INDEX_BUSY_MS in all.
+ */
+static int busy_wait(void *arg, int tries)
+{
+	(void)arg;
+	static const unsigned step_us[] = {100, 200, 500, 1000, 2000};
+	size_t n = sizeof step_us / sizeof step_us[0];
+	unsigned us = step_us[(size_t)tries < n ? (size_t)tries : n - 1];
+	/* The total so far, bounding tries: the first n steps, then 2 ms each. */
+	uint64_t waited = 0;
+	for (size_t i = 0; i < (size_t)tries && i < n; i++)
+		waited += step_us[i];
+	if ((size_t)tries > n)
+		waited += (uint64_t)((size_t)tries - n) * step_us[n - 1];
+	if (waited >= (uint64_t)DELIVERY_INDEX_BUSY_MS * 1000)
+		return 0;
+	struct timespec ts = {0, (long)us * 1000};
+	nanosleep(&ts, NULL);
+	return 1;
+}
+
 static int db_fail(struct delivery_index *ix, const char *what, char *err, size_t errlen)
 {
 	if (err != NULL && errlen > 0)
@@ -82,15 +119,30 @@ int delivery_index_open(const char *path, struct delivery_index **out, char *err
 	if (ix == NULL)
 		return MXTLS_E_NOMEM;
 	int rc = MXTLS_OK;
+	/* The index names senders and recipients, and its directory is searchable by all (for
+	 * the maildrop): the file is private. */
+	if (util_file_private(path, err, errlen) != 0) {
+		free(ix);
+		return MXTLS_E_IO;
+	}
 	if (sqlite3_open_v2(path, &ix->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
 	    SQLITE_OK) {
 		rc = db_fail(ix, path, err, errlen);
 		goto fail;
 	}
-	sqlite3_busy_timeout(ix->db, DELIVERY_INDEX_BUSY_MS);
+	sqlite3_busy_handler(ix->db, busy_wait, NULL);
+	/* A submitter that closes the index last would checkpoint the WAL and reset it (two more
+	 * syncs per submission while the daemon is stopped); the automatic checkpoint below does
+	 * that work every 128 pages instead. */
+	sqlite3_db_config(ix->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, (int *)NULL);
 	/* A message is accepted only once its rows are durable: every commit is synced. */
-	if (sqlite3_exec(ix->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL, NULL,
-			 NULL) != SQLITE_OK ||
+	/* The WAL is checkpointed every 128 pages (512 KiB with 4 KiB pages, not SQLite's 1000)
+	 * and cut back to 1 MiB after that, so that the space submissions leave free
+	 * (DELIVERY_SPOOL_RESERVE) is enough for the daemon to record results on a full disk. */
+	if (sqlite3_exec(ix->db,
+			 "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
+			 "PRAGMA wal_autocheckpoint=128; PRAGMA journal_size_limit=1048576;",
+			 NULL, NULL, NULL) != SQLITE_OK ||
 	    user_version(ix->db) < 0 || user_version(ix->db) > SCHEMA_VERSION ||
 	    !migrate(ix->db)) {
 		if (user_version(ix->db) > SCHEMA_VERSION) {
@@ -133,7 +185,7 @@ int delivery_index_insert(struct delivery_index *ix, const struct delivery_msg_r
 		return db_fail(ix, "begin", err, errlen);
 	bool ok = sqlite3_prepare_v2(ix->db,
 				     "INSERT INTO messages (id, sender, size, queued_at, "
-				     "requiretls) VALUES (?, ?, ?, ?, ?)",
+				     "requiretls, tls_optional) VALUES (?, ?, ?, ?, ?, ?)",
 				     -1, &msg, NULL) == SQLITE_OK &&
 		  sqlite3_prepare_v2(ix->db,
 				     "INSERT INTO recipients (message_id, seq, recipient, state, "
@@ -145,6 +197,7 @@ int delivery_index_insert(struct delivery_index *ix, const struct delivery_msg_r
 		sqlite3_bind_int64(msg, 3, m->size);
 		sqlite3_bind_int64(msg, 4, m->queued_at);
 		sqlite3_bind_int(msg, 5, m->requiretls ? 1 : 0);
+		sqlite3_bind_int(msg, 6, m->tls_optional ? 1 : 0);
 		ok = step_done(msg);
 	}
 	for (size_t i = 0; ok && i < n; i++) {
@@ -306,20 +359,23 @@ int delivery_index_list(struct delivery_index *ix, const char *id, delivery_inde
 
 /* The scheduler's questions (delivery_index.h). */
 
-int delivery_index_due(struct delivery_index *ix, int64_t now, size_t limit,
+int delivery_index_due(struct delivery_index *ix, int64_t now, bool untried, size_t limit,
 		       delivery_index_due_fn fn, void *arg, char *err, size_t errlen)
 {
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(ix->db,
 			       "SELECT m.id, m.sender, m.queued_at, m.requiretls, m.warned, r.seq, "
-			       "r.recipient, r.attempts, r.state, r.rowid FROM recipients r "
+			       "r.recipient, r.attempts, r.state, r.rowid, m.tls_optional "
+			       "FROM recipients r "
 			       "JOIN messages m ON m.id = r.message_id "
-			       "WHERE r.state IN ('pending', 'deferred') AND r.next_attempt <= ?1 "
+			       "WHERE r.state IN ('pending', 'deferred') AND (r.next_attempt <= ?1 "
+			       "OR (?3 AND r.attempts = 0)) "
 			       "ORDER BY r.next_attempt, r.message_id, r.seq LIMIT ?2",
 			       -1, &st, NULL) != SQLITE_OK)
 		return db_fail(ix, "due", err, errlen);
 	sqlite3_bind_int64(st, 1, now);
 	sqlite3_bind_int64(st, 2, limit > INT64_MAX ? INT64_MAX : (int64_t)limit);
+	sqlite3_bind_int(st, 3, untried ? 1 : 0);
 	int rc = MXTLS_OK, s;
 	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
 		struct delivery_due_row d = {
@@ -332,8 +388,9 @@ int delivery_index_due(struct delivery_index *ix, int64_t now, size_t limit,
 			.recipient = text_or_null(st, 6),
 			.attempts = sqlite3_column_int64(st, 7),
 			.rowid = sqlite3_column_int64(st, 9),
+			.tls_optional = sqlite3_column_int(st, 10) != 0,
 		};
-		static const int ints[] = {2, 3, 4, 5, 7};
+		static const int ints[] = {2, 3, 4, 5, 7, 10};
 		for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
 			if (sqlite3_column_type(st, ints[i]) != SQLITE_INTEGER)
 				d.damaged = "a number column holds something else";
@@ -394,11 +451,34 @@ static bool finish_if_done(struct delivery_index *ix, const char *id, bool *fini
 	       exec_id(ix, "DELETE FROM messages WHERE id = ?1", id, 0, &changes) == MXTLS_OK;
 }
 
-int delivery_index_settle(struct delivery_index *ix, const char *id,
-			  const struct delivery_settle *s, size_t n, bool warned, bool *finished,
-			  char *err, size_t errlen)
+/* One message's rows, inside the caller's transaction. */
+static bool settle_one(struct delivery_index *ix, sqlite3_stmt *st, struct delivery_settle_msg *m)
 {
-	*finished = false;
+	m->finished = false;
+	bool ok = true;
+	for (size_t i = 0; ok && i < m->n; i++) {
+		const struct delivery_settle *r = &m->rows[i];
+		sqlite3_reset(st);
+		sqlite3_bind_text(st, 1, m->id, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, r->seq);
+		sqlite3_bind_text(st, 3, r->state, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, r->attempts);
+		sqlite3_bind_int64(st, 5, r->next_attempt);
+		sqlite3_bind_text(st, 6, r->last_host, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 7, r->last_reply, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 8, r->result_type, -1, SQLITE_STATIC);
+		ok = step_done(st);
+	}
+	return ok && (!m->warned || set_warned(ix, m->id)) && finish_if_done(ix, m->id, &m->finished);
+}
+
+int delivery_index_settle_many(struct delivery_index *ix, struct delivery_settle_msg *msgs,
+			       size_t n, char *err, size_t errlen)
+{
+	for (size_t k = 0; k < n; k++)
+		msgs[k].finished = false;
+	if (n == 0)
+		return MXTLS_OK;
 	sqlite3_stmt *st = NULL;
 	if (sqlite3_exec(ix->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
 		return db_fail(ix, "begin", err, errlen);
@@ -412,25 +492,15 @@ int delivery_index_settle(struct delivery_index *ix, const char *id,
 				     "(state IN ('pending', 'deferred') OR ?3 IN ('delivered', "
 				     "'bounced'))",
 				     -1, &st, NULL) == SQLITE_OK;
-	for (size_t i = 0; ok && i < n; i++) {
-		sqlite3_reset(st);
-		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, s[i].seq);
-		sqlite3_bind_text(st, 3, s[i].state, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 4, s[i].attempts);
-		sqlite3_bind_int64(st, 5, s[i].next_attempt);
-		sqlite3_bind_text(st, 6, s[i].last_host, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 7, s[i].last_reply, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 8, s[i].result_type, -1, SQLITE_STATIC);
-		ok = step_done(st);
-	}
+	for (size_t k = 0; ok && k < n; k++)
+		ok = settle_one(ix, st, &msgs[k]);
 	sqlite3_finalize(st);
-	ok = ok && (!warned || set_warned(ix, id)) && finish_if_done(ix, id, finished);
-	/* synchronous=FULL: the result is durable when COMMIT returns. */
+	/* synchronous=FULL: the results are durable when COMMIT returns. */
 	if (ok && sqlite3_exec(ix->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK)
 		return MXTLS_OK;
-	*finished = false;
-	int rc = db_fail(ix, "recording a result", err, errlen);
+	for (size_t k = 0; k < n; k++)
+		msgs[k].finished = false;
+	int rc = db_fail(ix, "recording results", err, errlen);
 	sqlite3_exec(ix->db, "ROLLBACK", NULL, NULL, NULL);
 	return rc;
 }

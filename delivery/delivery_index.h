@@ -18,7 +18,8 @@ struct delivery_index;
 struct delivery_msg_row {
 	const char *id, *sender;
 	int64_t size, queued_at;
-	bool requiretls; /* the envelope asked for REQUIRETLS (RFC 8689 §4) */
+	bool requiretls;   /* the envelope asked for REQUIRETLS (RFC 8689 §4) */
+	bool tls_optional; /* "TLS-Required: No" in the header (RFC 8689 §5) */
 };
 struct delivery_rcpt_row {
 	const char *recipient, *state;
@@ -67,15 +68,15 @@ int delivery_index_list(struct delivery_index *ix, const char *id, delivery_inde
 struct delivery_due_row {
 	const char *id, *sender, *recipient;
 	int64_t seq, attempts, queued_at, rowid;
-	bool requiretls, warned;
+	bool requiretls, warned, tls_optional;
 	const char *damaged; /* NULL, or why the row cannot be used as stored */
 };
 typedef int (*delivery_index_due_fn)(void *arg, const struct delivery_due_row *d);
 
 /* Calls fn for at most limit pending or deferred recipient rows whose next attempt is at or
- * before now, oldest due first.  fn returning non-zero stops the walk and is returned.
- * MXTLS_OK or MXTLS_E_IO. */
-int delivery_index_due(struct delivery_index *ix, int64_t now, size_t limit,
+ * before now (with untried, also the rows never tried yet, whenever due), oldest due first.
+ * fn returning non-zero stops the walk and is returned.  MXTLS_OK or MXTLS_E_IO. */
+int delivery_index_due(struct delivery_index *ix, int64_t now, bool untried, size_t limit,
 		       delivery_index_due_fn fn, void *arg, char *err, size_t errlen);
 
 /* Sets *when to the earliest next attempt of a waiting recipient (INT64_MAX: none). */
@@ -89,16 +90,24 @@ struct delivery_settle {
 	const char *last_host, *last_reply, *result_type;
 };
 
+/* One message's results for delivery_index_settle_many(). */
+struct delivery_settle_msg {
+	const char *id;
+	const struct delivery_settle *rows;
+	size_t n;
+	bool warned;   /* set the message's delay-warning flag */
+	bool finished; /* out: no recipient waits any more; its rows are gone */
+};
+
 /*
- * Records the results of one delivery attempt of message id in one durable transaction;
- * warned also sets the message's delay-warning flag.  A recipient held or deleted meanwhile
- * keeps its state unless the result is final (delivered, bounced).  When no recipient waits
- * any more the message's rows are removed and *finished is set (the caller removes the body
- * file).  MXTLS_OK or MXTLS_E_IO (nothing changed).
+ * Records the results of one session (several messages) in one durable transaction.  A
+ * recipient held or deleted meanwhile keeps its state unless the result is final (delivered,
+ * bounced).  A message none of whose recipients waits any more loses its rows and gets
+ * finished set (the caller removes the body file).  MXTLS_OK, or MXTLS_E_IO with nothing
+ * changed (every finished false).
  */
-int delivery_index_settle(struct delivery_index *ix, const char *id,
-			  const struct delivery_settle *s, size_t n, bool warned, bool *finished,
-			  char *err, size_t errlen);
+int delivery_index_settle_many(struct delivery_index *ix, struct delivery_settle_msg *msgs,
+			       size_t n, char *err, size_t errlen);
 
 /* Sets a damaged message (id: its waiting recipients) or recipient row (id NULL: rowid)
  * aside: state held, why in last_reply.  MXTLS_OK or MXTLS_E_IO. */

@@ -21,28 +21,32 @@ enum delivery_fault delivery_queue_fault(struct mxtls_queue *q, const char *poin
 	return q->fault != NULL ? q->fault(q->fault_arg, point) : DELIVERY_FAULT_NONE;
 }
 
-/* In this slice only root and the state directory's owner use the spool (no setgid drop
- * directory or daemon socket yet): anyone else is told so, before anything is created. */
-static int check_user(const char *state_dir, char *err, size_t errlen)
+bool delivery_queue_may_open(const char *state_dir)
 {
 	struct stat st;
 	uid_t uid = geteuid();
 	if (uid == 0)
+		return true;
+	if (stat(state_dir, &st) != 0)
+		return errno == ENOENT; /* created by mxtls_queue_open(), owned by this user */
+	return st.st_uid == uid;
+}
+
+/* Only root and the state directory's owner use the spool; anyone else submits through the
+ * maildrop (mxtls_queue_drop()).  Told so before anything is created. */
+static int check_user(const char *state_dir, char *err, size_t errlen)
+{
+	struct stat st;
+	if (delivery_queue_may_open(state_dir))
 		return MXTLS_OK;
 	if (stat(state_dir, &st) != 0) {
-		if (errno != ENOENT) {
-			snprintf(err, errlen, "state-dir %s: %s", state_dir, strerror(errno));
-			return MXTLS_E_IO;
-		}
-		return MXTLS_OK; /* created below, owned by this user */
+		snprintf(err, errlen, "state-dir %s: %s", state_dir, strerror(errno));
+		return MXTLS_E_IO;
 	}
-	if (st.st_uid == uid)
-		return MXTLS_OK;
-	snprintf(
-		err, errlen,
-		"the queue in %s belongs to uid %u; only root and that user may use it (submission "
-		"by other users is not available yet)",
-		state_dir, (unsigned)st.st_uid);
+	snprintf(err, errlen,
+		 "the queue in %s belongs to uid %u; only root and that user may open it (other "
+		 "users submit through its maildrop)",
+		 state_dir, (unsigned)st.st_uid);
 	return MXTLS_E_IO;
 }
 
@@ -105,10 +109,16 @@ int mxtls_queue_open(struct mxtls_ctx *ctx, unsigned flags, struct mxtls_queue *
 	if (q == NULL)
 		return MXTLS_E_NOMEM;
 	q->ctx = ctx;
+	q->drop.drop_fd = q->drop.claim_fd = q->drop.corrupt_fd = -1;
 	snprintf(path, sizeof path, "%s/queue", ctx->state_dir);
 	rc = delivery_spool_open(&q->spool, path, err, errlen);
 	if (rc != MXTLS_OK) {
 		free(q);
+		return rc;
+	}
+	rc = delivery_drop_open(&q->drop, path, err, errlen);
+	if (rc != MXTLS_OK) {
+		mxtls_queue_close(q);
 		return rc;
 	}
 	snprintf(path, sizeof path, "%s/queue/%s", ctx->state_dir, DELIVERY_INDEX_FILE);
@@ -134,6 +144,7 @@ void mxtls_queue_close(struct mxtls_queue *q)
 	if (q == NULL)
 		return;
 	delivery_index_close(q->index);
+	delivery_drop_close(&q->drop);
 	delivery_spool_close(&q->spool);
 	free(q);
 }

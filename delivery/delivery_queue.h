@@ -7,6 +7,7 @@
 
 #include <mxtls/queue.h>
 
+#include "delivery/delivery_drop.h"
 #include "delivery/delivery_index.h"
 #include "delivery/delivery_spool.h"
 
@@ -24,6 +25,7 @@ struct mxtls_queue {
 	struct mxtls_ctx *ctx; /* borrowed */
 	struct delivery_spool spool;
 	struct delivery_index *index;
+	struct delivery_drop_dirs drop; /* maildrop/, pickup/, corrupt/ */
 	/* Tests only: called at each fault point; NULL in production. */
 	enum delivery_fault (*fault)(void *arg, const char *point);
 	void *fault_arg;
@@ -41,6 +43,7 @@ struct delivery_envelope {
 	const char *const *rcpts;
 	size_t n;
 	bool requiretls; /* RFC 8689 §4: MAIL FROM carried REQUIRETLS */
+	bool use_reserve; /* the daemon's own notifications: may use DELIVERY_SPOOL_RESERVE */
 };
 
 /*
@@ -52,5 +55,24 @@ struct delivery_envelope {
 int delivery_queue_enqueue(struct mxtls_queue *q, const struct delivery_envelope *e,
 			   const void *msg, size_t len, char id[MXTLS_QUEUE_ID_SIZE], char *err,
 			   size_t errlen);
+
+/*
+ * mxtls_queue_submit() for a message from a user who may not open the queue (a drop file):
+ * s->login (the file owner's name) must be printable ASCII without space or ':', and a sender
+ * set with -f other than LOGIN@HOST is recorded in an X-Authentication-Warning field, as
+ * sendmail does for untrusted users.  Same returns as mxtls_queue_submit().
+ */
+int delivery_submit_untrusted(struct mxtls_queue *q, const struct mxtls_submission *s,
+			      char id[MXTLS_QUEUE_ID_SIZE], char *err, size_t errlen);
+/*
+ * The sendmail rules of delivery_submit_untrusted() alone, without a queue: what it would
+ * refuse, this refuses with the same code and reason (so a user hears of a bad message at once,
+ * not after pickup).  MXTLS_OK, MXTLS_E_INVAL, MXTLS_E_SYNTAX, MXTLS_E_LIMIT, MXTLS_E_NOMEM.
+ */
+int delivery_submit_check(const struct mxtls_submission *s, char *err, size_t errlen);
+
+/* True when this process may open the queue in state_dir directly: root, the owner of
+ * state_dir, or anyone when state_dir does not exist yet (it will be theirs). */
+bool delivery_queue_may_open(const char *state_dir);
 
 #endif

@@ -22,12 +22,14 @@ struct delivery_sched_opts {
 	unsigned concurrency_per_domain;  /* ... and to one recipient domain (>= 1) */
 	const char *helo;                 /* EHLO name and Reporting-MTA (borrowed) */
 	const struct delivery_dkim *dkim; /* may be NULL (borrowed) */
-	bool once;                        /* only what is due at the start */
+	bool once; /* only what is due at the start, and what arrives meanwhile (notifications):
+		    * each recipient is tried at most once */
 };
 
 /* Counts since the start, for the log and the tests. */
 struct delivery_sched_stats {
 	uint64_t delivered, deferred, bounced, notifications, set_aside;
+	uint64_t results_lost; /* messages whose results the index never took (a full disk) */
 };
 
 struct delivery_sched;

@@ -5,9 +5,11 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/statvfs.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -25,7 +27,8 @@ int delivery_spool_open(struct delivery_spool *sp, const char *queue_dir, char *
 	char path[4096];
 	sp->dir_fd = sp->lock_fd = -1;
 	sp->exclusive = false;
-	if (mkdir(queue_dir, 0700) != 0 && errno != EEXIST)
+	/* 0711 (set by delivery_drop_open() too, the umask aside): others reach maildrop/. */
+	if (mkdir(queue_dir, 0711) != 0 && errno != EEXIST)
 		return io_fail(err, errlen, queue_dir, errno);
 	if ((size_t)snprintf(path, sizeof path, "%s/%s", queue_dir, DELIVERY_SPOOL_MSG_DIR) >=
 	    sizeof path)
@@ -106,6 +109,21 @@ int delivery_spool_write_temp(struct delivery_spool *sp, const char *id, const v
 		return io_fail(err, errlen, "cannot write the message to the spool", e);
 	}
 	return MXTLS_OK;
+}
+
+int delivery_spool_room(struct delivery_spool *sp, size_t len, char *err, size_t errlen)
+{
+	struct statvfs vfs;
+	if (fstatvfs(sp->dir_fd, &vfs) != 0)
+		return MXTLS_OK;
+	uint64_t avail = (uint64_t)vfs.f_bavail * (uint64_t)vfs.f_frsize;
+	if (avail >= (uint64_t)len + DELIVERY_SPOOL_RESERVE)
+		return MXTLS_OK;
+	snprintf(err, errlen,
+		 "the queue's file system is full (%llu bytes free; the message needs %zu and "
+		 "%zu are kept for deliveries): %s",
+		 (unsigned long long)avail, len, DELIVERY_SPOOL_RESERVE, strerror(ENOSPC));
+	return MXTLS_E_IO;
 }
 
 int delivery_spool_commit(struct delivery_spool *sp, const char *id, char *err, size_t errlen)

@@ -31,6 +31,18 @@ int delivery_spool_open(struct delivery_spool *sp, const char *queue_dir, char *
 void delivery_spool_share(struct delivery_spool *sp);
 void delivery_spool_close(struct delivery_spool *sp);
 
+/* Free space kept for the daemon's own bookkeeping: a submission is refused (as the disk
+ * being full) unless the message leaves this much free, so that the index can still record
+ * deliveries and bounces when submissions have filled the disk (Postfix's queue_minfree has
+ * the same purpose).  The index's WAL may grow to 512 KiB plus one transaction before it is
+ * checkpointed (delivery_index.c); a DSN or two fit in the rest. */
+#define DELIVERY_SPOOL_RESERVE ((size_t)1024 * 1024)
+
+/* MXTLS_OK when the spool's file system has len + DELIVERY_SPOOL_RESERVE bytes free for an
+ * unprivileged writer, else MXTLS_E_IO with the reason in err (an unknown free space counts as
+ * enough: the write itself then decides). */
+int delivery_spool_room(struct delivery_spool *sp, size_t len, char *err, size_t errlen);
+
 /* Writes data to the temporary file of id and syncs it.  On failure nothing is left; the
  * reason (e.g. "No space left on device") is in err.  MXTLS_OK or MXTLS_E_IO. */
 int delivery_spool_write_temp(struct delivery_spool *sp, const char *id, const void *data,

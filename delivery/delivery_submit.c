@@ -10,6 +10,7 @@
 #include <mxtls/error.h>
 
 #include "delivery/delivery_addrlist.h"
+#include "delivery/delivery_drop.h"
 #include "delivery/delivery_header.h"
 #include "delivery/delivery_id.h"
 #include "delivery/delivery_input.h"
@@ -187,7 +188,9 @@ static int build(const struct mxtls_submission *s, const char *id, const char *h
 static int store(struct mxtls_queue *q, const char *id, const struct delivery_envelope *e,
 		 const void *data, size_t len, int64_t now, char *err, size_t errlen)
 {
-	int rc = delivery_spool_write_temp(&q->spool, id, data, len, err, errlen);
+	int rc = e->use_reserve ? MXTLS_OK : delivery_spool_room(&q->spool, len, err, errlen);
+	if (rc == MXTLS_OK)
+		rc = delivery_spool_write_temp(&q->spool, id, data, len, err, errlen);
 	if (rc != MXTLS_OK)
 		return rc;
 	enum delivery_fault f = delivery_queue_fault(q, DELIVERY_FAULT_TEMP_WRITTEN);
@@ -208,7 +211,8 @@ static int store(struct mxtls_queue *q, const char *id, const struct delivery_en
 				       .sender = e->sender,
 				       .size = (int64_t)len,
 				       .queued_at = now,
-				       .requiretls = e->requiretls};
+				       .requiretls = e->requiretls,
+				       .tls_optional = delivery_header_tls_required_no(data, len)};
 	if (f == DELIVERY_FAULT_FAIL) {
 		snprintf(err, errlen, "injected failure before the index commit");
 		rc = MXTLS_E_IO;
@@ -220,18 +224,74 @@ static int store(struct mxtls_queue *q, const char *id, const struct delivery_en
 	return rc;
 }
 
-int mxtls_queue_submit(struct mxtls_queue *q, const struct mxtls_submission *s,
-		       char id[MXTLS_QUEUE_ID_SIZE], char *err, size_t errlen)
+/* What the sendmail rules make of a submission before it is stored. */
+struct prepared {
+	char host[256];
+	char sender[DELIVERY_ADDRSPEC_MAX + 300];
+	struct rcpts *r;
+	struct util_buf in; /* the message: CRLF, cut at a lone dot, a warning field first */
+};
+
+static void prepared_free(struct prepared *p)
 {
-	char scratch[1], host[256], sender[DELIVERY_ADDRSPEC_MAX + 300];
-	if (err == NULL || errlen == 0) {
-		err = scratch;
-		errlen = sizeof scratch;
+	if (p->r != NULL) {
+		rcpts_free(p->r);
+		free(p->r);
+		p->r = NULL;
 	}
-	err[0] = '\0';
-	if (q == NULL || s == NULL || id == NULL || s->login == NULL || s->login[0] == '\0' ||
+	util_buf_free(&p->in);
+}
+
+/* A login name that may appear in a header field as it is: printable ASCII, no space or ':'. */
+static bool login_plain(const char *login)
+{
+	for (const char *c = login; *c != '\0'; c++)
+		if (*c <= ' ' || *c > '~' || *c == ':')
+			return false;
+	return true;
+}
+
+/*
+ * sendmail's X-Authentication-Warning for a sender set with -f by an untrusted user (one
+ * submitting through the maildrop), unless it is the user's own LOGIN@HOST: the envelope and
+ * From then say what the user chose, and this field says who chose it.
+ */
+static int warn_sender(const struct mxtls_submission *s, const struct prepared *p,
+		       struct util_buf *out)
+{
+	char own[DELIVERY_ADDRSPEC_MAX + 300];
+	if (s->sender == NULL ||
+	    (qualify(s->login, strlen(s->login), false, p->host, own, sizeof own) == MXTLS_OK &&
+	     strcmp(own, p->sender) == 0))
+		return MXTLS_OK;
+	int rc = util_buf_append_str(out, "X-Authentication-Warning: ");
+	if (rc == MXTLS_OK)
+		rc = util_buf_append_str(out, p->host);
+	if (rc == MXTLS_OK)
+		rc = util_buf_append_str(out, ": ");
+	if (rc == MXTLS_OK)
+		rc = util_buf_append_str(out, s->login);
+	if (rc == MXTLS_OK)
+		rc = util_buf_append_str(out, " set sender to ");
+	if (rc == MXTLS_OK)
+		rc = util_buf_append_str(out, p->sender[0] != '\0' ? p->sender : "<>");
+	if (rc == MXTLS_OK)
+		rc = util_buf_append_str(out, " using -f\r\n");
+	return rc;
+}
+
+/* The sendmail rules up to the stored form: sender, recipients, the message normalised. */
+static int prepare(const struct mxtls_submission *s, bool untrusted, struct prepared *p, char *err,
+		   size_t errlen)
+{
+	util_buf_init(&p->in, MXTLS_QUEUE_MESSAGE_MAX + 64 * 1024);
+	if (s == NULL || s->login == NULL || s->login[0] == '\0' ||
 	    (s->data == NULL && s->len > 0) || (s->rcpt == NULL && s->nrcpt > 0))
 		return MXTLS_E_INVAL;
+	if (untrusted && !login_plain(s->login)) {
+		snprintf(err, errlen, "login name: not printable ASCII");
+		return MXTLS_E_INVAL;
+	}
 	bool from_header = (s->flags & MXTLS_SUBMIT_RCPT_FROM_HEADERS) != 0;
 	if (s->nrcpt == 0 && !from_header) {
 		snprintf(err, errlen, "no recipients given");
@@ -242,19 +302,19 @@ int mxtls_queue_submit(struct mxtls_queue *q, const struct mxtls_submission *s,
 			 MXTLS_QUEUE_MESSAGE_MAX);
 		return MXTLS_E_LIMIT;
 	}
+	char *host = p->host;
 	if (s->host != NULL)
-		snprintf(host, sizeof host, "%s", s->host);
-	else if (gethostname(host, sizeof host - 1) != 0 || host[0] == '\0')
-		snprintf(host, sizeof host, "localhost");
-	host[sizeof host - 1] = '\0';
-	int rc = take_sender(s, host, sender, sizeof sender, err, errlen);
+		snprintf(host, sizeof p->host, "%s", s->host);
+	else if (gethostname(host, sizeof p->host - 1) != 0 || host[0] == '\0')
+		snprintf(host, sizeof p->host, "localhost");
+	host[sizeof p->host - 1] = '\0';
+	int rc = take_sender(s, host, p->sender, sizeof p->sender, err, errlen);
 	if (rc != MXTLS_OK)
 		return rc;
+	if (untrusted && (rc = warn_sender(s, p, &p->in)) != MXTLS_OK)
+		return rc;
 
-	struct rcpts *r = calloc(1, sizeof *r);
-	struct util_buf in, msg;
-	util_buf_init(&in, MXTLS_QUEUE_MESSAGE_MAX + 64 * 1024);
-	util_buf_init(&msg, MXTLS_QUEUE_MESSAGE_MAX + 128 * 1024);
+	struct rcpts *r = p->r = calloc(1, sizeof *r);
 	if (r == NULL)
 		return MXTLS_E_NOMEM;
 	*r = (struct rcpts){.host = host,
@@ -275,29 +335,49 @@ int mxtls_queue_submit(struct mxtls_queue *q, const struct mxtls_submission *s,
 	const char *why = NULL;
 	if (rc == MXTLS_OK) {
 		rc = delivery_input_normalize(s->data, s->len,
-					      (s->flags & MXTLS_SUBMIT_DOT_ENDS) != 0, &in, &why);
+					      (s->flags & MXTLS_SUBMIT_DOT_ENDS) != 0, &p->in, &why);
 		if (why != NULL)
 			snprintf(err, errlen, "%s", why);
 	}
 	if (rc == MXTLS_OK && from_header)
-		rc = rcpts_from_header(r, in.data != NULL ? in.data : "", in.len);
+		rc = rcpts_from_header(r, p->in.data != NULL ? p->in.data : "", p->in.len);
 	if (rc == MXTLS_OK && r->n == 0) {
 		snprintf(err, errlen, "no recipient: To, Cc and Bcc hold no address");
 		rc = MXTLS_E_SYNTAX;
 	}
+	return rc;
+}
+
+static int submit(struct mxtls_queue *q, const struct mxtls_submission *s, bool untrusted,
+		  char id[MXTLS_QUEUE_ID_SIZE], char *err, size_t errlen)
+{
+	char scratch[1];
+	if (err == NULL || errlen == 0) {
+		err = scratch;
+		errlen = sizeof scratch;
+	}
+	err[0] = '\0';
+	if (q == NULL || id == NULL)
+		return MXTLS_E_INVAL;
+	struct prepared *p = calloc(1, sizeof *p);
+	if (p == NULL)
+		return MXTLS_E_NOMEM;
+	int rc = prepare(s, untrusted, p, err, errlen);
+	struct util_buf msg;
+	util_buf_init(&msg, MXTLS_QUEUE_MESSAGE_MAX + 128 * 1024);
 	int64_t now = mxtls_ctx_now(q->ctx);
 	char qid[DELIVERY_ID_LEN + 1];
 	/* A new id (and Message-ID) when, very rarely, the id is taken already. */
 	for (int attempt = 0; rc == MXTLS_OK; attempt++) {
 		new_id(qid);
 		util_buf_reset(&msg);
-		rc = build(s, qid, host, sender, &in, now, &msg);
+		rc = build(s, qid, p->host, p->sender, &p->in, now, &msg);
 		if (rc == MXTLS_E_INVAL)
 			snprintf(err, errlen, "full name: a control character");
 		if (rc != MXTLS_OK)
 			break;
 		struct delivery_envelope env = {
-			.sender = sender, .rcpts = (const char *const *)r->v, .n = r->n};
+			.sender = p->sender, .rcpts = (const char *const *)p->r->v, .n = p->r->n};
 		rc = store(q, qid, &env, msg.data, msg.len, now, err, errlen);
 		if (rc != MXTLS_E_LIMIT) /* store()'s MXTLS_E_LIMIT: the id is taken */
 			break;
@@ -313,12 +393,52 @@ int mxtls_queue_submit(struct mxtls_queue *q, const struct mxtls_submission *s,
 	if (rc == MXTLS_OK) {
 		memcpy(id, qid, sizeof qid);
 		util_log_kv(&q->ctx->log, MXTLS_LOG_INFO, 0, "queue-accepted", "id", qid, "from",
-			    sender, NULL);
+			    p->sender, NULL);
 		delivery_queue_wake(q);
 	}
-	rcpts_free(r);
-	free(r);
-	util_buf_free(&in);
+	prepared_free(p);
+	free(p);
+	util_buf_free(&msg);
+	return rc;
+}
+
+int mxtls_queue_submit(struct mxtls_queue *q, const struct mxtls_submission *s,
+		       char id[MXTLS_QUEUE_ID_SIZE], char *err, size_t errlen)
+{
+	return submit(q, s, false, id, err, errlen);
+}
+
+int delivery_submit_untrusted(struct mxtls_queue *q, const struct mxtls_submission *s,
+			      char id[MXTLS_QUEUE_ID_SIZE], char *err, size_t errlen)
+{
+	return submit(q, s, true, id, err, errlen);
+}
+
+int delivery_submit_check(const struct mxtls_submission *s, char *err, size_t errlen)
+{
+	char scratch[1];
+	if (err == NULL || errlen == 0) {
+		err = scratch;
+		errlen = sizeof scratch;
+	}
+	err[0] = '\0';
+	struct prepared *p = calloc(1, sizeof *p);
+	if (p == NULL)
+		return MXTLS_E_NOMEM;
+	int rc = prepare(s, true, p, err, errlen);
+	struct util_buf msg;
+	util_buf_init(&msg, MXTLS_QUEUE_MESSAGE_MAX + 128 * 1024);
+	/* The fields the queue would add: an -F with a control character fails only here. */
+	if (rc == MXTLS_OK) {
+		char dummy[DELIVERY_ID_LEN + 1];
+		memset(dummy, '0', DELIVERY_ID_LEN);
+		dummy[DELIVERY_ID_LEN] = '\0';
+		rc = build(s, dummy, p->host, p->sender, &p->in, 0, &msg);
+		if (rc == MXTLS_E_INVAL)
+			snprintf(err, errlen, "full name: a control character");
+	}
+	prepared_free(p);
+	free(p);
 	util_buf_free(&msg);
 	return rc;
 }

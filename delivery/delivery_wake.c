@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -42,6 +43,10 @@ int delivery_wake_bind(const char *queue_dir, char *err, size_t errlen)
 				 strerror(errno));
 			close(fd);
 			fd = -1;
+		} else {
+			/* Users who submit through the maildrop wake the daemon too: a datagram
+			 * only makes it look at the maildrop and the index a little sooner. */
+			(void)fchmodat(dir_fd, DELIVERY_WAKE_SOCKET, 0622, 0);
 		}
 	} else {
 		snprintf(err, errlen, "socket: %s", strerror(errno));

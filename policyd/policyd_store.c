@@ -3,11 +3,13 @@
 #include "policyd/policyd_store.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -49,6 +51,18 @@ int policyd_store_open(const char *state_dir, const char *fingerprint,
 		snprintf(err, errlen, "state directory name too long");
 		return -1;
 	}
+	/* Private even when the state directory is searchable by all (the queue's maildrop):
+	 * made 0600 before SQLite would make it 0644 (its WAL file copies the mode). */
+	int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) != 0 ||
+	    ((st.st_mode & 077) != 0 && st.st_uid == geteuid() && fchmod(fd, 0600) != 0)) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
 	struct policyd_store *s = calloc(1, sizeof *s);
 	if (s == NULL || (s->fingerprint = strdup(fingerprint)) == NULL) {
 		free(s);

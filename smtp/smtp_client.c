@@ -359,6 +359,12 @@ static void begin_transaction(struct smtp_session *s)
 		if (t->smtputf8 && !s->ehlo.smtputf8) {
 			rcode = 553, code = "5.6.7",
 			refuse = "the message needs SMTPUTF8, which the server does not offer";
+		} else if (t->requiretls && (!s->res.tls || !s->ehlo.requiretls)) {
+			/* RFC 8689 §4.2.1: REQUIRETLS goes only to a server that offers it in its
+			 * EHLO reply inside TLS; §5 of the same: 5.7.30 when none does. */
+			rcode = 550, code = "5.7.30",
+			refuse = s->res.tls ? "REQUIRETLS is required, and the server does not offer it"
+					    : "REQUIRETLS is required, and the session is not inside TLS";
 		} else if (s->ehlo.size && s->ehlo.size_max > 0 && t->info.size > s->ehlo.size_max) {
 			/* RFC 1870 §6: a message larger than the announced SIZE is not sent. */
 			rcode = 552, code = "5.3.4",
@@ -387,7 +393,9 @@ static void begin_transaction(struct smtp_session *s)
 	if (t->info.eightbit && s->ehlo.eightbitmime)
 		k += (size_t)snprintf(params + k, sizeof params - k, " BODY=8BITMIME");
 	if (t->smtputf8)
-		snprintf(params + k, sizeof params - k, " SMTPUTF8");
+		k += (size_t)snprintf(params + k, sizeof params - k, " SMTPUTF8");
+	if (t->requiretls)
+		snprintf(params + k, sizeof params - k, " REQUIRETLS");
 	s->res.stage = SMTP_STAGE_MAIL;
 	s->accepted = 0;
 	if (command(s, CMD_MAIL, 0, "MAIL FROM:<%s>%s", t->mail_from, params) != MXTLS_OK)

@@ -64,6 +64,8 @@ struct smtp_txn {
 	const struct util_buf *payload; /* smtp_data_encode() output, "."-terminated */
 	struct smtp_data_info info;     /* from smtp_data_encode() */
 	bool smtputf8;           /* some address or header needs SMTPUTF8 (RFC 6531) */
+	bool requiretls;         /* MAIL FROM ... REQUIRETLS (RFC 8689 §4): sent only inside TLS
+				  * to a server that offers it there; else refused locally, 5.7.30 */
 	/* Results, written by the session: */
 	struct smtp_brief mail;
 	struct smtp_brief *rcpt; /* nrcpts entries, caller-allocated */

@@ -193,6 +193,8 @@ bool smtp_ehlo_parse(const struct smtp_reply *r, struct smtp_ehlo *out)
 			out->smtputf8 = true;
 		else if (keyword(s, n, "ENHANCEDSTATUSCODES", &params))
 			out->enhancedstatuscodes = true;
+		else if (keyword(s, n, "REQUIRETLS", &params))
+			out->requiretls = true;
 		else if (keyword(s, n, "SIZE", &params)) {
 			/* RFC 1870 §4: "SIZE" [SP 1*20DIGIT]; 0 means no fixed limit. */
 			out->size = true;

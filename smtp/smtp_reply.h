@@ -55,6 +55,7 @@ struct smtp_ehlo {
 	bool smtputf8;            /* RFC 6531 */
 	bool enhancedstatuscodes; /* RFC 2034 */
 	bool size;                /* RFC 1870 */
+	bool requiretls;          /* RFC 8689 §3 */
 	uint64_t size_max;        /* SIZE's parameter; 0: no limit given */
 };
 

@@ -2,12 +2,15 @@
 /* The MTA-STS cache's SQLite connection (WAL mode, one row per policy domain); one thread at a time. */
 #include "sts/sts_cache_db.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <mxtls/error.h>
 #include <sqlite3.h>
+
+#include "util/util_file.h"
 
 /* Bumped when the schema changes; an older file is migrated, a newer one refused. */
 #define SCHEMA_VERSION 1
@@ -88,6 +91,14 @@ int sts_cache_db_open(const char *path, struct sts_cache_db **out, char *err, si
 	struct sts_cache_db *c = calloc(1, sizeof *c);
 	if (c == NULL)
 		return MXTLS_E_NOMEM;
+	/* The state directory may be searchable by all (the queue's maildrop, mode 0711): the
+	 * cache says where mail goes, so its file is private. */
+	char why[64];
+	if (strcmp(path, ":memory:") != 0 && util_file_private(path, why, sizeof why) != 0) {
+		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		free(c);
+		return MXTLS_E_IO;
+	}
 	if (sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
 			    NULL) != SQLITE_OK)
 		return fail_open(c, err, errlen, path, "cannot open");

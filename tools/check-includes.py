@@ -6,7 +6,9 @@ Rules: cli/ includes only <mxtls/...>, policyd/ and its own files; policyd/ (the
 server, built on the public API like cli/) includes only <mxtls/...> and itself; validator/ may
 include every module; delivery/ (the delivery agent) includes util/, smtp/, dkim/ and validator/;
 dane/, sts/, smtp/, dns/ include util/ and themselves but never one another; dkim/ (DKIM
-signing, on GnuTLS) includes util/ and itself; util/ includes only
+signing, on GnuTLS) includes util/ and itself; tlsrpt/ (RFC 8460 reports; jansson and zlib are
+confined to it) includes util/ and itself; delivery/ also includes tlsrpt/ (the public TLS-RPT
+API joins the context to it); util/ includes only
 util/ (and the public headers it implements); include/mxtls/ includes only include/mxtls/.
 Each third-party library is confined to its module (convention 8).
 """
@@ -14,8 +16,8 @@ import os
 import re
 import sys
 
-MODULES = ("util", "dns", "dane", "sts", "smtp", "dkim", "validator", "delivery", "policyd",
-           "cli", "include/mxtls")
+MODULES = ("util", "dns", "dane", "sts", "smtp", "dkim", "tlsrpt", "validator", "delivery",
+           "policyd", "cli", "include/mxtls")
 # Project folders each module may include (besides itself and the public <mxtls/...> headers).
 ALLOWED = {
     "util": set(),
@@ -25,11 +27,14 @@ ALLOWED = {
     "smtp": {"util"},
     # DKIM signing (RFC 6376): util/ only, with GnuTLS for the crypto (dkim -> util).
     "dkim": {"util"},
+    # RFC 8460 reporting: results in SQLite, reports as JSON and gzip (tlsrpt -> util; the
+    # http/ and store/ rooms it will use do not exist yet).
+    "tlsrpt": {"util"},
     "validator": {"util", "dns", "dane", "sts", "smtp"},
     # The delivery agent: the context and decisions of validator/, util/, DKIM signing
-    # (ARCHITECTURE.md: delivery -> validator, smtp, dkim, tlsrpt, store; the last two do not
+    # (ARCHITECTURE.md: delivery -> validator, smtp, dkim, tlsrpt, store; store/ does not
     # exist yet).
-    "delivery": {"util", "validator", "smtp", "dkim"},
+    "delivery": {"util", "validator", "smtp", "dkim", "tlsrpt"},
     "policyd": set(),
     "cli": {"policyd"},
     "include/mxtls": set(),
@@ -38,9 +43,13 @@ ALLOWED = {
 THIRD_PARTY = [
     (re.compile(r"^unbound(-event)?\.h$"), {"dns"}),
     (re.compile(r"^curl/"), {"sts"}),
-    (re.compile(r"^sqlite3\.h$"), {"sts", "validator", "delivery", "policyd"}),
+    (re.compile(r"^sqlite3\.h$"), {"sts", "validator", "delivery", "policyd", "tlsrpt"}),
+    # JSON only through jansson, gzip only through zlib, both in tlsrpt/ (ARCHITECTURE.md).
+    (re.compile(r"^jansson\.h$"), {"tlsrpt"}),
+    (re.compile(r"^zlib\.h$"), {"tlsrpt"}),
     (re.compile(r"^gnutls/"), {"dane", "smtp", "dkim"}),
-    (re.compile(r"^event2/"), {"dns", "sts", "smtp", "validator", "policyd", "cli"}),
+    # delivery/: the daemon's loop, the scheduler and the SMTP submission listener.
+    (re.compile(r"^event2/"), {"dns", "sts", "smtp", "validator", "delivery", "policyd", "cli"}),
 ]
 # Headers meson generates into the build tree.
 GENERATED = {"mxtls_build.h"}

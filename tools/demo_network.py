@@ -82,7 +82,7 @@ def socketmap(sock, key):
 
 
 def policyd_part():
-    print("\n== 3. The same decisions for Postfix: mxtls policyd (smtp_tls_policy_maps) ==")
+    print("\n== 4. The same decisions for Postfix: mxtls policyd (smtp_tls_policy_maps) ==")
     args = BASE + ["policyd", "--listen", "127.0.0.1:8461"]
     print("$ mxtls policyd --listen 127.0.0.1:8461 &")
     sys.stdout.flush()
@@ -132,6 +132,41 @@ DOMAINS_POLICYD = [
 ]
 
 
+def queue_part():
+    """The delivery agent under the same attack: protected mail waits in the queue, then goes
+    out over TLS once the attacker has left."""
+    print("\n== 3. The delivery agent: mail queued during the attack (mxtls sendmail, queue run) ==")
+    protected = [(d, a) for d, p, a in DOMAINS if not p.startswith("none")]
+    for domain, _ in protected:
+        rcpt = "queued@" + domain
+        print("\n$ printf 'Subject: sent during the attack\\n\\nhello\\n' | "
+              "mxtls sendmail -f alice@sender.test " + rcpt)
+        subprocess.run(BASE + ["sendmail", "-f", "alice@sender.test", rcpt],
+                       input=b"Subject: sent during the attack\n\nhello\n", check=True)
+    run = BASE + ["queue", "run", "--once", "--helo", "sender.test", "--retry-min", "1"]
+    show(run)
+    show(BASE + ["queue", "list"])
+    print("\nThe daemon tried, found no STARTTLS, and kept the mail queued (a failure to meet the"
+          "\npolicy is a deferral until the queue lifetime ends, never a cleartext delivery)."
+          "\nThe attacker leaves:")
+    print('$ bash tests/net/smtp-attack.sh "$MXTLS_TEST_WORKDIR" off ' +
+          " ".join(a for _, _, a in DOMAINS))
+    subprocess.run(["bash", os.path.join(HERE, "..", "tests", "net", "smtp-attack.sh"),
+                    WORKDIR, "off"] + [a for _, _, a in DOMAINS], check=True)
+    show(BASE + ["queue", "flush"])
+    show(run)
+    show(BASE + ["queue", "list"])
+    rows = []
+    for domain, _ in protected:
+        got = received("queued@" + domain)
+        rows.append(("queued@" + domain, ", ".join(
+            "%s, %s%s" % (m["host"], "TLS " + (m["tls_version"] or "") if m["tls"]
+                          else "CLEARTEXT", " (ATTACKER)" if m["attacker"] else "")
+            for m in got) or "nothing"))
+    print()
+    table(["recipient", "receiver got it"], rows)
+
+
 def main():
     print("\nThe test network is up.  Every command shown below with a $ runs inside it; to type"
           " them\nyourself, open a shell in a fresh test network (as root, in this directory; exit the"
@@ -176,8 +211,7 @@ def main():
         for name in sorted(os.listdir(os.path.join(cap, host))):
             with open(os.path.join(cap, host, name), encoding="utf-8", errors="replace") as f:
                 print("    " + f.read().replace("\n", "\n    ").rstrip())
-    subprocess.run(["bash", os.path.join(HERE, "..", "tests", "net", "smtp-attack.sh"),
-                    WORKDIR, "off"] + [a for _, _, a in DOMAINS], check=True)
+    queue_part()
     policyd_part()
     return 0
 

@@ -7,6 +7,8 @@ packages=(
   # build
   meson ninja-build pkg-config gcc libc6-dev python3
   libgnutls28-dev libunbound-dev libcurl4-gnutls-dev libevent-dev libsqlite3-dev check
+  # build: RFC 8460 reports (tlsrpt/): JSON with jansson, gzip with zlib
+  libjansson-dev zlib1g-dev
   # run time: the DNSSEC root trust anchor, and the system CA store
   dns-root-data ca-certificates
   # tests: certificate tools, network namespaces, the signed test network (tests/net/)
@@ -27,6 +29,8 @@ packages=(
   postfix unbound
   # tests: the independent DKIM verifier (dkimpy) and the Ed25519 support it needs (PyNaCl)
   python3-dkim python3-nacl
+  # tests: the RFC 8460 report JSON checked against tests/tlsrpt/rfc8460-report.schema.json
+  python3-jsonschema
 )
 # --list: print the package names only (for .ci/run and for packagers).
 if [ "${1:-}" = --list ]; then

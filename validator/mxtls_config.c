@@ -14,6 +14,7 @@
 #include <mxtls/error.h>
 
 #include "util/util_buf.h"
+#include "util/util_dnsname.h"
 #include "util/util_kv.h"
 #include "validator/mxtls_config_internal.h"
 
@@ -32,6 +33,9 @@ static const char *const key_names[CONFIG_KEY_COUNT] = {
 	[CONFIG_KEY_STS_TIMEOUT] = "sts-timeout",
 	[CONFIG_KEY_CONNECT_TIMEOUT] = "connect-timeout",
 	[CONFIG_KEY_SMTP_TIMEOUT] = "smtp-timeout",
+	[CONFIG_KEY_TLSRPT_ORGANIZATION] = "tlsrpt-organization",
+	[CONFIG_KEY_TLSRPT_CONTACT] = "tlsrpt-contact",
+	[CONFIG_KEY_TLSRPT_SUBMITTER] = "tlsrpt-submitter",
 };
 
 /* Number-of-seconds settings and their ranges. */
@@ -64,14 +68,54 @@ static int key_index(const char *key)
 	return -1;
 }
 
-/* The *-timeout keys are numbers of seconds (seconds_keys); the others are file or directory
- * names. */
+/* A host name in A-labels without the root dot (the reporting domain of RFC 8460 §5.1). */
+static bool plain_host(const char *s, size_t n)
+{
+	return n > 0 && s[n - 1] != '.' && util_dnsname_valid(s, n, false);
+}
+
+/*
+ * The TLS-RPT report settings (RFC 8460 §4.4, §5.1): organization-name is free text without
+ * control characters; contact-info an addr-spec (checked as local@host, the local part
+ * printable US-ASCII without spaces, quotes or a second @); the submitter a host name.
+ */
+static int check_tlsrpt(int idx, const char *value, char *err, size_t errlen)
+{
+	size_t n = strlen(value);
+	const char *why = NULL;
+	if (n > 255)
+		why = "longer than 255 bytes";
+	for (size_t i = 0; why == NULL && i < n; i++)
+		if ((unsigned char)value[i] < 0x20 || value[i] == 0x7f)
+			why = "contains a control character";
+	if (why == NULL && idx == CONFIG_KEY_TLSRPT_CONTACT) {
+		const char *at = strrchr(value, '@');
+		if (at == NULL || at == value || !plain_host(at + 1, strlen(at + 1)))
+			why = "not an address local@domain";
+		for (const char *c = value; why == NULL && c < at; c++)
+			if (*c <= ' ' || *c > '~' || *c == '"' || *c == '@' || *c == '<' || *c == '>')
+				why = "not an address local@domain (plain local part only)";
+	}
+	if (why == NULL && idx == CONFIG_KEY_TLSRPT_SUBMITTER && !plain_host(value, n))
+		why = "not a host name (A-labels, no trailing dot)";
+	if (why != NULL) {
+		say(err, errlen, "%s: '%s' %s", key_names[idx], value, why);
+		return MXTLS_E_CONFIG;
+	}
+	return MXTLS_OK;
+}
+
+/* The *-timeout keys are numbers of seconds (seconds_keys), the tlsrpt-* keys text
+ * (check_tlsrpt()); the others are file or directory names. */
 static int check_value(int idx, const char *value, char *err, size_t errlen)
 {
 	if (value[0] == '\0') {
 		say(err, errlen, "%s: empty value", key_names[idx]);
 		return MXTLS_E_CONFIG;
 	}
+	if (idx == CONFIG_KEY_TLSRPT_ORGANIZATION || idx == CONFIG_KEY_TLSRPT_CONTACT ||
+	    idx == CONFIG_KEY_TLSRPT_SUBMITTER)
+		return check_tlsrpt(idx, value, err, errlen);
 	for (size_t i = 0; i < sizeof seconds_keys / sizeof seconds_keys[0]; i++) {
 		if ((int)seconds_keys[i].key != idx)
 			continue;

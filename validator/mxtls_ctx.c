@@ -93,6 +93,17 @@ int mxtls_ctx_new(const struct mxtls_config *cfg, struct mxtls_ctx **out, char *
 		mxtls_ctx_free(ctx);
 		return rc;
 	}
+	const enum config_key text_keys[] = {CONFIG_KEY_TLSRPT_ORGANIZATION,
+					     CONFIG_KEY_TLSRPT_CONTACT, CONFIG_KEY_TLSRPT_SUBMITTER};
+	char **text_dst[] = {&ctx->tlsrpt_organization, &ctx->tlsrpt_contact,
+			     &ctx->tlsrpt_submitter};
+	for (size_t i = 0; i < sizeof text_keys / sizeof text_keys[0]; i++) {
+		const char *v = mxtls_config_value(cfg, text_keys[i]);
+		if (v != NULL && (*text_dst[i] = strdup(v)) == NULL) {
+			mxtls_ctx_free(ctx);
+			return MXTLS_E_NOMEM;
+		}
+	}
 	/* RFC 8461 §3.3 lets senders bound the fetch; 10 s unless configured. */
 	const char *t = mxtls_config_value(cfg, CONFIG_KEY_STS_TIMEOUT);
 	ctx->sts_timeout_ms = t != NULL ? (unsigned)strtoul(t, NULL, 10) * 1000 : 10000;
@@ -126,6 +137,11 @@ void mxtls_ctx_free(struct mxtls_ctx *ctx)
 	if (ctx == NULL)
 		return;
 	mxtls_ctx_runtime_free(ctx);
+	if (ctx->tlsrpt != NULL && ctx->tlsrpt_close != NULL)
+		ctx->tlsrpt_close(ctx->tlsrpt);
+	free(ctx->tlsrpt_organization);
+	free(ctx->tlsrpt_contact);
+	free(ctx->tlsrpt_submitter);
 	free(ctx->unbound_conf);
 	free(ctx->ca_file);
 	free(ctx->state_dir);

@@ -27,6 +27,13 @@ struct mxtls_ctx {
 	unsigned sts_timeout_ms; /* total time for one policy fetch */
 	struct smtp_timeouts timeouts; /* SMTP client steps (connect-timeout, smtp-timeout) */
 	char helo[256];          /* default EHLO name */
+	/* RFC 8460 report settings (tlsrpt-organization, -contact, -submitter); owned, NULL when
+	 * unset. */
+	char *tlsrpt_organization, *tlsrpt_contact, *tlsrpt_submitter;
+	/* The TLS-RPT store, opened on first use by delivery/delivery_tlsrpt.c; freed with the
+	 * context through tlsrpt_close (the validator does not know its type). */
+	void *tlsrpt;
+	void (*tlsrpt_close)(void *tlsrpt);
 	struct util_log log;
 	struct util_clock clock;
 	uint64_t next_id; /* per-decision ids for log lines */

@@ -19,6 +19,11 @@ extern "C" {
  *                 set-up (full recursion from the root, trust anchor /usr/share/dns/root.key)
  *   ca-file       PEM file of roots trusted for the Web PKI; default: the system store
  *   state-dir     directory for persistent state (policy cache, report data)
+ *   sts-timeout, connect-timeout, smtp-timeout   seconds (doc/mxtls.1)
+ *   tlsrpt-organization  RFC 8460 organization-name of the reports written (text)
+ *   tlsrpt-contact       RFC 8460 contact-info: an address local@domain
+ *   tlsrpt-submitter     the reporting domain in report file names (RFC 8460 §5.1) and
+ *                        report-ids; default: the domain of tlsrpt-contact
  * Keys the library does not know may be handled by the application (see app_key below).
  */
 struct mxtls_config;

@@ -14,6 +14,7 @@
 #include <mxtls/send.h>
 #include <mxtls/sts.h>
 #include <mxtls/sts_fetch.h>
+#include <mxtls/tlsrpt.h>
 
 #ifdef __cplusplus
 extern "C" {

@@ -35,12 +35,13 @@ enum mxtls_queue_open_flag {
 };
 
 /*
- * Opens the queue in ctx's state directory (creating STATE_DIR/queue/ with mode 0700 when
- * missing).  Only root and the owner of the state directory may use it: submission by other
- * users is not available yet (MXTLS_E_IO with that reason).  flags: enum
- * mxtls_queue_open_flag.  On success *out is set; caller frees with mxtls_queue_close().
- * Returns MXTLS_OK, MXTLS_E_CONFIG (no state directory), MXTLS_E_IO (reason in err),
- * MXTLS_E_NOMEM.
+ * Opens the queue in ctx's state directory (creating STATE_DIR/queue/ with mode 0711 when
+ * missing, and in it maildrop/ with mode 3733, pickup/ and corrupt/ with 0700; the index and
+ * lock files are 0600).  Only root and the owner of the state directory may open it
+ * (mxtls_queue_may_open()); anyone else submits with mxtls_queue_drop() (MXTLS_E_IO here, with
+ * that reason).  flags: enum mxtls_queue_open_flag.  On success *out is set; caller frees with
+ * mxtls_queue_close().  Returns MXTLS_OK, MXTLS_E_CONFIG (no state directory), MXTLS_E_IO
+ * (reason in err), MXTLS_E_NOMEM.
  */
 MXTLS_API int mxtls_queue_open(struct mxtls_ctx *ctx, unsigned flags, struct mxtls_queue **out,
 			       char *err, size_t errlen);
@@ -81,6 +82,45 @@ struct mxtls_submission {
  */
 MXTLS_API int mxtls_queue_submit(struct mxtls_queue *q, const struct mxtls_submission *s,
 				 char id[MXTLS_QUEUE_ID_SIZE], char *err, size_t errlen);
+
+/*
+ * Unprivileged submission (doc/queue-security.md).  A user who may not open the queue writes
+ * the submission as a drop file into STATE_DIR/queue/maildrop/ (mode 3733: anyone may create a
+ * file there, nobody else may list it or touch another's file); the queue's owner moves drop
+ * files into the queue with mxtls_queue_pickup(), the delivery daemon on start, on every
+ * wake-up and on a timer.  The login name is then the drop file owner's, never a byte of it.
+ */
+
+/* True when this process may open ctx's queue with mxtls_queue_open(): it runs as root or as
+ * the owner of the state directory (or the directory does not exist yet). */
+MXTLS_API int mxtls_queue_may_open(struct mxtls_ctx *ctx);
+
+/*
+ * Checks s with the rules of mxtls_queue_submit() (so a bad message is refused now, with the
+ * same codes) and writes it as a drop file: under a temporary name, mode 0640 (its group, the
+ * maildrop's, is the queue owner's), synced, renamed, and the file system synced (the user
+ * cannot open the directory to sync it alone).  s->login and s->host are not written: pickup
+ * takes the login from the file's owner.  Returns only once the drop file is durable (MXTLS_OK);
+ * on any failure nothing is left.  Errors: as mxtls_queue_submit(), and MXTLS_E_CONFIG (no
+ * state directory); MXTLS_E_IO when the maildrop cannot take it now (missing, not searchable,
+ * disk full).  The reason is in err.
+ */
+MXTLS_API int mxtls_queue_drop(struct mxtls_ctx *ctx, const struct mxtls_submission *s,
+			       char *err, size_t errlen);
+
+/*
+ * Moves up to max drop files into q with the sendmail rules, removing each only once its
+ * message is durable in the queue; a drop file that is bad (not a regular file, hard-linked,
+ * too large, of an unknown or privileged owner, unparsable, refused by the rules) is moved to
+ * STATE_DIR/queue/corrupt/ with a warning log line naming the owner's uid, and pickup goes on.
+ * *taken (may be NULL) is set to the number of files handled.  Returns MXTLS_OK, MXTLS_E_IO or
+ * MXTLS_E_NOMEM when the queue cannot take messages now (the file waits for the next call).
+ */
+MXTLS_API int mxtls_queue_pickup(struct mxtls_queue *q, size_t max, size_t *taken, char *err,
+				 size_t errlen);
+
+/* Drop files not picked up yet (they are in no list). */
+MXTLS_API size_t mxtls_queue_maildrop_count(struct mxtls_queue *q);
 
 /*
  * Queued messages with their recipients still waiting (delivered and bounced ones are left

@@ -20,6 +20,7 @@
 #include "delivery/delivery_input.h"
 #include "delivery/delivery_mailbox.h"
 #include "delivery/delivery_queue.h"
+#include "delivery/delivery_retry.h"
 #include "test_main.h"
 
 #define NOLEN ((size_t)-1)
@@ -1134,6 +1135,49 @@ START_TEST(dsn_pinned)
 }
 END_TEST
 
+
+/* delivery_retry_after(): hostile bounds first (overflow of the doubling and of the lifetime
+ * end), then Postfix's schedule (300, 600, 1200, 2400, 4000, 4000 ...). */
+static const struct retry_case {
+	struct delivery_retry r;
+	int64_t queued_at, now, attempts;
+	bool expired;
+	int64_t next; /* when not expired */
+} retry_cases[] = {
+	/* the doubling stops at retry_max, however many attempts */
+	{{300, 4000, 432000}, 0, 1000, INT64_MAX, false, 5000},
+	{{1, INT64_MAX, INT64_MAX}, 0, 10, 200, false, INT64_MAX},
+	/* a lifetime end past INT64_MAX stays there */
+	{{300, 4000, INT64_MAX}, INT64_MAX - 10, INT64_MAX - 5, 1, false, INT64_MAX},
+	/* at and after the lifetime end: expired (also a security deferral) */
+	{{300, 4000, 432000}, 1000, 1000 + 432000, 9, true, 0},
+	{{300, 4000, 432000}, 1000, 1000 + 432001, 9, true, 0},
+	{{1, 1, 1}, 5, 6, 1, true, 0},
+	/* the last attempt falls on the lifetime end, not after it */
+	{{300, 4000, 432000}, 0, 431000, 20, false, 432000},
+	{{300, 4000, 432000}, 0, 431999, 1, false, 432000},
+	/* the schedule */
+	{{300, 4000, 432000}, 0, 100, 1, false, 400},
+	{{300, 4000, 432000}, 0, 100, 2, false, 700},
+	{{300, 4000, 432000}, 0, 100, 3, false, 1300},
+	{{300, 4000, 432000}, 0, 100, 4, false, 2500},
+	{{300, 4000, 432000}, 0, 100, 5, false, 4100},
+	{{300, 4000, 432000}, 0, 100, 6, false, 4100},
+	{{1, 1, 100}, 0, 10, 7, false, 11},
+};
+
+START_TEST(retry_table)
+{
+	const struct retry_case *c = &retry_cases[_i];
+	struct delivery_retry_verdict v =
+		delivery_retry_after(&c->r, c->queued_at, c->now, c->attempts);
+	ck_assert_msg(v.expired == c->expired, "case %d: expired %d", _i, v.expired);
+	if (!c->expired)
+		ck_assert_msg(v.next_attempt == c->next, "case %d: next %lld, want %lld", _i,
+			      (long long)v.next_attempt, (long long)c->next);
+}
+END_TEST
+
 static Suite *delivery_suite(void)
 {
 	Suite *s = suite_create("delivery");
@@ -1152,6 +1196,7 @@ static Suite *delivery_suite(void)
 	tcase_add_loop_test(tc, header_fixup, 0, ARRAY_LEN(fixup_cases));
 	tcase_add_test(tc, header_has);
 	tcase_add_test(tc, header_date_from);
+	tcase_add_loop_test(tc, retry_table, 0, ARRAY_LEN(retry_cases));
 	suite_add_tcase(s, tc);
 	tc = tcase_create("dsn");
 	tcase_add_loop_test(tc, dsn_rejects, 0, ARRAY_LEN(dsn_reject_cases));

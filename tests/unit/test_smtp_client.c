@@ -657,6 +657,7 @@ struct scenario {
 	const char *from;             /* NULL: "a@x"; "" is the null sender */
 	const char *rcpts[MAX_RCPTS]; /* NULL ends; none: "b@y" */
 	bool smtputf8;
+	bool requiretls;         /* every transaction asks for REQUIRETLS (RFC 8689) */
 	struct smtp_timeouts to; /* 0: CLIENT_WAIT_MS */
 	/* Expected: the session result, ... */
 	int error;
@@ -892,6 +893,30 @@ static const struct scenario scenarios[] = {
 	 .rx_plain = C_EHLO "MAIL FROM:<a@x> SIZE=" SIZE_B "\r\n" C_RCPT("b@y")
 		 C_DATA PAYLOAD_B C_QUIT},
 	/* SMTPUTF8 needed, not offered (RFC 6531 §3.2). */
+	/* RFC 8689 §4.2.1: REQUIRETLS offered inside TLS: MAIL FROM carries it. */
+	{"requiretls-offered",
+	 SCRIPT(GREET, L, S(R_EHLO_TLS), STARTTLS, L,
+		S("250-mx.example.test\r\n250-REQUIRETLS\r\n250 SIZE 100000\r\n"), DELIVER,
+		QUIT_TAIL),
+	 SMTP_TLS_REQUIRED, {MSG_A}, .requiretls = true, .error = MXTLS_OK,
+	 .stage = SMTP_STAGE_DONE, .tls = true, .offered = true, .txns_done = 1,
+	 .mail = {W_MAIL}, .rcpt = {{W_RCPT}}, .data = {W_DATA}, .rx_plain = C_EHLO C_STARTTLS,
+	 .rx_tls = C_EHLO "MAIL FROM:<a@x> SIZE=" SIZE_A " REQUIRETLS\r\n" C_RCPT("b@y") C_DATA
+		   PAYLOAD_A C_QUIT},
+	/* Offered only before TLS (RFC 3207 §4.2: forgotten), not inside: refused, 5.7.30. */
+	{"requiretls-not-inside-tls",
+	 SCRIPT(GREET, L, S("250-mx.example.test\r\n250-STARTTLS\r\n250 REQUIRETLS\r\n"),
+		STARTTLS, L, S(R_EHLO), QUIT_TAIL),
+	 SMTP_TLS_REQUIRED, {MSG_A}, .requiretls = true, .error = MXTLS_OK,
+	 .stage = SMTP_STAGE_DONE, .tls = true, .offered = true, .txns_done = 1,
+	 .mail = {{550, "5.7.30", true}}, .rcpt = {{{550, "5.7.30", true}}},
+	 .rx_plain = C_EHLO C_STARTTLS, .rx_tls = C_EHLO C_QUIT},
+	/* Offered in a session without TLS: refused, nothing sent. */
+	{"requiretls-cleartext",
+	 SCRIPT(GREET, L, S("250-mx.example.test\r\n250 REQUIRETLS\r\n"), QUIT_TAIL),
+	 SMTP_TLS_MAY, {MSG_A}, .requiretls = true, .error = MXTLS_OK, .stage = SMTP_STAGE_DONE,
+	 .txns_done = 1, .mail = {{550, "5.7.30", true}}, .rcpt = {{{550, "5.7.30", true}}},
+	 .rx_plain = C_EHLO C_QUIT},
 	{"smtputf8-not-offered", SCRIPT(GREET, L, S(R_EHLO), QUIT_TAIL), SMTP_TLS_MAY, {MSG_8},
 	 .smtputf8 = true, .error = MXTLS_OK, .stage = SMTP_STAGE_DONE, .txns_done = 1,
 	 .mail = {{553, "5.6.7", true}}, .rcpt = {{{553, "5.6.7", true}}},
@@ -1057,6 +1082,8 @@ START_TEST(session_scripted)
 	for (size_t i = 0; i < MAX_TXNS && sc->msg[i] != NULL; i++)
 		mails_add(&m, sc->from != NULL ? sc->from : "a@x", rcpts, nrcpts,
 			  (const unsigned char *)sc->msg[i], strlen(sc->msg[i]), sc->smtputf8);
+	for (size_t i = 0; i < m.n; i++)
+		m.txn[i].requiretls = sc->requiretls;
 	struct smtp_session_req req;
 	req_init(&req, &f, sc->mode, &m, &h);
 	const unsigned *over = &sc->to.connect;

@@ -138,6 +138,56 @@ START_TEST(config_set_rejects)
 }
 END_TEST
 
+/* The TLS-RPT report settings (RFC 8460 §4.4 organization-name and contact-info, §5.1 sender):
+ * refused values first, then accepted ones. */
+static const struct tlsrpt_setting_case {
+	const char *key, *value;
+	int rc;
+} tlsrpt_setting_cases[] = {
+	{"tlsrpt-organization", "", MXTLS_E_CONFIG},
+	{"tlsrpt-organization", "Org\nInjected: header", MXTLS_E_CONFIG},
+	{"tlsrpt-organization", "Org\x7f", MXTLS_E_CONFIG},
+	{"tlsrpt-organization",
+	 "0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890"
+	 "0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890"
+	 "01234567890123456789012345678901234567890123456789012345678901234567890123456789",
+	 MXTLS_E_CONFIG},
+	{"tlsrpt-contact", "nobody", MXTLS_E_CONFIG},
+	{"tlsrpt-contact", "@example.net", MXTLS_E_CONFIG},
+	{"tlsrpt-contact", "a@", MXTLS_E_CONFIG},
+	{"tlsrpt-contact", "a b@example.net", MXTLS_E_CONFIG},
+	{"tlsrpt-contact", "\"a\"@example.net", MXTLS_E_CONFIG},
+	{"tlsrpt-contact", "a@b@example.net", MXTLS_E_CONFIG},
+	{"tlsrpt-contact", "<a@example.net>", MXTLS_E_CONFIG},
+	{"tlsrpt-contact", "a@example.net.", MXTLS_E_CONFIG},
+	{"tlsrpt-contact", "a@exa mple.net", MXTLS_E_CONFIG},
+	{"tlsrpt-submitter", "not a host", MXTLS_E_CONFIG},
+	{"tlsrpt-submitter", "a!b.example", MXTLS_E_CONFIG},
+	{"tlsrpt-submitter", "example.net.", MXTLS_E_CONFIG},
+	{"tlsrpt-submitter", "caf\xc3\xa9.example", MXTLS_E_CONFIG},
+	{"tlsrpt-organization", "Sender Org \"Mail\" \xc3\xa9", MXTLS_OK},
+	{"tlsrpt-contact", "smtp-tls-reporting@example.net", MXTLS_OK},
+	{"tlsrpt-contact", "a.b+c@xn--bcher-kva.example", MXTLS_OK},
+	{"tlsrpt-submitter", "mail.example.net", MXTLS_OK},
+};
+
+START_TEST(config_tlsrpt_settings)
+{
+	const struct tlsrpt_setting_case *c = &tlsrpt_setting_cases[_i];
+	struct mxtls_config *cfg = NULL;
+	ck_assert_int_eq(mxtls_config_new(&cfg), MXTLS_OK);
+	char err[512] = "";
+	int rc = mxtls_config_set(cfg, c->key, c->value, err, sizeof err);
+	ck_assert_msg(rc == c->rc, "%s = '%s': rc %d, expected %d (%s)", c->key, c->value, rc, c->rc,
+		      err);
+	if (rc == MXTLS_OK)
+		ck_assert_str_eq(mxtls_config_get(cfg, c->key), c->value);
+	else
+		ck_assert_ptr_null(mxtls_config_get(cfg, c->key)); /* cfg unchanged */
+	mxtls_config_free(cfg);
+}
+END_TEST
+
 START_TEST(config_file_errors)
 {
 	struct mxtls_config *cfg = NULL;
@@ -600,6 +650,7 @@ static Suite *validator_suite(void)
 	tcase_add_test(tc, config_failed_load_keeps_earlier_values);
 	tcase_add_test(tc, config_app_keys);
 	tcase_add_test(tc, config_set_rejects);
+	tcase_add_loop_test(tc, config_tlsrpt_settings, 0, ARRAY_LEN(tlsrpt_setting_cases));
 	tcase_add_test(tc, config_file_errors);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("ctx");

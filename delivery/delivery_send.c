@@ -8,7 +8,7 @@
 #include <mxtls/error.h>
 #include <mxtls/send.h>
 
-#include "validator/deliver.h"
+#include "delivery/deliver.h"
 #include "validator/mxtls_ctx.h"
 
 struct mxtls_delivery {

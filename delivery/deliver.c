@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* Delivery of one message to its recipients' MX hosts, enforcing each domain's decision. */
-#include "validator/deliver.h"
+/* Delivery of messages to their recipients' MX hosts, enforcing each domain's decision; several
+ * messages to one domain share its sessions (one transaction each). */
+#include "delivery/deliver.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -31,22 +32,42 @@ const char *deliver_status_name(enum deliver_status s)
 
 struct deliver_run;
 
+/* One message of the run, encoded once for every domain's sessions. */
+struct run_msg {
+	struct deliver_msg m;
+	size_t first;              /* its first recipient's index in run->results */
+	struct util_buf payload;
+	struct smtp_data_info info;
+	bool smtputf8;
+};
+
+/* One message's recipients in one domain: one transaction of that domain's sessions. */
+struct job_txn {
+	size_t msg;                /* index into run->msgs */
+	size_t *idx;               /* indices into run->results */
+	const char **rcpts;
+	struct smtp_brief *briefs;
+	size_t n;
+	bool finished;             /* its recipients have their outcome */
+};
+
 /* The recipients of one domain, and where their delivery stands. */
 struct domain_job {
 	struct deliver_run *run;
 	char domain[DNS_NAME_TEXT_MAX];
-	size_t *idx;               /* indices into req->rcpts */
-	const char **rcpts;
-	struct smtp_brief *briefs;
-	size_t n;
+	struct job_txn *tx;        /* one per message with recipients here */
+	size_t ntx;
+	struct smtp_txn *live;     /* the transactions of the session in flight ... */
+	size_t *live_tx;           /* ... and the job_txn each one is */
+	size_t nlive;
 	struct decision_run *dq;
 	struct decision *d;
 	size_t host, addr;         /* the next candidate */
 	bool cleartext_retry;      /* this attempt is the cleartext retry of the same address */
 	bool attempted;            /* some host was contacted: its failure is the one reported */
 	bool tls_failed;           /* ... unless a host failed TLS first: that one (note_failure) */
+	bool requiretls_skipped;   /* a host was left out for REQUIRETLS (not authenticated) */
 	struct smtp_session *sess;
-	struct smtp_txn txn;
 	struct host_verify_outcome verify;
 	/* The last failure, for the recipients if no host takes the mail. */
 	enum mxtls_result last_result;
@@ -67,9 +88,9 @@ struct deliver_run {
 	struct deliver_req req;
 	deliver_callback cb;
 	void *arg;
-	struct util_buf payload;
-	struct smtp_data_info info;
-	bool smtputf8;
+	struct run_msg *msgs;      /* req's message, then req->more[] */
+	size_t nmsgs;
+	size_t nresults;
 	struct deliver_rcpt *results;
 	struct domain_job *jobs;
 	size_t njobs;
@@ -86,13 +107,20 @@ static void run_free(struct deliver_run *run)
 		if (j->dq != NULL)
 			decision_cancel(j->dq);
 		decision_free(j->d);
-		free(j->idx);
-		free(j->rcpts);
-		free(j->briefs);
+		for (size_t t = 0; j->tx != NULL && t < j->ntx; t++) {
+			free(j->tx[t].idx);
+			free(j->tx[t].rcpts);
+			free(j->tx[t].briefs);
+		}
+		free(j->tx);
+		free(j->live);
+		free(j->live_tx);
 	}
 	if (run->ev_done != NULL)
 		event_free(run->ev_done);
-	util_buf_free(&run->payload);
+	for (size_t i = 0; run->msgs != NULL && i < run->nmsgs; i++)
+		util_buf_free(&run->msgs[i].payload);
+	free(run->msgs);
 	free(run->jobs);
 	free(run->results);
 	free(run);
@@ -103,7 +131,7 @@ static void on_all_done(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	struct deliver_run *run = arg;
-	run->cb(run->arg, run->results, run->req.nrcpts);
+	run->cb(run->arg, run->results, run->nresults);
 	run_free(run);
 }
 
@@ -137,25 +165,33 @@ static void job_done(struct domain_job *j)
 		event_active(j->run->ev_done, EV_TIMEOUT, 0);
 }
 
-/* Every recipient of j gets the same outcome, made up locally. */
+/* A recipient's outcome made up locally: no server refused it.  The detail names the last
+ * host and what went wrong there (with the server's words, if any). */
+static void settle_one(const struct domain_job *j, struct deliver_rcpt *res, enum deliver_status st,
+		       int code, const char *enh, enum mxtls_result rt, const char *detail)
+{
+	res->status = st;
+	snprintf(res->mx, sizeof res->mx, "%s", j->last_mx);
+	res->tls = false;
+	res->has_security = j->last_has_security;
+	res->security = j->last_security;
+	res->reply = (struct smtp_brief){.code = code, .local = true};
+	snprintf(res->reply.enhanced, sizeof res->reply.enhanced, "%s", enh);
+	snprintf(res->reply.text, sizeof res->reply.text, "%s %.*s", enh,
+		 (int)(sizeof res->reply.text - 16), detail);
+	res->result_type = rt;
+	snprintf(res->detail, sizeof res->detail, "%s", detail);
+}
+
+/* Every recipient of j still without an outcome gets the same one, made up locally. */
 static void settle_all(struct domain_job *j, enum deliver_status st, int code, const char *enh,
 		       enum mxtls_result rt, const char *detail)
 {
-	for (size_t k = 0; k < j->n; k++) {
-		struct deliver_rcpt *res = &j->run->results[j->idx[k]];
-		res->status = st;
-		snprintf(res->mx, sizeof res->mx, "%s", j->last_mx);
-		res->tls = false;
-		res->has_security = j->last_has_security;
-		res->security = j->last_security;
-		/* The reply is ours: no server refused this recipient.  The detail names the
-		 * last host and what went wrong there (with the server's words, if any). */
-		res->reply = (struct smtp_brief){.code = code, .local = true};
-		snprintf(res->reply.enhanced, sizeof res->reply.enhanced, "%s", enh);
-		snprintf(res->reply.text, sizeof res->reply.text, "%s %.*s", enh,
-			 (int)(sizeof res->reply.text - 16), detail);
-		res->result_type = rt;
-		snprintf(res->detail, sizeof res->detail, "%s", detail);
+	for (size_t t = 0; t < j->ntx; t++) {
+		struct job_txn *tx = &j->tx[t];
+		for (size_t k = 0; !tx->finished && k < tx->n; k++)
+			settle_one(j, &j->run->results[tx->idx[k]], st, code, enh, rt, detail);
+		tx->finished = true;
 	}
 	log_kv(j->run, st == DELIVER_BOUNCED ? MXTLS_LOG_WARNING : MXTLS_LOG_INFO, "domain-result",
 	       "domain", j->domain, "status", deliver_status_name(st), "why", detail,
@@ -219,13 +255,20 @@ static void on_session(void *arg, const struct smtp_session_result *sr)
 	log_kv(run, MXTLS_LOG_INFO, "attempt", "domain", j->domain, "host", h->name, "security",
 	       decision_security_name(h->security), "tls", sr->tls ? "yes" : "no", "stage",
 	       smtp_stage_name(sr->stage), "why", sr->reason, NULL);
-	if (j->txn.done) {
+	size_t done = 0;
+	for (size_t l = 0; l < j->nlive; l++) {
+		const struct smtp_txn *txn = &j->live[l];
+		struct job_txn *tx = &j->tx[j->live_tx[l]];
+		if (!txn->done)
+			continue;
 		/* The transaction ran: each recipient has the server's own answer. */
-		for (size_t k = 0; k < j->n; k++) {
-			struct deliver_rcpt *res = &run->results[j->idx[k]];
-			struct smtp_brief b = j->briefs[k];
+		done++;
+		tx->finished = true;
+		for (size_t k = 0; k < tx->n; k++) {
+			struct deliver_rcpt *res = &run->results[tx->idx[k]];
+			struct smtp_brief b = tx->briefs[k];
 			if (b.code >= 200 && b.code < 300)
-				b = j->txn.data; /* accepted at RCPT: the final word is DATA's */
+				b = txn->data; /* accepted at RCPT: the final word is DATA's */
 			res->reply = b;
 			res->status = b.code >= 200 && b.code < 300   ? DELIVER_DELIVERED
 				      : b.code >= 500 && b.code < 600 ? DELIVER_BOUNCED
@@ -239,10 +282,13 @@ static void on_session(void *arg, const struct smtp_session_result *sr)
 				 ? "accepted by" : "refused by", h->name, sr->tls ? " over TLS"
 				 : " in cleartext");
 		}
+	}
+	if (done == j->nlive) {
 		job_done(j);
 		return;
 	}
-	/* The session ended before the transaction: remember why, and try elsewhere. */
+	/* The session ended before (the rest of) its transactions: remember why, and take what
+	 * is left elsewhere. */
 	j->attempted = true;
 	note_failure(j, h, sr->error == MXTLS_E_TLS ? sr->tls_result : MXTLS_RESULT_OK,
 		     sr->reason, &sr->last);
@@ -258,12 +304,39 @@ static void on_session(void *arg, const struct smtp_session_result *sr)
 	try_next(j);
 }
 
+/* Fills j->live with the transactions still without an outcome, for the next session. */
+static size_t live_txns(struct domain_job *j)
+{
+	struct deliver_run *run = j->run;
+	j->nlive = 0;
+	for (size_t t = 0; t < j->ntx; t++) {
+		struct job_txn *tx = &j->tx[t];
+		if (tx->finished)
+			continue;
+		const struct run_msg *m = &run->msgs[tx->msg];
+		memset(tx->briefs, 0, tx->n * sizeof *tx->briefs);
+		j->live[j->nlive] = (struct smtp_txn){
+			.mail_from = m->m.from,
+			.rcpts = tx->rcpts,
+			.nrcpts = tx->n,
+			.payload = &m->payload,
+			.info = m->info,
+			.smtputf8 = m->smtputf8,
+			.requiretls = run->req.requiretls,
+			.rcpt = tx->briefs,
+		};
+		j->live_tx[j->nlive++] = t;
+	}
+	return j->nlive;
+}
+
 /* The next usable host and address in preference order, or the end of the line. */
 static void try_next(struct domain_job *j)
 {
 	struct deliver_run *run = j->run;
 	struct decision *d = j->d;
-	bool optional = run->req.tls_optional;
+	/* RFC 8689 §5: with REQUIRETLS on the envelope, TLS-Required is ignored. */
+	bool optional = run->req.tls_optional && !run->req.requiretls;
 	for (; j->host < d->nhosts; j->host++, j->addr = 0, j->cleartext_retry = false) {
 		struct decision_host *h = &d->hosts[j->host];
 		if (h->security == SEC_UNREACHABLE || (h->security == SEC_EXCLUDED && !optional)) {
@@ -277,6 +350,12 @@ static void try_next(struct domain_job *j)
 				j->last_has_security = true;
 				j->last_security = h->security;
 			}
+			continue;
+		}
+		if (run->req.requiretls && h->security != SEC_DANE && h->security != SEC_MTA_STS) {
+			/* RFC 8689 §4.2.1: the next hop must be authenticated (DANE, or the Web PKI
+			 * under an MTA-STS policy). */
+			j->requiretls_skipped = true;
 			continue;
 		}
 		if (j->addr >= h->dane->naddrs)
@@ -293,8 +372,8 @@ static void try_next(struct domain_job *j)
 			.verify = on_verify,
 			.verify_arg = j,
 			.timeouts = run->req.timeouts,
-			.txns = &j->txn,
-			.ntxns = 1,
+			.txns = j->live,
+			.ntxns = live_txns(j),
 		};
 		memcpy(sreq.addr, a->addr, sizeof sreq.addr);
 		int rc = smtp_session_start(run->base, &sreq, on_session, j, &j->sess);
@@ -302,6 +381,15 @@ static void try_next(struct domain_job *j)
 			return;
 		const struct smtp_brief none = {0};
 		note_failure(j, h, MXTLS_RESULT_OK, mxtls_strerror(rc), &none);
+	}
+	if (run->req.requiretls && j->requiretls_skipped && !j->attempted) {
+		/* No host could be authenticated: REQUIRETLS cannot be met here, now or later
+		 * (RFC 8689 §4.2.1: the message is returned, 5.7.30). */
+		settle_all(j, DELIVER_BOUNCED, 550, "5.7.30",
+			   MXTLS_RESULT_OK,
+			   "REQUIRETLS is required, and no MX host is authenticated by DANE or "
+			   "MTA-STS");
+		return;
 	}
 	/* No host is left: defer, never bounce for a TLS reason (RFC 7672 §2.2, RFC 8461 §5). */
 	if (j->last_detail[0] == '\0')
@@ -353,63 +441,136 @@ static bool has_8bit(const char *s)
 	return false;
 }
 
-/* Splits the recipients by domain, one job each; every job's arrays are sized for its own
- * recipients (the job of each recipient is found first, then they are filled in). */
+/* The job of domain canon, added when new. */
+static struct domain_job *job_for(struct deliver_run *run, const char *canon)
+{
+	for (size_t k = 0; k < run->njobs; k++)
+		if (strcmp(run->jobs[k].domain, canon) == 0)
+			return &run->jobs[k];
+	struct domain_job *j = &run->jobs[run->njobs++];
+	j->run = run;
+	snprintf(j->domain, sizeof j->domain, "%s", canon);
+	return j;
+}
+
+/* The transaction of message m in job j, added when new (messages come in order, so it is
+ * the last one or none). */
+static struct job_txn *txn_for(struct domain_job *j, size_t m)
+{
+	if (j->ntx > 0 && j->tx[j->ntx - 1].msg == m)
+		return &j->tx[j->ntx - 1];
+	struct job_txn *tx = &j->tx[j->ntx++];
+	tx->msg = m;
+	return tx;
+}
+
+/* Splits the recipients by domain, one job each, and each job by message, one transaction
+ * each.  Two passes: the first counts (every array is sized for what it holds), the second
+ * fills in.  which[i] is the job of result i. */
 static int group(struct deliver_run *run)
 {
-	const struct deliver_req *req = &run->req;
-	run->jobs = calloc(req->nrcpts, sizeof *run->jobs);
-	size_t *which = calloc(req->nrcpts, sizeof *which); /* the job of each recipient */
-	int rc = run->jobs != NULL && which != NULL ? MXTLS_OK : MXTLS_E_NOMEM;
-	for (size_t i = 0; i < req->nrcpts && rc == MXTLS_OK; i++) {
-		const char *dom = smtp_path_ok(req->rcpts[i], false) ? domain_of(req->rcpts[i]) : NULL;
-		char canon[DNS_NAME_TEXT_MAX];
-		if (dom == NULL || !util_dnsname_canon(dom, strlen(dom), canon, sizeof canon)) {
-			rc = MXTLS_E_INVAL;
-			break;
-		}
-		size_t k = 0;
-		while (k < run->njobs && strcmp(run->jobs[k].domain, canon) != 0)
-			k++;
-		if (k == run->njobs) {
-			run->njobs++;
-			run->jobs[k].run = run;
-			memcpy(run->jobs[k].domain, canon, sizeof canon);
-		}
-		which[i] = k;
-		run->jobs[k].n++;
+	size_t *which = calloc(run->nresults, sizeof *which);
+	size_t *last = calloc(run->nresults, sizeof *last); /* per job: last message + 1 */
+	run->jobs = calloc(run->nresults, sizeof *run->jobs);
+	if (which == NULL || last == NULL || run->jobs == NULL) {
+		free(which);
+		free(last);
+		return MXTLS_E_NOMEM;
 	}
+	int rc = MXTLS_OK;
+	for (size_t m = 0, i = 0; m < run->nmsgs && rc == MXTLS_OK; m++) {
+		for (size_t k = 0; k < run->msgs[m].m.nrcpts; k++, i++) {
+			const char *a = run->msgs[m].m.rcpts[k];
+			const char *dom = smtp_path_ok(a, false) ? domain_of(a) : NULL;
+			char canon[DNS_NAME_TEXT_MAX];
+			if (dom == NULL || !util_dnsname_canon(dom, strlen(dom), canon, sizeof canon)) {
+				rc = MXTLS_E_INVAL;
+				break;
+			}
+			struct domain_job *j = job_for(run, canon);
+			which[i] = (size_t)(j - run->jobs);
+			if (last[which[i]] != m + 1) { /* this message's first recipient here */
+				last[which[i]] = m + 1;
+				j->ntx++;
+			}
+		}
+	}
+	free(last);
 	for (size_t k = 0; k < run->njobs && rc == MXTLS_OK; k++) {
 		struct domain_job *j = &run->jobs[k];
-		j->idx = calloc(j->n, sizeof *j->idx);
-		j->rcpts = calloc(j->n, sizeof *j->rcpts);
-		j->briefs = calloc(j->n, sizeof *j->briefs);
-		if (j->idx == NULL || j->rcpts == NULL || j->briefs == NULL)
+		j->tx = calloc(j->ntx, sizeof *j->tx);
+		j->live = calloc(j->ntx, sizeof *j->live);
+		j->live_tx = calloc(j->ntx, sizeof *j->live_tx);
+		if (j->tx == NULL || j->live == NULL || j->live_tx == NULL)
 			rc = MXTLS_E_NOMEM;
-		j->n = 0;
 	}
-	for (size_t i = 0; i < req->nrcpts && rc == MXTLS_OK; i++) {
-		struct domain_job *j = &run->jobs[which[i]];
-		j->idx[j->n] = i;
-		j->rcpts[j->n] = req->rcpts[i];
-		j->n++;
+	/* Count the recipients of each transaction, then fill them in. */
+	for (int pass = 0; pass < 2 && rc == MXTLS_OK; pass++) {
+		for (size_t k = 0; k < run->njobs; k++)
+			run->jobs[k].ntx = 0;
+		for (size_t m = 0, i = 0; m < run->nmsgs; m++) {
+			for (size_t k = 0; k < run->msgs[m].m.nrcpts; k++, i++) {
+				struct job_txn *tx = txn_for(&run->jobs[which[i]], m);
+				if (pass == 0) {
+					tx->n++;
+					continue;
+				}
+				tx->idx[tx->n] = i;
+				tx->rcpts[tx->n] = run->msgs[m].m.rcpts[k];
+				tx->n++;
+			}
+		}
+		for (size_t k = 0; pass == 0 && k < run->njobs; k++) {
+			struct domain_job *j = &run->jobs[k];
+			for (size_t t = 0; t < j->ntx; t++) {
+				struct job_txn *tx = &j->tx[t];
+				tx->idx = calloc(tx->n, sizeof *tx->idx);
+				tx->rcpts = calloc(tx->n, sizeof *tx->rcpts);
+				tx->briefs = calloc(tx->n, sizeof *tx->briefs);
+				if (tx->idx == NULL || tx->rcpts == NULL || tx->briefs == NULL)
+					rc = MXTLS_E_NOMEM;
+				tx->n = 0;
+			}
+		}
 	}
 	free(which);
-	if (rc != MXTLS_OK)
-		return rc;
-	for (size_t k = 0; k < run->njobs; k++) {
-		struct domain_job *j = &run->jobs[k];
-		j->txn = (struct smtp_txn){
-			.mail_from = req->from,
-			.rcpts = j->rcpts,
-			.nrcpts = j->n,
-			.payload = &run->payload,
-			.info = run->info,
-			.smtputf8 = run->smtputf8,
-			.rcpt = j->briefs,
-		};
+	return rc;
+}
+
+/* Takes req's messages into run->msgs, encoded for DATA. */
+static int take_messages(struct deliver_run *run, const struct deliver_req *req)
+{
+	run->nmsgs = 1 + req->nmore;
+	run->msgs = calloc(run->nmsgs, sizeof *run->msgs);
+	if (run->msgs == NULL)
+		return MXTLS_E_NOMEM;
+	int rc = MXTLS_OK;
+	for (size_t i = 0; i < run->nmsgs; i++) {
+		struct run_msg *m = &run->msgs[i];
+		m->m = i == 0 ? (struct deliver_msg){.from = req->from,
+						     .rcpts = req->rcpts,
+						     .nrcpts = req->nrcpts,
+						     .msg = req->msg,
+						     .len = req->len}
+			      : req->more[i - 1];
+		util_buf_init(&m->payload, DELIVER_MESSAGE_MAX);
+		if (rc != MXTLS_OK)
+			continue;
+		if (!smtp_path_ok(m->m.from, true) || m->m.rcpts == NULL || m->m.nrcpts == 0 ||
+		    m->m.nrcpts > DELIVER_RCPTS_MAX ||
+		    run->nresults + m->m.nrcpts > DELIVER_RESULTS_MAX) {
+			rc = MXTLS_E_INVAL;
+			continue;
+		}
+		m->first = run->nresults;
+		run->nresults += m->m.nrcpts;
+		rc = smtp_data_encode(m->m.msg, m->m.len, &m->payload, &m->info);
+		/* RFC 6531 §3.2: a non-ASCII envelope address needs SMTPUTF8. */
+		m->smtputf8 = has_8bit(m->m.from);
+		for (size_t k = 0; k < m->m.nrcpts; k++)
+			m->smtputf8 = m->smtputf8 || has_8bit(m->m.rcpts[k]);
 	}
-	return MXTLS_OK;
+	return rc;
 }
 
 int deliver_start(struct event_base *base, struct dns_resolver *r, struct sts_fetcher *f,
@@ -419,9 +580,8 @@ int deliver_start(struct event_base *base, struct dns_resolver *r, struct sts_fe
 	/* What the SMTP client would refuse is refused here: a bad EHLO name or address is the
 	 * caller's error, not a reason to defer the message at every host. */
 	if (base == NULL || r == NULL || f == NULL || c == NULL || req == NULL || cb == NULL ||
-	    !smtp_path_ok(req->from, true) || !smtp_helo_ok(req->helo) || req->rcpts == NULL)
-		return MXTLS_E_INVAL;
-	if (req->nrcpts == 0 || req->nrcpts > DELIVER_RCPTS_MAX)
+	    !smtp_helo_ok(req->helo) || (req->nmore > 0 && req->more == NULL) ||
+	    req->nmore >= DELIVER_RESULTS_MAX)
 		return MXTLS_E_INVAL;
 	struct deliver_run *run = calloc(1, sizeof *run);
 	if (run == NULL)
@@ -434,16 +594,15 @@ int deliver_start(struct event_base *base, struct dns_resolver *r, struct sts_fe
 	run->req = *req;
 	run->cb = cb;
 	run->arg = arg;
-	util_buf_init(&run->payload, DELIVER_MESSAGE_MAX);
-	int rc = smtp_data_encode(req->msg, req->len, &run->payload, &run->info);
-	/* RFC 6531 §3.2: a non-ASCII envelope address needs SMTPUTF8. */
-	run->smtputf8 = has_8bit(req->from);
-	for (size_t i = 0; i < req->nrcpts; i++)
-		run->smtputf8 = run->smtputf8 || has_8bit(req->rcpts[i]);
-	run->results = calloc(req->nrcpts, sizeof *run->results);
-	run->ev_done = event_new(base, -1, 0, on_all_done, run);
-	if (rc == MXTLS_OK && (run->results == NULL || run->ev_done == NULL))
-		rc = MXTLS_E_NOMEM;
+	int rc = take_messages(run, req);
+	run->req.more = NULL; /* copied into run->msgs; the caller's array may go now */
+	run->req.nmore = 0;
+	if (rc == MXTLS_OK) {
+		run->results = calloc(run->nresults, sizeof *run->results);
+		run->ev_done = event_new(base, -1, 0, on_all_done, run);
+		if (run->results == NULL || run->ev_done == NULL)
+			rc = MXTLS_E_NOMEM;
+	}
 	if (rc == MXTLS_OK)
 		rc = group(run);
 	if (rc != MXTLS_OK) {

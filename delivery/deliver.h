@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* Delivery of one message to its recipients' MX hosts, enforcing each domain's decision. */
-#ifndef MXTLS_VALIDATOR_DELIVER_H
-#define MXTLS_VALIDATOR_DELIVER_H
+/* Delivery of messages to their recipients' MX hosts, enforcing each domain's decision; several
+ * messages to one domain share its sessions.  (It was validator/deliver.h before the delivery
+ * agent had a room of its own.) */
+#ifndef MXTLS_DELIVERY_DELIVER_H
+#define MXTLS_DELIVERY_DELIVER_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -9,12 +11,15 @@
 
 #include <mxtls/result.h>
 
-#include "dane/dane_pkix.h"
 #include "smtp/smtp_client.h"
 #include "validator/decision.h"
 
+struct dane_pkix;
+
 /* The most recipients of one message (RFC 5321 §4.5.3.1.8 requires servers to take 100). */
 #define DELIVER_RCPTS_MAX 1000
+/* The most recipients of one request, all its messages together. */
+#define DELIVER_RESULTS_MAX (100 * DELIVER_RCPTS_MAX)
 
 enum deliver_status {
 	DELIVER_DELIVERED = 0, /* the server accepted the message for this recipient (2xx) */
@@ -34,12 +39,26 @@ struct deliver_rcpt {
 	char detail[1024];           /* one line: what happened, for people */
 };
 
+/* A further message of a request, delivered over the same sessions (borrowed). */
+struct deliver_msg {
+	const char *from;
+	const char *const *rcpts;
+	size_t nrcpts;
+	const unsigned char *msg;
+	size_t len;
+};
+
 struct deliver_req {
 	const char *from;            /* reverse-path ("" for the null sender) */
 	const char *const *rcpts;
 	size_t nrcpts;
 	const unsigned char *msg;    /* the RFC 5322 message (any line ends) */
 	size_t len;
+	/* More messages (NULL / 0: none): each domain's recipients of all the messages go over
+	 * one session per host, one transaction per message (RFC 5321 §3.3 allows several);
+	 * results[] lists the first message's recipients, then each further message's. */
+	const struct deliver_msg *more;
+	size_t nmore;
 	const char *helo;
 	struct smtp_timeouts timeouts;
 	uint16_t port;               /* 0 means 25 */
@@ -50,9 +69,14 @@ struct deliver_req {
 	 * stop the message.  TLS is still tried first, with any certificate; a host the STS
 	 * policy excludes may be used; DNS failures still defer. */
 	bool tls_optional;
+	/* RFC 8689 §4 (REQUIRETLS on the envelope): only hosts authenticated by DANE or an
+	 * MTA-STS enforce policy are used, over TLS, and only if they offer REQUIRETLS there;
+	 * TLS-Required is then ignored (§5).  With no such host the recipients fail (5.7.30). */
+	bool requiretls;
 };
 
-/* Called once from the loop; results[i] belongs to req->rcpts[i] (borrowed for the call). */
+/* Called once from the loop; results[i] belongs to req->rcpts[i] (then to the further
+ * messages' recipients, in order; borrowed for the call). */
 typedef void (*deliver_callback)(void *arg, const struct deliver_rcpt *results, size_t n);
 
 struct deliver_run;
@@ -65,9 +89,11 @@ struct deliver_run;
  * when none is left the recipients are deferred, never bounced for a TLS reason and never
  * sent in cleartext.  Opportunistic hosts whose TLS handshake fails are retried once in
  * cleartext (RFC 7672 §2.2, DANE-11).  All of req is borrowed until cb runs; the runtime
- * pieces must outlive the run.  Returns MXTLS_OK, MXTLS_E_INVAL (no recipient, too many, a
- * bad address or EHLO name: smtp_path_ok(), smtp_helo_ok()), MXTLS_E_SYNTAX (the message: empty or with a NUL byte), MXTLS_E_LIMIT
- * (message too large), MXTLS_E_NOMEM.
+ * pieces must outlive the run.  When a session ends before every transaction did, the
+ * transactions left go on at the next host.  Returns MXTLS_OK, MXTLS_E_INVAL (a message
+ * without recipient, too many in all, a bad address or EHLO name: smtp_path_ok(),
+ * smtp_helo_ok()), MXTLS_E_SYNTAX (a message empty or with a NUL byte), MXTLS_E_LIMIT (a
+ * message too large), MXTLS_E_NOMEM.
  */
 int deliver_start(struct event_base *base, struct dns_resolver *r, struct sts_fetcher *f,
 		  struct sts_cache *c, const struct dane_pkix *pkix, const struct deliver_req *req,

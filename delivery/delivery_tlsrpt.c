@@ -1,0 +1,322 @@
+/* SPDX-License-Identifier: MIT */
+/* mxtls_tlsrpt_*: the public TLS-RPT API, joining the context (state directory, clock,
+ * settings) to tlsrpt/ (store and report builder) and writing the report files. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <mxtls/error.h>
+#include <mxtls/tlsrpt.h>
+
+#include "tlsrpt/tlsrpt_report.h"
+#include "tlsrpt/tlsrpt_store.h"
+#include "util/util_dnsname.h"
+#include "validator/mxtls_ctx.h"
+
+static void say(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void say(char *err, size_t errlen, const char *fmt, ...)
+{
+	if (err == NULL || errlen == 0)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+static void close_store(void *s)
+{
+	tlsrpt_store_close(s);
+}
+
+/* The context's store, opened (create: created, with the state directory) on first use and
+ * kept open so that recording costs one transaction.  MXTLS_E_NOTFOUND: no store yet. */
+static int store_of(struct mxtls_ctx *ctx, bool create, struct tlsrpt_store **out, char *err,
+		    size_t errlen)
+{
+	if (ctx->tlsrpt != NULL) {
+		*out = ctx->tlsrpt;
+		return MXTLS_OK;
+	}
+	if (ctx->state_dir == NULL) {
+		if (!create)
+			return MXTLS_E_NOTFOUND;
+		say(err, errlen, "no state-dir: TLS-RPT results cannot be kept");
+		return MXTLS_E_CONFIG;
+	}
+	if (create && mkdir(ctx->state_dir, 0700) != 0 && errno != EEXIST) {
+		say(err, errlen, "state-dir %s: %s", ctx->state_dir, strerror(errno));
+		return MXTLS_E_IO;
+	}
+	char path[4096];
+	if ((size_t)snprintf(path, sizeof path, "%s/%s", ctx->state_dir, TLSRPT_STORE_FILE) >=
+	    sizeof path) {
+		say(err, errlen, "state-dir: path too long");
+		return MXTLS_E_CONFIG;
+	}
+	struct tlsrpt_store *s;
+	int rc = tlsrpt_store_open(path, create, &s, err, errlen);
+	if (rc != MXTLS_OK)
+		return rc;
+	ctx->tlsrpt = s;
+	ctx->tlsrpt_close = close_store;
+	*out = s;
+	return MXTLS_OK;
+}
+
+/* The UTC day of ctx's clock. */
+static int64_t today(const struct mxtls_ctx *ctx)
+{
+	int64_t now = mxtls_ctx_now(ctx);
+	return now >= 0 ? now / TLSRPT_DAY_SECONDS : -1;
+}
+
+void mxtls_tlsrpt_session_init(struct mxtls_tlsrpt_session *s)
+{
+	memset(s, 0, sizeof *s);
+	s->policy_type = MXTLS_TLSRPT_NO_POLICY;
+	s->result = MXTLS_RESULT_OK;
+}
+
+int mxtls_tlsrpt_record(struct mxtls_ctx *ctx, const struct mxtls_tlsrpt_session *s, char *err,
+			size_t errlen)
+{
+	if (ctx == NULL || s == NULL || s->policy_domain == NULL)
+		return MXTLS_E_INVAL;
+	/* The public enum and tlsrpt/'s have the same values (RFC 8460 §4.4 policy-type). */
+	enum tlsrpt_policy_type type;
+	switch (s->policy_type) {
+	case MXTLS_TLSRPT_TLSA:
+		type = TLSRPT_POLICY_TLSA;
+		break;
+	case MXTLS_TLSRPT_STS:
+		type = TLSRPT_POLICY_STS;
+		break;
+	case MXTLS_TLSRPT_NO_POLICY:
+		type = TLSRPT_POLICY_NONE;
+		break;
+	default:
+		return MXTLS_E_INVAL;
+	}
+	const char *result = mxtls_result_name(s->result);
+	if (strcmp(result, "unknown") == 0)
+		return MXTLS_E_INVAL;
+	int64_t day = today(ctx);
+	if (day < 0)
+		return MXTLS_E_INVAL;
+	struct tlsrpt_failure f = {
+		.result_type = result,
+		.sending_mta_ip = s->sending_mta_ip,
+		.receiving_mx_hostname = s->receiving_mx_hostname,
+		.receiving_mx_helo = s->receiving_mx_helo,
+		.receiving_ip = s->receiving_ip,
+		.additional_information = s->additional_information,
+		.failure_reason_code = s->failure_reason_code,
+	};
+	struct tlsrpt_result r = {
+		.type = type,
+		.domain = s->policy_domain,
+		.strings = s->policy_strings,
+		.nstrings = s->npolicy_strings,
+		.mx = s->mx_hosts,
+		.nmx = s->nmx_hosts,
+		.failure = s->result == MXTLS_RESULT_OK ? NULL : &f,
+	};
+	struct tlsrpt_store *st;
+	int rc = store_of(ctx, true, &st, err, errlen);
+	if (rc != MXTLS_OK)
+		return rc;
+	return tlsrpt_store_record(st, day, &r, err, errlen);
+}
+
+void mxtls_tlsrpt_paths_free(char **paths, size_t npaths)
+{
+	tlsrpt_strings_free(paths, npaths);
+}
+
+/* Writes (data, len) to dir/name through a temporary file and rename(): a reader sees the
+ * whole report or none. */
+static int write_file(const char *dir, const char *name, const void *data, size_t len,
+		      char **path_out, char *err, size_t errlen)
+{
+	char path[4096], tmp[4200];
+	if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, name) >= sizeof path) {
+		say(err, errlen, "%s: path too long", dir);
+		return MXTLS_E_IO;
+	}
+	snprintf(tmp, sizeof tmp, "%s/.%s.tmp", dir, name);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		say(err, errlen, "%s: %s", tmp, strerror(errno));
+		return MXTLS_E_IO;
+	}
+	const char *p = data;
+	size_t left = len;
+	while (left > 0) {
+		ssize_t w = write(fd, p, left);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			say(err, errlen, "%s: %s", tmp, w < 0 ? strerror(errno) : "short write");
+			close(fd);
+			unlink(tmp);
+			return MXTLS_E_IO;
+		}
+		p += w;
+		left -= (size_t)w;
+	}
+	if (fsync(fd) != 0 || close(fd) != 0) {
+		say(err, errlen, "%s: %s", tmp, strerror(errno));
+		unlink(tmp);
+		return MXTLS_E_IO;
+	}
+	if (rename(tmp, path) != 0) {
+		say(err, errlen, "%s: %s", path, strerror(errno));
+		unlink(tmp);
+		return MXTLS_E_IO;
+	}
+	*path_out = strdup(path);
+	return *path_out != NULL ? MXTLS_OK : MXTLS_E_NOMEM;
+}
+
+/* One domain's report: built, compressed, written; its path appended to paths. */
+static int report_one(struct mxtls_ctx *ctx, struct tlsrpt_store *st, int64_t day,
+		      const char *domain, const char *submitter, const char *dir, char **path,
+		      char *err, size_t errlen)
+{
+	struct tlsrpt_day *d = NULL;
+	int rc = tlsrpt_store_load(st, day, domain, &d, err, errlen);
+	if (rc != MXTLS_OK)
+		return rc;
+	char *json = NULL;
+	uint8_t *gz = NULL;
+	size_t jlen = 0, gzlen = 0;
+	char name[700];
+	if (d->npolicies == 0)
+		goto out; /* rc MXTLS_OK, *path untouched: nothing to report */
+	struct tlsrpt_report_in in = {
+		.organization = ctx->tlsrpt_organization,
+		.contact = ctx->tlsrpt_contact,
+		.submitter = submitter,
+		.day = day,
+		.policies = d->policies,
+		.npolicies = d->npolicies,
+	};
+	rc = tlsrpt_report_json(&in, &json, &jlen);
+	if (rc == MXTLS_OK)
+		rc = tlsrpt_report_gzip(json, jlen, &gz, &gzlen);
+	if (rc == MXTLS_OK)
+		rc = tlsrpt_report_filename(submitter, domain, day, name, sizeof name);
+	if (rc != MXTLS_OK) {
+		say(err, errlen, "report for %s: %s", domain, mxtls_strerror(rc));
+		goto out;
+	}
+	/* The directory only when there is something to put in it. */
+	if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+		say(err, errlen, "%s: %s", dir, strerror(errno));
+		rc = MXTLS_E_IO;
+		goto out;
+	}
+	rc = write_file(dir, name, gz, gzlen, path, err, errlen);
+out:
+	free(json);
+	free(gz);
+	tlsrpt_day_free(d);
+	return rc;
+}
+
+int mxtls_tlsrpt_report(struct mxtls_ctx *ctx, const char *day, const char *domain, const char *dir,
+			char ***paths, size_t *npaths, char *err, size_t errlen)
+{
+	if (ctx == NULL || day == NULL || dir == NULL || paths == NULL || npaths == NULL)
+		return MXTLS_E_INVAL;
+	int64_t dn;
+	if (tlsrpt_day_parse(day, &dn) != MXTLS_OK) {
+		say(err, errlen, "'%s' is not a day YYYY-MM-DD", day);
+		return MXTLS_E_INVAL;
+	}
+	char only[256];
+	if (domain != NULL && !util_dnsname_canon(domain, strlen(domain), only, sizeof only)) {
+		say(err, errlen, "'%s' is not a domain name", domain);
+		return MXTLS_E_INVAL;
+	}
+	if (ctx->tlsrpt_organization == NULL || ctx->tlsrpt_contact == NULL) {
+		say(err, errlen,
+		    "%s is not set: a report needs tlsrpt-organization and "
+		    "tlsrpt-contact",
+		    ctx->tlsrpt_organization == NULL ? "tlsrpt-organization" : "tlsrpt-contact");
+		return MXTLS_E_CONFIG;
+	}
+	/* RFC 8460 §5.1: the sender in the file name is the domain of contact-info, unless
+	 * tlsrpt-submitter names the reporting domain. */
+	char submitter[256];
+	const char *sub = ctx->tlsrpt_submitter != NULL ? ctx->tlsrpt_submitter
+							: strrchr(ctx->tlsrpt_contact, '@') + 1;
+	if (!util_dnsname_canon(sub, strlen(sub), submitter, sizeof submitter)) {
+		say(err, errlen, "tlsrpt-submitter '%s' is not a domain name", sub);
+		return MXTLS_E_CONFIG;
+	}
+	struct tlsrpt_store *st;
+	int rc = store_of(ctx, false, &st, err, errlen);
+	if (rc == MXTLS_E_NOTFOUND) {
+		*paths = NULL;
+		*npaths = 0;
+		return MXTLS_OK; /* nothing was ever recorded */
+	}
+	if (rc != MXTLS_OK)
+		return rc;
+	char **domains = NULL;
+	size_t ndomains = 0;
+	if (domain != NULL) {
+		domains = malloc(sizeof *domains);
+		if (domains == NULL || (domains[0] = strdup(only)) == NULL) {
+			free(domains);
+			return MXTLS_E_NOMEM;
+		}
+		ndomains = 1;
+	} else if ((rc = tlsrpt_store_domains(st, dn, &domains, &ndomains, err, errlen)) !=
+		   MXTLS_OK) {
+		return rc;
+	}
+	char **out = ndomains > 0 ? calloc(ndomains, sizeof *out) : NULL;
+	size_t n = 0;
+	if (ndomains > 0 && out == NULL)
+		rc = MXTLS_E_NOMEM;
+	for (size_t i = 0; i < ndomains && rc == MXTLS_OK; i++) {
+		char *path = NULL;
+		rc = report_one(ctx, st, dn, domains[i], submitter, dir, &path, err, errlen);
+		if (path != NULL)
+			out[n++] = path;
+	}
+	tlsrpt_strings_free(domains, ndomains);
+	if (rc != MXTLS_OK) {
+		tlsrpt_strings_free(out, n);
+		return rc;
+	}
+	if (n == 0) {
+		free(out);
+		out = NULL;
+	}
+	*paths = out;
+	*npaths = n;
+	return MXTLS_OK;
+}
+
+int mxtls_tlsrpt_prune(struct mxtls_ctx *ctx, unsigned keep_days, char *err, size_t errlen)
+{
+	if (ctx == NULL || keep_days == 0)
+		return MXTLS_E_INVAL;
+	struct tlsrpt_store *st;
+	int rc = store_of(ctx, false, &st, err, errlen);
+	if (rc == MXTLS_E_NOTFOUND)
+		return MXTLS_OK;
+	if (rc != MXTLS_OK)
+		return rc;
+	return tlsrpt_store_prune(st, today(ctx) - (int64_t)keep_days + 1, NULL, err, errlen);
+}

@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: MIT */
+/* TLS-RPT (RFC 8460), the sending side: record each session's result, write a day's reports. */
+#ifndef MXTLS_TLSRPT_H
+#define MXTLS_TLSRPT_H
+
+#include <stddef.h>
+
+#include <mxtls/context.h>
+#include <mxtls/result.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#ifndef MXTLS_API
+#define MXTLS_API __attribute__((visibility("default")))
+#endif
+
+/* The policy a session was held to (RFC 8460 §4.4 policy-type).  Values never change. */
+enum mxtls_tlsrpt_policy {
+	MXTLS_TLSRPT_TLSA = 0,      /* "tlsa": DANE, policy strings are the TLSA records */
+	MXTLS_TLSRPT_STS = 1,       /* "sts": MTA-STS, policy strings are the policy's lines */
+	MXTLS_TLSRPT_NO_POLICY = 2, /* "no-policy-found" */
+};
+
+/*
+ * One TLS session attempt (or a failure before the handshake, such as a policy fetch error),
+ * as RFC 8460 §4 reports it.  Fill it with mxtls_tlsrpt_session_init() first.  Every pointer is
+ * borrowed for the call; NULL text means unknown (the report leaves the member out).
+ */
+struct mxtls_tlsrpt_session {
+	enum mxtls_tlsrpt_policy policy_type;
+	const char *policy_domain;         /* A-labels: the recipient domain (sts, tlsa) */
+	const char *const *policy_strings; /* sts: the policy lines ("version: STSv1", ...);
+					    * tlsa: "3 1 1 <hex>" per record */
+	size_t npolicy_strings;
+	const char *const *mx_hosts; /* sts: the policy's mx patterns; tlsa: the MX host */
+	size_t nmx_hosts;
+	enum mxtls_result result; /* MXTLS_RESULT_OK: a successful session */
+	/* For a failure (result != MXTLS_RESULT_OK): */
+	const char *sending_mta_ip; /* our address, IPv4 dotted or RFC 5952 IPv6 */
+	const char *receiving_mx_hostname;
+	const char *receiving_mx_helo; /* the name the MX gave (first line is kept) */
+	const char *receiving_ip;
+	const char *additional_information; /* a URI with more detail */
+	const char *failure_reason_code;    /* free text, e.g. a TLS library's error name */
+};
+
+/* Sets every field of s to "unknown" (NULL, 0, MXTLS_TLSRPT_NO_POLICY, MXTLS_RESULT_OK). */
+MXTLS_API void mxtls_tlsrpt_session_init(struct mxtls_tlsrpt_session *s);
+
+/*
+ * Records one session under the current UTC day of ctx's clock, in STATE_DIR/tlsrpt.sqlite
+ * (created with the state directory when missing).  One SQLite transaction per call.  Text that
+ * is not UTF-8 is stored with U+FFFD in its place.  Returns MXTLS_OK, MXTLS_E_INVAL (no policy
+ * domain, an unknown result or policy type), MXTLS_E_LIMIT (a field longer than 1024 bytes, a
+ * policy string longer than 4096, more than 4096 strings), MXTLS_E_CONFIG (no state-dir),
+ * MXTLS_E_IO (the store is unusable; reason in err), MXTLS_E_NOMEM.
+ */
+MXTLS_API int mxtls_tlsrpt_record(struct mxtls_ctx *ctx, const struct mxtls_tlsrpt_session *s,
+				  char *err, size_t errlen);
+
+/*
+ * Writes the RFC 8460 reports of the UTC day "YYYY-MM-DD" into the directory dir (created when
+ * missing, one level): one gzipped file per policy domain with results that day (only domain
+ * when it is not NULL), named as RFC 8460 §5.1 says.  The reports use the settings
+ * tlsrpt-organization, tlsrpt-contact (both required) and tlsrpt-submitter.  The same store and
+ * settings always give the same bytes.  On success *paths (caller frees with
+ * mxtls_tlsrpt_paths_free()) holds the npaths files written, "dir/name" each, sorted by policy
+ * domain; *npaths is 0 (and *paths NULL) when the day has no results.  Returns MXTLS_OK,
+ * MXTLS_E_INVAL (day not YYYY-MM-DD, domain not a host name), MXTLS_E_CONFIG (a setting is
+ * missing), MXTLS_E_IO (the store or dir is unusable; reason in err), MXTLS_E_NOMEM.  On
+ * an error, reports already written for other domains stay in dir (each one is whole: written
+ * under a temporary name, then renamed).
+ */
+MXTLS_API int mxtls_tlsrpt_report(struct mxtls_ctx *ctx, const char *day, const char *domain,
+				  const char *dir, char ***paths, size_t *npaths, char *err,
+				  size_t errlen);
+
+/* Frees what mxtls_tlsrpt_report() returned; NULL is a no-op. */
+MXTLS_API void mxtls_tlsrpt_paths_free(char **paths, size_t npaths);
+
+/*
+ * Deletes the results of every day before the last keep_days UTC days of ctx's clock (today
+ * counts as one).  Returns MXTLS_OK (also when there is no store), MXTLS_E_INVAL (keep_days 0),
+ * MXTLS_E_IO.
+ */
+MXTLS_API int mxtls_tlsrpt_prune(struct mxtls_ctx *ctx, unsigned keep_days, char *err,
+				 size_t errlen);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
