@@ -3,7 +3,6 @@
  * settings) to tlsrpt/ (store and report builder) and writing the report files. */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,19 +15,8 @@
 #include "tlsrpt/tlsrpt_report.h"
 #include "tlsrpt/tlsrpt_store.h"
 #include "util/util_dnsname.h"
+#include "util/util_errmsg.h"
 #include "validator/mxtls_ctx.h"
-
-static void say(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void say(char *err, size_t errlen, const char *fmt, ...)
-{
-	if (err == NULL || errlen == 0)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static void close_store(void *s)
 {
@@ -47,17 +35,17 @@ static int store_of(struct mxtls_ctx *ctx, bool create, struct tlsrpt_store **ou
 	if (ctx->state_dir == NULL) {
 		if (!create)
 			return MXTLS_E_NOTFOUND;
-		say(err, errlen, "no state-dir: TLS-RPT results cannot be kept");
+		util_errmsg(err, errlen, "no state-dir: TLS-RPT results cannot be kept");
 		return MXTLS_E_CONFIG;
 	}
 	if (create && mkdir(ctx->state_dir, 0700) != 0 && errno != EEXIST) {
-		say(err, errlen, "state-dir %s: %s", ctx->state_dir, strerror(errno));
+		util_errmsg(err, errlen, "state-dir %s: %s", ctx->state_dir, strerror(errno));
 		return MXTLS_E_IO;
 	}
 	char path[4096];
 	if ((size_t)snprintf(path, sizeof path, "%s/%s", ctx->state_dir, TLSRPT_STORE_FILE) >=
 	    sizeof path) {
-		say(err, errlen, "state-dir: path too long");
+		util_errmsg(err, errlen, "state-dir: path too long");
 		return MXTLS_E_CONFIG;
 	}
 	struct tlsrpt_store *s;
@@ -147,13 +135,13 @@ static int write_file(const char *dir, const char *name, const void *data, size_
 {
 	char path[4096], tmp[4200];
 	if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, name) >= sizeof path) {
-		say(err, errlen, "%s: path too long", dir);
+		util_errmsg(err, errlen, "%s: path too long", dir);
 		return MXTLS_E_IO;
 	}
 	snprintf(tmp, sizeof tmp, "%s/.%s.tmp", dir, name);
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0) {
-		say(err, errlen, "%s: %s", tmp, strerror(errno));
+		util_errmsg(err, errlen, "%s: %s", tmp, strerror(errno));
 		return MXTLS_E_IO;
 	}
 	const char *p = data;
@@ -163,7 +151,7 @@ static int write_file(const char *dir, const char *name, const void *data, size_
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0) {
-			say(err, errlen, "%s: %s", tmp, w < 0 ? strerror(errno) : "short write");
+			util_errmsg(err, errlen, "%s: %s", tmp, w < 0 ? strerror(errno) : "short write");
 			close(fd);
 			unlink(tmp);
 			return MXTLS_E_IO;
@@ -172,12 +160,12 @@ static int write_file(const char *dir, const char *name, const void *data, size_
 		left -= (size_t)w;
 	}
 	if (fsync(fd) != 0 || close(fd) != 0) {
-		say(err, errlen, "%s: %s", tmp, strerror(errno));
+		util_errmsg(err, errlen, "%s: %s", tmp, strerror(errno));
 		unlink(tmp);
 		return MXTLS_E_IO;
 	}
 	if (rename(tmp, path) != 0) {
-		say(err, errlen, "%s: %s", path, strerror(errno));
+		util_errmsg(err, errlen, "%s: %s", path, strerror(errno));
 		unlink(tmp);
 		return MXTLS_E_IO;
 	}
@@ -214,12 +202,12 @@ static int report_one(struct mxtls_ctx *ctx, struct tlsrpt_store *st, int64_t da
 	if (rc == MXTLS_OK)
 		rc = tlsrpt_report_filename(submitter, domain, day, name, sizeof name);
 	if (rc != MXTLS_OK) {
-		say(err, errlen, "report for %s: %s", domain, mxtls_strerror(rc));
+		util_errmsg(err, errlen, "report for %s: %s", domain, mxtls_strerror(rc));
 		goto out;
 	}
 	/* The directory only when there is something to put in it. */
 	if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
-		say(err, errlen, "%s: %s", dir, strerror(errno));
+		util_errmsg(err, errlen, "%s: %s", dir, strerror(errno));
 		rc = MXTLS_E_IO;
 		goto out;
 	}
@@ -238,16 +226,16 @@ int mxtls_tlsrpt_report(struct mxtls_ctx *ctx, const char *day, const char *doma
 		return MXTLS_E_INVAL;
 	int64_t dn;
 	if (tlsrpt_day_parse(day, &dn) != MXTLS_OK) {
-		say(err, errlen, "'%s' is not a day YYYY-MM-DD", day);
+		util_errmsg(err, errlen, "'%s' is not a day YYYY-MM-DD", day);
 		return MXTLS_E_INVAL;
 	}
 	char only[256];
 	if (domain != NULL && !util_dnsname_canon(domain, strlen(domain), only, sizeof only)) {
-		say(err, errlen, "'%s' is not a domain name", domain);
+		util_errmsg(err, errlen, "'%s' is not a domain name", domain);
 		return MXTLS_E_INVAL;
 	}
 	if (ctx->tlsrpt_organization == NULL || ctx->tlsrpt_contact == NULL) {
-		say(err, errlen,
+		util_errmsg(err, errlen,
 		    "%s is not set: a report needs tlsrpt-organization and "
 		    "tlsrpt-contact",
 		    ctx->tlsrpt_organization == NULL ? "tlsrpt-organization" : "tlsrpt-contact");
@@ -259,7 +247,7 @@ int mxtls_tlsrpt_report(struct mxtls_ctx *ctx, const char *day, const char *doma
 	const char *sub = ctx->tlsrpt_submitter != NULL ? ctx->tlsrpt_submitter
 							: strrchr(ctx->tlsrpt_contact, '@') + 1;
 	if (!util_dnsname_canon(sub, strlen(sub), submitter, sizeof submitter)) {
-		say(err, errlen, "tlsrpt-submitter '%s' is not a domain name", sub);
+		util_errmsg(err, errlen, "tlsrpt-submitter '%s' is not a domain name", sub);
 		return MXTLS_E_CONFIG;
 	}
 	struct tlsrpt_store *st;

@@ -4,7 +4,6 @@
 #include "tlsrpt/tlsrpt_store.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +15,7 @@
 #include <mxtls/error.h>
 
 #include "util/util_dnsname.h"
+#include "util/util_errmsg.h"
 #include "util/util_text.h"
 
 /* Schema version in PRAGMA user_version; a newer file is refused, never rewritten. */
@@ -70,21 +70,9 @@ struct tlsrpt_store {
 	sqlite3_stmt *begin, *commit, *rollback, *policy, *failure;
 };
 
-static void say(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void say(char *err, size_t errlen, const char *fmt, ...)
-{
-	if (err == NULL || errlen == 0)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 static int db_error(struct tlsrpt_store *s, const char *what, char *err, size_t errlen)
 {
-	say(err, errlen, "tlsrpt store: %s: %s", what, sqlite3_errmsg(s->db));
+	util_errmsg(err, errlen, "tlsrpt store: %s: %s", what, sqlite3_errmsg(s->db));
 	return sqlite3_errcode(s->db) == SQLITE_NOMEM ? MXTLS_E_NOMEM : MXTLS_E_IO;
 }
 
@@ -107,7 +95,7 @@ static int schema(struct tlsrpt_store *s, char *err, size_t errlen)
 	if (version == SCHEMA_VERSION)
 		return MXTLS_OK;
 	if (version != 0) {
-		say(err, errlen, "tlsrpt store: schema version %d, this mxtls knows %d", version,
+		util_errmsg(err, errlen, "tlsrpt store: schema version %d, this mxtls knows %d", version,
 		    SCHEMA_VERSION);
 		return MXTLS_E_IO;
 	}
@@ -136,7 +124,7 @@ int tlsrpt_store_open(const char *path, bool create, struct tlsrpt_store **out, 
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
 	int rc;
 	if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK) {
-		say(err, errlen, "tlsrpt store %s: %s", path,
+		util_errmsg(err, errlen, "tlsrpt store %s: %s", path,
 		    s->db != NULL ? sqlite3_errmsg(s->db) : "out of memory");
 		rc = s->db != NULL ? MXTLS_E_IO : MXTLS_E_NOMEM;
 		goto fail;
@@ -539,7 +527,7 @@ int tlsrpt_store_load(struct tlsrpt_store *s, int64_t day, const char *domain,
 			break;
 		}
 		if (tlsrpt_policy_type_name(p->type) == NULL) {
-			say(err, errlen, "tlsrpt store: unknown policy type %d", type);
+			util_errmsg(err, errlen, "tlsrpt store: unknown policy type %d", type);
 			rc = MXTLS_E_IO;
 			break;
 		}
@@ -547,7 +535,7 @@ int tlsrpt_store_load(struct tlsrpt_store *s, int64_t day, const char *domain,
 		if (rc == MXTLS_OK)
 			rc = unlist((const char *)sqlite3_column_text(st, 3), &p->mx, &p->nmx);
 		if (rc == MXTLS_E_IO)
-			say(err, errlen, "tlsrpt store: a damaged string list");
+			util_errmsg(err, errlen, "tlsrpt store: a damaged string list");
 		sqlite3_int64 ok = sqlite3_column_int64(st, 4), bad = sqlite3_column_int64(st, 5);
 		p->successes = ok > 0 ? (uint64_t)ok : 0;
 		p->failures = bad > 0 ? (uint64_t)bad : 0;

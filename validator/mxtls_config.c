@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +14,7 @@
 
 #include "util/util_buf.h"
 #include "util/util_dnsname.h"
+#include "util/util_errmsg.h"
 #include "util/util_kv.h"
 #include "validator/mxtls_config_internal.h"
 
@@ -47,17 +47,6 @@ static const struct {
 	{CONFIG_KEY_CONNECT_TIMEOUT, 1, 600},
 	{CONFIG_KEY_SMTP_TIMEOUT, 1, 3600},
 };
-
-static void say(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void say(char *err, size_t errlen, const char *fmt, ...)
-{
-	if (err == NULL || errlen == 0)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static int key_index(const char *key)
 {
@@ -99,7 +88,7 @@ static int check_tlsrpt(int idx, const char *value, char *err, size_t errlen)
 	if (why == NULL && idx == CONFIG_KEY_TLSRPT_SUBMITTER && !plain_host(value, n))
 		why = "not a host name (A-labels, no trailing dot)";
 	if (why != NULL) {
-		say(err, errlen, "%s: '%s' %s", key_names[idx], value, why);
+		util_errmsg(err, errlen, "%s: '%s' %s", key_names[idx], value, why);
 		return MXTLS_E_CONFIG;
 	}
 	return MXTLS_OK;
@@ -110,7 +99,7 @@ static int check_tlsrpt(int idx, const char *value, char *err, size_t errlen)
 static int check_value(int idx, const char *value, char *err, size_t errlen)
 {
 	if (value[0] == '\0') {
-		say(err, errlen, "%s: empty value", key_names[idx]);
+		util_errmsg(err, errlen, "%s: empty value", key_names[idx]);
 		return MXTLS_E_CONFIG;
 	}
 	if (idx == CONFIG_KEY_TLSRPT_ORGANIZATION || idx == CONFIG_KEY_TLSRPT_CONTACT ||
@@ -124,14 +113,14 @@ static int check_value(int idx, const char *value, char *err, size_t errlen)
 		long v = strtol(value, &end, 10);
 		if (value[0] < '0' || value[0] > '9' || *end != '\0' || errno != 0 ||
 		    v < seconds_keys[i].min || v > seconds_keys[i].max) {
-			say(err, errlen, "%s: '%s' is not a number of seconds from %ld to %ld",
+			util_errmsg(err, errlen, "%s: '%s' is not a number of seconds from %ld to %ld",
 			    key_names[idx], value, seconds_keys[i].min, seconds_keys[i].max);
 			return MXTLS_E_CONFIG;
 		}
 		return MXTLS_OK;
 	}
 	if (strlen(value) >= PATH_MAX) {
-		say(err, errlen, "%s: path longer than %d bytes", key_names[idx], PATH_MAX - 1);
+		util_errmsg(err, errlen, "%s: path longer than %d bytes", key_names[idx], PATH_MAX - 1);
 		return MXTLS_E_CONFIG;
 	}
 	return MXTLS_OK;
@@ -176,7 +165,7 @@ int mxtls_config_set(struct mxtls_config *cfg, const char *key, const char *valu
 		return MXTLS_E_INVAL;
 	int idx = key_index(key);
 	if (idx < 0) {
-		say(err, errlen, "unknown setting '%s'", key);
+		util_errmsg(err, errlen, "unknown setting '%s'", key);
 		return MXTLS_E_NOTFOUND;
 	}
 	int rc = check_value(idx, value, err, errlen);
@@ -316,13 +305,13 @@ int mxtls_config_load_buffer(struct mxtls_config *cfg, const char *name, const c
 		struct util_kv_error kerr = {0, NULL};
 		rc = util_kv_parse(text, len, &h, &kerr);
 		if (rc != MXTLS_OK) {
-			say(err, errlen, "%s:%zu: %s", name, kerr.line,
+			util_errmsg(err, errlen, "%s:%zu: %s", name, kerr.line,
 			    ld.msg[0] != '\0' ? ld.msg : kerr.reason);
 			if (rc == MXTLS_E_SYNTAX)
 				rc = MXTLS_E_CONFIG;
 		}
 	} else {
-		say(err, errlen, "%s: out of memory", name);
+		util_errmsg(err, errlen, "%s: out of memory", name);
 	}
 	if (rc == MXTLS_OK) {
 		/* Commit: the staged values replace cfg's. */
@@ -352,7 +341,7 @@ int mxtls_config_load_file(struct mxtls_config *cfg, const char *path,
 		return MXTLS_E_INVAL;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		say(err, errlen, "%s: %s", path, strerror(errno));
+		util_errmsg(err, errlen, "%s: %s", path, strerror(errno));
 		return MXTLS_E_IO;
 	}
 	struct util_buf text;
@@ -364,7 +353,7 @@ int mxtls_config_load_file(struct mxtls_config *cfg, const char *path,
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			say(err, errlen, "%s: %s", path, strerror(errno));
+			util_errmsg(err, errlen, "%s: %s", path, strerror(errno));
 			rc = MXTLS_E_IO;
 			break;
 		}
@@ -372,7 +361,7 @@ int mxtls_config_load_file(struct mxtls_config *cfg, const char *path,
 			break;
 		rc = util_buf_append(&text, chunk, (size_t)n);
 		if (rc == MXTLS_E_LIMIT)
-			say(err, errlen, "%s: larger than %d bytes", path, CONFIG_FILE_MAX);
+			util_errmsg(err, errlen, "%s: larger than %d bytes", path, CONFIG_FILE_MAX);
 		if (rc != MXTLS_OK)
 			break;
 	}
