@@ -426,6 +426,21 @@ def main():
     check(not os.path.exists(os.path.join(STATE, "queue", "wake")),
           "stopped: the wake-up socket is removed")
 
+    # --- 4b. the background MTA-STS refresh (RFC 8461 §10.2): enforce.sts.test's policy is
+    # cached since section 1; with a 1 s interval and age the daemon fetches it again by itself.
+    log_path = os.path.join(tmp, "refresh.log")
+    log = open(log_path, "wb")
+    d = subprocess.Popen(BASE + ["-v"] + RUN + ["--sts-refresh", "1", "--sts-refresh-age", "1"],
+                         stderr=log)
+    def refreshed():
+        text = open(log_path, errors="replace").read()
+        return any("event=sts-refreshed" in l and "refreshed=0" not in l
+                   for l in text.splitlines())
+    check(wait_for(refreshed, 20), "the daemon refreshes cached MTA-STS policies in the "
+          "background (sts-refresh 1: a refresh with refreshed >= 1 logged)",
+          open(log_path, errors="replace").read()[-600:])
+    check(stop(d, log) == 0, "the refreshing daemon stops with exit 0")
+
     # --- 5. a damaged body file is set aside; the rest of the queue goes on
     check(sendmail("damaged@plain.test", "damaged") == 0, "sendmail (to be damaged): exit 0")
     check(sendmail("next@plain.test", "next") == 0, "sendmail (next): exit 0")
