@@ -25,6 +25,7 @@
 #include "delivery/delivery_queue.h"
 #include "delivery/delivery_sched.h"
 #include "delivery/delivery_wake.h"
+#include "smtp/smtp_client.h"
 #include "util/util_log.h"
 #include "validator/mxtls_ctx.h"
 
@@ -200,7 +201,11 @@ static int check_opts(const struct mxtls_queue_run_opts *o, char *err, size_t er
 			  : o->sts_refresh < 0             ? "sts-refresh must not be negative"
 			  : o->nlisten > 0 && o->once      ? "--once and --listen do not go together"
 			  : o->nallow > 0 && o->nlisten == 0 ? "--allow needs --listen"
-							     : NULL;
+			  /* Checked here, once: deliver_start() would refuse every message with the
+			   * same MXTLS_E_INVAL as a bad address, and the scheduler bounces those. */
+			  : o->helo != NULL && !smtp_helo_ok(o->helo)
+				  ? "helo: not a name an EHLO line can carry"
+				  : NULL;
 	if (bad != NULL) {
 		snprintf(err, errlen, "%s", bad);
 		return MXTLS_E_CONFIG;

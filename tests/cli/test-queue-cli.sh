@@ -139,6 +139,8 @@ m queue show >"$tmp/out" 2>&1
 expect "queue show without ID: 64" 64 $? "$tmp/out" 'one ID'
 m queue run --once --retry-min 0 >"$tmp/out" 2>&1
 expect "queue run --retry-min 0: usage (64), the setting named" 64 $? "$tmp/out" "retry-min: '0' is not a number from 1"
+"$mxtls" --config /dev/null --state-dir "$tmp/empty-state" queue run --once --helo 'a b' >"$tmp/out" 2>&1
+expect "queue run --helo with a space: configuration error (78), before any delivery" 78 $? "$tmp/out" "helo: not a name an EHLO line can carry"
 "$mxtls" --config /dev/null --state-dir "$tmp/empty-state" queue run --once >"$tmp/out" 2>&1
 status "queue run --once on an empty queue: exit 0" 0 $?
 same "queue run --once on an empty queue: silent" "" "$(cat "$tmp/out")"
