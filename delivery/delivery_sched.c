@@ -13,7 +13,6 @@
  */
 #include "delivery/delivery_sched.h"
 
-#include <ctype.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +27,7 @@
 #include "delivery/delivery_inflight.h"
 #include "delivery/delivery_queue.h"
 #include "util/util_buf.h"
+#include "util/util_dnsname.h"
 #include "util/util_log.h"
 #include "delivery/deliver.h"
 #include "validator/mxtls_ctx.h"
@@ -148,10 +148,13 @@ static void log_kv(struct delivery_sched *s, enum mxtls_log_level level, const c
 /* A recipient's domain, lower case (the part after the last '@'). */
 static void domain_of(const char *addr, char out[256])
 {
+	/* The same canonical name deliver.c groups by (util_dnsname_canon), so that one domain
+	 * written two ways is one job; a name it refuses is kept as written (deliver_start()
+	 * then refuses the address). */
 	const char *at = strrchr(addr, '@');
-	snprintf(out, 256, "%s", at != NULL ? at + 1 : "");
-	for (char *p = out; *p != '\0'; p++)
-		*p = (char)tolower((unsigned char)*p);
+	const char *dom = at != NULL ? at + 1 : "";
+	if (!util_dnsname_canon(dom, strlen(dom), out, 256))
+		snprintf(out, 256, "%s", dom);
 }
 
 static size_t domain_load(const struct delivery_sched *s, const char *domain)
