@@ -10,21 +10,7 @@
 set -u
 mxtls=$1
 pickup=$2
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-bad() {
-  n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"
-  [ -n "${2:-}" ] && printf '%s\n' "$2" | sed 's/^/#   /' | head -30
-}
-expect() {
-  if [ "$3" -eq "$2" ] && grep -Eq -- "$5" "$4"; then ok "$1"; else
-    bad "$1 (exit $3, wanted $2; must match /$5/)" "$(cat "$4")"; fi
-}
-status() { if [ "$3" -eq "$2" ]; then ok "$1"; else bad "$1 (exit $3, wanted $2)"; fi; }
-same() {
-  if [ "$2" = "$3" ]; then ok "$1"; else bad "$1" "$(printf 'expected: %s\ngot:      %s' "$2" "$3")"; fi
-}
+. "$(dirname "$0")/lib-expect.sh"
 # refused NAME CMD...: CMD (a shell command line) run as uid/gid 65533 must fail.
 refused() {
   local name=$1; shift

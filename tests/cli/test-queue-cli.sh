@@ -15,24 +15,7 @@ st="$tmp/state"
 m() { "$mxtls" --config "$tmp/empty.conf" --state-dir "$st" "$@"; }
 host=$(hostname)
 login=$(id -un)
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-bad() {
-  n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"
-  [ -n "${2:-}" ] && printf '%s\n' "$2" | sed 's/^/#   /' | head -30
-}
-# expect NAME WANT_STATUS GOT_STATUS FILE REGEX: the status, and FILE matches REGEX (ERE).
-expect() {
-  if [ "$3" -eq "$2" ] && grep -Eq -- "$5" "$4"; then ok "$1"; else
-    bad "$1 (exit $3, wanted $2; must match /$5/)" "$(cat "$4")"; fi
-}
-# status NAME WANT_STATUS GOT_STATUS
-status() { if [ "$3" -eq "$2" ]; then ok "$1"; else bad "$1 (exit $3, wanted $2)"; fi; }
-# same NAME EXPECTED GOT: two strings, byte for byte.
-same() {
-  if [ "$2" = "$3" ]; then ok "$1"; else bad "$1" "$(printf 'expected: %s\ngot:      %s' "$2" "$3")"; fi
-}
+. "$(dirname "$0")/lib-expect.sh"
 # The list with times made "T" and ids "ID", for exact comparison.
 shape() {
   sed -E 's/"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z"/"T"/g; s/"[0-9A-F]{20}"/"ID"/g'
