@@ -31,6 +31,9 @@ packages=(
   python3-dkim python3-nacl
   # tests: the RFC 8460 report JSON checked against tests/tlsrpt/rfc8460-report.schema.json
   python3-jsonschema
+  # tests: cli-maildrop reads the durable write order of a drop (create, fsync, rename, syncfs)
+  # from strace
+  strace
 )
 # --list: print the package names only (for .ci/run and for packagers).
 if [ "${1:-}" = --list ]; then
