@@ -52,5 +52,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (pos > size)
 		__builtin_trap();
+	/* The daemon's reading of "TLS-Required: No" (RFC 8689 §5) rides on the same walk. */
+	(void)delivery_header_tls_required_no(p, size);
 	return 0;
 }
