@@ -68,6 +68,8 @@ struct domain_job {
 	bool tls_failed;           /* ... unless a host failed TLS first: that one (note_failure) */
 	bool requiretls_skipped;   /* a host was left out for REQUIRETLS (not authenticated) */
 	struct smtp_session *sess;
+	enum smtp_tls_mode sess_tls; /* what the session in flight was asked to do */
+	bool verify_ran;             /* its certificate was checked: verify holds the outcome */
 	struct host_verify_outcome verify;
 	/* The last failure, for the recipients if no host takes the mail. */
 	enum mxtls_result last_result;
@@ -207,6 +209,7 @@ static enum mxtls_result on_verify(void *arg, const uint8_t *const *der, const s
 	struct domain_job *j = arg;
 	const struct decision_host *h = &j->d->hosts[j->host];
 	enum mxtls_result r = host_verify(h, j->run->pkix, der, len, n, j->run->req.now, &j->verify);
+	j->verify_ran = true;
 	snprintf(why, whylen, "%s", j->verify.reason);
 	if (r != MXTLS_RESULT_OK && j->run->req.tls_optional) {
 		/* RFC 8689 §5: the failure is logged (and would be reported), not enforced. */
@@ -244,6 +247,53 @@ static void note_failure(struct domain_job *j, const struct decision_host *h,
 	j->last_reply = *reply;
 	j->last_has_security = true;
 	j->last_security = h->security;
+}
+
+/* Hands one TLS-RPT result to the caller's recorder (deliver_req.tlsrpt). */
+static void report(struct domain_job *j, const struct decision_host *h, const struct host_addr *a,
+		   enum mxtls_result result, const char *code, const struct smtp_session_result *sr)
+{
+	struct deliver_run *run = j->run;
+	if (run->req.tlsrpt == NULL)
+		return;
+	struct deliver_tlsrpt_facts f = {
+		.d = j->d,
+		.h = h,
+		.addr = a,
+		.result = result,
+		.reason_code = result != MXTLS_RESULT_OK ? code : NULL,
+		.local_ip = sr != NULL && sr->local_ip[0] != '\0' ? sr->local_ip : NULL,
+		.helo = sr != NULL && sr->server_name[0] != '\0' ? sr->server_name : NULL,
+	};
+	if (!deliver_tlsrpt_emit(&f, run->req.tlsrpt, run->req.tlsrpt_arg))
+		log_kv(run, MXTLS_LOG_WARNING, "tlsrpt-not-recorded", "domain", j->domain, "why",
+		       "out of memory", NULL);
+}
+
+/*
+ * RFC 8460 §4.2: the session just ended was one TLS attempt on a new connection, a success
+ * when a policy-compliant TLS session was established, a failure when it was not.  The
+ * verdict the report needs is the policy's, not what was enforced: an MTA-STS testing failure
+ * (RFC 8461 §5) and a failure waived by "TLS-Required: No" (RFC 8689 §5) are failures here.
+ */
+static void report_session(struct domain_job *j, const struct decision_host *h,
+			   const struct smtp_session_result *sr)
+{
+	if (!sr->connected || j->sess_tls == SMTP_TLS_NONE)
+		return; /* no connection, or the cleartext retry after a failed handshake */
+	const struct host_addr *a = &h->dane->addrs[j->addr];
+	if (j->verify_ran && j->verify.reported != MXTLS_RESULT_OK)
+		report(j, h, a, j->verify.reported, j->verify.reason, sr);
+	else if (sr->error == MXTLS_E_TLS && sr->tls_result != MXTLS_RESULT_OK)
+		report(j, h, a, sr->tls_result, sr->reason, sr);
+	else if (sr->tls)
+		report(j, h, a, MXTLS_RESULT_OK, NULL, sr);
+	else if (sr->stage >= SMTP_STAGE_MAIL)
+		/* The mail went (or was to go) in cleartext: no STARTTLS, or it was refused
+		 * (RFC 8460 §4.3.1; the checklist's Impl for a refused STARTTLS). */
+		report(j, h, a, MXTLS_RESULT_STARTTLS_NOT_SUPPORTED,
+		       sr->starttls_offered ? "STARTTLS refused" : "STARTTLS not offered", sr);
+	/* Else the session ended before TLS for another reason: transient (§4.3.4). */
 }
 
 /* Transaction l of the session has ended: each recipient has the server's own answer. */
@@ -294,6 +344,7 @@ static void on_session(void *arg, const struct smtp_session_result *sr)
 	struct deliver_run *run = j->run;
 	j->sess = NULL;
 	const struct decision_host *h = &j->d->hosts[j->host];
+	report_session(j, h, sr);
 	log_kv(run, MXTLS_LOG_INFO, "attempt", "domain", j->domain, "host", h->name, "security",
 	       decision_security_name(h->security), "tls", sr->tls ? "yes" : "no", "stage",
 	       smtp_stage_name(sr->stage), "why", sr->reason, NULL);
@@ -361,6 +412,12 @@ static void try_next(struct domain_job *j)
 	for (; j->host < d->nhosts; j->host++, j->addr = 0, j->cleartext_retry = false) {
 		struct decision_host *h = &d->hosts[j->host];
 		if (h->security == SEC_UNREACHABLE || (h->security == SEC_EXCLUDED && !optional)) {
+			if (h->security == SEC_EXCLUDED)
+				report(j, h, NULL, MXTLS_RESULT_VALIDATION_FAILURE,
+				       "mx not in the MTA-STS policy", NULL); /* D10 */
+			else if (h->dane != NULL && h->dane->tlsa_failed)
+				report(j, h, NULL, MXTLS_RESULT_DNSSEC_INVALID, h->dane->reason,
+				       NULL);
 			if (h->security == SEC_EXCLUDED && !j->attempted) {
 				/* D10: a host skipped for the STS mx patterns counts as a failure; the
 				 * failure of a host actually contacted says more, and is kept. */
@@ -399,6 +456,8 @@ static void try_next(struct domain_job *j)
 			.txn_done_arg = j,
 		};
 		memcpy(sreq.addr, a->addr, sizeof sreq.addr);
+		j->sess_tls = sreq.tls;
+		j->verify_ran = false;
 		int rc = smtp_session_start(run->base, &sreq, on_session, j, &j->sess);
 		if (rc == MXTLS_OK)
 			return;
@@ -432,6 +491,9 @@ static void on_decision(void *arg, struct decision *d)
 			   "out of memory while deciding");
 		return;
 	}
+	if (d->sts != NULL && d->sts->fetched && d->sts->fetch_result != MXTLS_RESULT_OK)
+		/* RFC 8460 §4.3.2: the policy could not be fetched or was invalid. */
+		report(j, NULL, NULL, d->sts->fetch_result, d->sts->fetch_error, NULL);
 	switch (d->mode) {
 	case MODE_UNDELIVERABLE:
 		/* RFC 7505 §4.2 (null MX, 5.1.10) and RFC 5321 §5.1 (no such domain, 5.1.2). */

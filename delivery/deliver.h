@@ -11,6 +11,7 @@
 
 #include <mxtls/result.h>
 
+#include "delivery/delivery_tlsrpt_result.h"
 #include "smtp/smtp_client.h"
 #include "validator/decision.h"
 
@@ -81,6 +82,13 @@ struct deliver_req {
 	void (*txn_done)(void *arg, size_t msg, const struct deliver_rcpt *results,
 			 const size_t *idx, size_t n);
 	void *txn_done_arg;
+	/* RFC 8460 §4: every TLS session attempt on a new connection, and every failure before
+	 * one (an MTA-STS policy that could not be had, a host its policy excludes, a failed TLSA
+	 * lookup), goes to tlsrpt as it happens; NULL: nothing is recorded (TLS reports
+	 * themselves are never counted, §3).  Cleartext sessions after a failed handshake and
+	 * sessions that end before TLS for other reasons (§4.3.4, transient) are left out. */
+	deliver_tlsrpt_fn tlsrpt;
+	void *tlsrpt_arg;
 };
 
 /* Called once from the loop; results[i] belongs to req->rcpts[i] (then to the further

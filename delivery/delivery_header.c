@@ -168,6 +168,17 @@ int delivery_header_from(const char *name, const char *addr, struct util_buf *ou
 	return rc;
 }
 
+bool delivery_header_is_tls_report(const char *msg, size_t len)
+{
+	size_t pos = 0;
+	bool blank;
+	struct delivery_field f;
+	while (delivery_header_next(msg, len, &pos, &f, &blank))
+		if (delivery_field_is(&f, "TLS-Report-Domain"))
+			return true;
+	return false;
+}
+
 bool delivery_header_tls_required_no(const char *msg, size_t len)
 {
 	size_t pos = 0;

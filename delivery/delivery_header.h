@@ -65,6 +65,10 @@ int delivery_header_fixup(const char *msg, size_t len, const struct delivery_fix
  * case-insensitively, white space around it ignored; with several such fields, the last). */
 bool delivery_header_tls_required_no(const char *msg, size_t len);
 
+/* RFC 8460 §5.3: true when the header section has a TLS-Report-Domain field (a TLS report,
+ * whose delivery is never counted in a report, §3). */
+bool delivery_header_is_tls_report(const char *msg, size_t len);
+
 /* RFC 5322 §3.3 date-time for Unix time t in UTC: "Tue, 01 Dec 2026 10:00:00 +0000".
  * out must have room for 40 bytes. */
 void delivery_header_date(int64_t t, char out[40]);

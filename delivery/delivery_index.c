@@ -46,7 +46,12 @@ static const char schema_2[] =
 	"CREATE INDEX IF NOT EXISTS recipients_due ON recipients (next_attempt)"
 	" WHERE state IN ('pending', 'deferred');"
 	"PRAGMA user_version = 2;";
-#define SCHEMA_VERSION 2
+/* Version 3 (TLS-RPT): the message is a TLS report (a TLS-Report-Domain field, RFC 8460
+ * §5.3, read at submission): its sessions are not counted in the next report (§3). */
+static const char schema_3[] =
+	"ALTER TABLE messages ADD COLUMN tlsrpt_report INTEGER NOT NULL DEFAULT 0;"
+	"PRAGMA user_version = 3;";
+#define SCHEMA_VERSION 3
 
 /* The schema version of the open database, or -1. */
 static int user_version(sqlite3 *db)
@@ -73,8 +78,11 @@ static bool migrate(sqlite3 *db)
 	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
 		return false;
 	v = user_version(db);
-	bool ok = v == SCHEMA_VERSION ||
-		  (v == 1 && sqlite3_exec(db, schema_2, NULL, NULL, NULL) == SQLITE_OK);
+	bool ok = v >= 1 && v <= SCHEMA_VERSION;
+	if (ok && v < 2)
+		ok = sqlite3_exec(db, schema_2, NULL, NULL, NULL) == SQLITE_OK;
+	if (ok && v < 3)
+		ok = sqlite3_exec(db, schema_3, NULL, NULL, NULL) == SQLITE_OK;
 	if (ok && sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK)
 		return true;
 	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
@@ -185,7 +193,7 @@ int delivery_index_insert(struct delivery_index *ix, const struct delivery_msg_r
 		return db_fail(ix, "begin", err, errlen);
 	bool ok = sqlite3_prepare_v2(ix->db,
 				     "INSERT INTO messages (id, sender, size, queued_at, "
-				     "requiretls, tls_optional) VALUES (?, ?, ?, ?, ?, ?)",
+				     "requiretls, tls_optional, tlsrpt_report) VALUES (?, ?, ?, ?, ?, ?, ?)",
 				     -1, &msg, NULL) == SQLITE_OK &&
 		  sqlite3_prepare_v2(ix->db,
 				     "INSERT INTO recipients (message_id, seq, recipient, state, "
@@ -198,6 +206,7 @@ int delivery_index_insert(struct delivery_index *ix, const struct delivery_msg_r
 		sqlite3_bind_int64(msg, 4, m->queued_at);
 		sqlite3_bind_int(msg, 5, m->requiretls ? 1 : 0);
 		sqlite3_bind_int(msg, 6, m->tls_optional ? 1 : 0);
+		sqlite3_bind_int(msg, 7, m->tlsrpt_report ? 1 : 0);
 		ok = step_done(msg);
 	}
 	for (size_t i = 0; ok && i < n; i++) {
@@ -365,7 +374,7 @@ int delivery_index_due(struct delivery_index *ix, int64_t now, bool untried, siz
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(ix->db,
 			       "SELECT m.id, m.sender, m.queued_at, m.requiretls, m.warned, r.seq, "
-			       "r.recipient, r.attempts, r.state, r.rowid, m.tls_optional "
+			       "r.recipient, r.attempts, r.state, r.rowid, m.tls_optional, m.tlsrpt_report "
 			       "FROM recipients r "
 			       "JOIN messages m ON m.id = r.message_id "
 			       "WHERE r.state IN ('pending', 'deferred') AND (r.next_attempt <= ?1 "
@@ -389,8 +398,9 @@ int delivery_index_due(struct delivery_index *ix, int64_t now, bool untried, siz
 			.attempts = sqlite3_column_int64(st, 7),
 			.rowid = sqlite3_column_int64(st, 9),
 			.tls_optional = sqlite3_column_int(st, 10) != 0,
+			.tlsrpt_report = sqlite3_column_int(st, 11) != 0,
 		};
-		static const int ints[] = {2, 3, 4, 5, 7, 10};
+		static const int ints[] = {2, 3, 4, 5, 7, 10, 11};
 		for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
 			if (sqlite3_column_type(st, ints[i]) != SQLITE_INTEGER)
 				d.damaged = "a number column holds something else";

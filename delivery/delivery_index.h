@@ -20,6 +20,7 @@ struct delivery_msg_row {
 	int64_t size, queued_at;
 	bool requiretls;   /* the envelope asked for REQUIRETLS (RFC 8689 §4) */
 	bool tls_optional; /* "TLS-Required: No" in the header (RFC 8689 §5) */
+	bool tlsrpt_report; /* a TLS report (RFC 8460 §5.3): its sessions are not counted */
 };
 struct delivery_rcpt_row {
 	const char *recipient, *state;
@@ -68,7 +69,7 @@ int delivery_index_list(struct delivery_index *ix, const char *id, delivery_inde
 struct delivery_due_row {
 	const char *id, *sender, *recipient;
 	int64_t seq, attempts, queued_at, rowid;
-	bool requiretls, warned, tls_optional;
+	bool requiretls, warned, tls_optional, tlsrpt_report;
 	const char *damaged; /* NULL, or why the row cannot be used as stored */
 };
 typedef int (*delivery_index_due_fn)(void *arg, const struct delivery_due_row *d);

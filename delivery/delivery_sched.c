@@ -26,6 +26,7 @@
 #include "delivery/delivery_header.h"
 #include "delivery/delivery_inflight.h"
 #include "delivery/delivery_queue.h"
+#include "delivery/delivery_tlsrpt.h"
 #include "util/util_buf.h"
 #include "util/util_dnsname.h"
 #include "util/util_log.h"
@@ -69,7 +70,7 @@ struct job {
 	struct delivery_sched *s;
 	struct job *next;
 	char domain[256];
-	bool requiretls, tls_optional; /* every message of a job has the same */
+	bool requiretls, tls_optional, tlsrpt_report; /* every message of a job has the same */
 	bool started;
 	struct job_msg **m;
 	size_t nm;
@@ -199,7 +200,8 @@ static struct job *batch_job(struct delivery_sched *s, const char *domain,
 {
 	for (struct job *j = s->batch; j != NULL; j = j->next)
 		if (j->nm < SCHED_BATCH_MAX && j->requiretls == d->requiretls &&
-		    j->tls_optional == d->tls_optional && strcmp(j->domain, domain) == 0)
+		    j->tls_optional == d->tls_optional && j->tlsrpt_report == d->tlsrpt_report &&
+		    strcmp(j->domain, domain) == 0)
 			return j;
 	if (s->nrunning + s->nbatch >= s->o.concurrency ||
 	    domain_load(s, domain) >= s->o.concurrency_per_domain)
@@ -213,6 +215,7 @@ static struct job *batch_job(struct delivery_sched *s, const char *domain,
 	memcpy(j->domain, domain, sizeof j->domain);
 	j->requiretls = d->requiretls;
 	j->tls_optional = d->tls_optional;
+	j->tlsrpt_report = d->tlsrpt_report;
 	j->next = s->batch;
 	s->batch = j;
 	s->nbatch++;
@@ -760,6 +763,10 @@ static void job_start(struct job *j)
 		.requiretls = j->requiretls,
 		.txn_done = on_txn_done,
 		.txn_done_arg = j,
+		/* RFC 8460 §3: the delivery of a TLS report is not counted in the next one. */
+		.tlsrpt = s->ctx->state_dir != NULL && !j->tlsrpt_report ? delivery_tlsrpt_recorder
+									: NULL,
+		.tlsrpt_arg = s->ctx,
 	};
 	int rc = deliver_start(s->base, s->r, s->f, s->c, s->pkix, &req, on_result, j, &j->run);
 	free(more); /* deliver_start() copied the message list */

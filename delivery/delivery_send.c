@@ -9,6 +9,7 @@
 #include <mxtls/send.h>
 
 #include "delivery/deliver.h"
+#include "delivery/delivery_tlsrpt.h"
 #include "validator/mxtls_ctx.h"
 
 struct mxtls_delivery {
@@ -127,6 +128,10 @@ int mxtls_send_start(struct mxtls_ctx *ctx, const struct mxtls_message *m,
 		.now = mxtls_ctx_now(ctx),
 		.log = &ctx->log,
 		.log_id = mxtls_ctx_decision_id(ctx),
+		/* RFC 8460: sessions are recorded where there is a state directory to keep
+		 * them (STATE_DIR/tlsrpt.sqlite). */
+		.tlsrpt = ctx->state_dir != NULL ? delivery_tlsrpt_recorder : NULL,
+		.tlsrpt_arg = ctx,
 	};
 	rc = deliver_start(base, r, f, c, pkix, &req, on_delivered, op, &op->run);
 	if (rc != MXTLS_OK) {

@@ -212,7 +212,8 @@ static int store(struct mxtls_queue *q, const char *id, const struct delivery_en
 				       .size = (int64_t)len,
 				       .queued_at = now,
 				       .requiretls = e->requiretls,
-				       .tls_optional = delivery_header_tls_required_no(data, len)};
+				       .tls_optional = delivery_header_tls_required_no(data, len),
+				       .tlsrpt_report = delivery_header_is_tls_report(data, len)};
 	if (f == DELIVERY_FAULT_FAIL) {
 		snprintf(err, errlen, "injected failure before the index commit");
 		rc = MXTLS_E_IO;

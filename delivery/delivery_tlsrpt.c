@@ -12,6 +12,7 @@
 #include <mxtls/error.h>
 #include <mxtls/tlsrpt.h>
 
+#include "delivery/delivery_tlsrpt.h"
 #include "tlsrpt/tlsrpt_report.h"
 #include "tlsrpt/tlsrpt_store.h"
 #include "util/util_dnsname.h"
@@ -65,6 +66,16 @@ static int64_t today(const struct mxtls_ctx *ctx)
 	return now >= 0 ? now / TLSRPT_DAY_SECONDS : -1;
 }
 
+static int record(struct mxtls_ctx *ctx, int64_t day, const struct tlsrpt_result *r, char *err,
+		  size_t errlen)
+{
+	struct tlsrpt_store *st;
+	int rc = store_of(ctx, true, &st, err, errlen);
+	if (rc != MXTLS_OK)
+		return rc;
+	return tlsrpt_store_record(st, day, r, err, errlen);
+}
+
 void mxtls_tlsrpt_session_init(struct mxtls_tlsrpt_session *s)
 {
 	memset(s, 0, sizeof *s);
@@ -116,11 +127,18 @@ int mxtls_tlsrpt_record(struct mxtls_ctx *ctx, const struct mxtls_tlsrpt_session
 		.nmx = s->nmx_hosts,
 		.failure = s->result == MXTLS_RESULT_OK ? NULL : &f,
 	};
-	struct tlsrpt_store *st;
-	int rc = store_of(ctx, true, &st, err, errlen);
+	return record(ctx, day, &r, err, errlen);
+}
+
+void delivery_tlsrpt_recorder(void *arg, const struct tlsrpt_result *r)
+{
+	struct mxtls_ctx *ctx = arg;
+	char err[256] = "";
+	int64_t day = today(ctx);
+	int rc = day < 0 ? MXTLS_E_INVAL : record(ctx, day, r, err, sizeof err);
 	if (rc != MXTLS_OK)
-		return rc;
-	return tlsrpt_store_record(st, day, &r, err, errlen);
+		util_log_kv(&ctx->log, MXTLS_LOG_WARNING, 0, "tlsrpt-record-failed", "domain",
+			    r->domain, "why", err[0] != '\0' ? err : mxtls_strerror(rc), NULL);
 }
 
 void mxtls_tlsrpt_paths_free(char **paths, size_t npaths)

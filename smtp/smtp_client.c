@@ -3,6 +3,7 @@
 #include "smtp/smtp_client.h"
 
 #include <errno.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdarg.h>
@@ -468,6 +469,34 @@ static bool is2xx(int code)
 	return code >= 200 && code < 300;
 }
 
+/* The first word of a greeting or EHLO reply: the server's name (RFC 5321 §4.2: "220 "
+ * domain, "250 " domain).  Kept only when it is printable ASCII without space; else "". */
+static void take_server_name(struct smtp_session *s, const struct smtp_reply *r)
+{
+	const char *t = r->text != NULL ? r->text : "";
+	size_t n = 0;
+	while (t[n] > ' ' && t[n] < 0x7f && n + 1 < sizeof s->res.server_name)
+		n++;
+	if (t[n] != '\0' && t[n] != ' ' && t[n] != '\n')
+		n = 0; /* a control byte, or longer than a name can be */
+	memcpy(s->res.server_name, t, n);
+	s->res.server_name[n] = '\0';
+}
+
+/* Our address on the connection (RFC 8460 §4.4 sending-mta-ip). */
+static void take_local_ip(struct smtp_session *s)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof ss;
+	if (getsockname(s->fd, (struct sockaddr *)&ss, &len) != 0)
+		return;
+	const void *a = ss.ss_family == AF_INET6
+				? (const void *)&((struct sockaddr_in6 *)&ss)->sin6_addr
+				: (const void *)&((struct sockaddr_in *)&ss)->sin_addr;
+	if (inet_ntop(ss.ss_family, a, s->res.local_ip, sizeof s->res.local_ip) == NULL)
+		s->res.local_ip[0] = '\0';
+}
+
 static void on_ehlo(struct smtp_session *s, const struct smtp_reply *r)
 {
 	if (!is2xx(r->code)) {
@@ -488,6 +517,7 @@ static void on_ehlo(struct smtp_session *s, const struct smtp_reply *r)
 	}
 	smtp_ehlo_parse(r, &s->ehlo);
 	if (s->tls == NULL) {
+		take_server_name(s, r);
 		s->res.starttls_offered = s->ehlo.starttls;
 		if (s->req.tls != SMTP_TLS_NONE && s->ehlo.starttls) {
 			s->res.stage = SMTP_STAGE_STARTTLS;
@@ -637,6 +667,7 @@ static void on_reply(struct smtp_session *s, const struct smtp_reply *r)
 			       r->code, s->res.last.text);
 			return;
 		}
+		take_server_name(s, r);
 		send_ehlo(s);
 		return;
 	case CMD_EHLO:
@@ -800,6 +831,7 @@ static void on_io(evutil_socket_t fd, short what, void *arg)
 		}
 		s->connecting = false;
 		s->res.connected = true;
+		take_local_ip(s);
 		s->res.stage = SMTP_STAGE_GREETING;
 		event_add(s->ev_read, NULL);
 		event_del(s->ev_write);

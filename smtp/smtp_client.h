@@ -106,6 +106,10 @@ struct smtp_session_result {
 	bool used_helo;          /* EHLO was refused and HELO used (never when TLS is required) */
 	struct smtp_brief last;  /* the last reply the server sent */
 	size_t txns_done;        /* transactions that reached their end */
+	/* For TLS reports (RFC 8460 §4.4 sending-mta-ip, receiving-mx-helo); "" when unknown: */
+	char local_ip[46];       /* our end of the connection, as inet_ntop() writes it */
+	char server_name[256];   /* the name the server gave: first word of its EHLO reply
+				  * (cleartext), else of its greeting (RFC 5321 §4.2, §4.1.1.1) */
 };
 
 struct smtp_session_req {

@@ -316,6 +316,7 @@ static void on_tlsa(void *arg, struct dns_answer *ans)
 	if (is_error(ans)) {
 		/* RFC 7672 §2.1.2: "the SMTP client MUST NOT deliver via that server" (DANE-07);
 		 * a SERVFAIL is never read as "no TLSA" (PEERS.md, issue 7). */
+		h->res->tlsa_failed = true;
 		conclude(h, HOST_DANE_UNREACHABLE, "TLSA lookup at _%u._tcp.%s failed: %s",
 			 (unsigned)h->port, h->cands[h->cand], why(ans));
 	} else if (ans->outcome == DNS_DATA && ans->security == DNS_SECURE) {

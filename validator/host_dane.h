@@ -62,6 +62,7 @@ struct host_dane_result {
 	size_t naddrs;
 	struct host_addr addrs[HOST_DANE_ADDRS_MAX]; /* A then AAAA, as answered; the excess dropped */
 	bool tlsa_looked_up;         /* a TLSA query was sent (false when addresses are insecure) */
+	bool tlsa_failed;            /* ... and failed (SERVFAIL, bogus): RFC 8460 dnssec-invalid */
 	char tbd[DNS_NAME_TEXT_MAX]; /* the TLSA base domain ("" when none): SNI and primary name */
 	size_t ntlsa;
 	struct dane_tlsa *tlsa;      /* owned: the RRset, unusable records marked with reasons,

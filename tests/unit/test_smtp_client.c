@@ -1274,6 +1274,9 @@ START_TEST(no_sni)
 	ck_assert_str_eq(f.sni, "");
 	ck_assert_int_eq(h.verify_calls, 0);
 	ck_assert_uint_eq(h.res.txns_done, 1);
+	/* RFC 8460 §4.4 sending-mta-ip and receiving-mx-helo (the EHLO reply's name). */
+	ck_assert_str_eq(h.res.local_ip, "127.0.0.1");
+	ck_assert_str_eq(h.res.server_name, "mx.example.test");
 	expect_rx("no-sni", "TLS", &f.crypt,
 		  C_EHLO "MAIL FROM:<a@x> SIZE=" SIZE_B "\r\n" C_RCPT("b@y")
 			  C_DATA PAYLOAD_B C_QUIT,
