@@ -24,6 +24,8 @@ static const struct {
 	{"tlsrpt-organization", "(none: tlsrpt report refuses to run)"},
 	{"tlsrpt-contact", "(none: tlsrpt report refuses to run)"},
 	{"tlsrpt-submitter", "(the domain of tlsrpt-contact)"},
+	{"tlsrpt-send", "always"},
+	{"tlsrpt-keep-days", "30"},
 };
 
 /*

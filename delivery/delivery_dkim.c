@@ -184,11 +184,23 @@ int delivery_dkim_sign(const struct delivery_dkim *d, const char *msg, size_t le
 	const char *dom = from_domain(msg, len, &fa);
 	if (dom == NULL)
 		return MXTLS_OK;
+	/* The fields signed: dkim_sign()'s defaults, plus the two that RFC 8460 §5.3 wants
+	 * covered in a TLS report (signed only where present: dkim_sign() lists each name once
+	 * per field in the message, so other mail is signed as before). */
+	const char *signed_fields[40];
+	size_t k = 0;
+	for (const char *const *h = dkim_sign_default_headers; *h != NULL && k < 37; h++)
+		signed_fields[k++] = *h;
+	signed_fields[k++] = "TLS-Report-Domain";
+	signed_fields[k++] = "TLS-Report-Submitter";
+	signed_fields[k] = NULL;
 	for (size_t i = 0; i < d->n; i++) {
 		if (strcasecmp(d->v[i].domain, dom) != 0)
 			continue;
-		struct dkim_sign_params p = {
-			.domain = d->v[i].domain, .selector = d->v[i].selector, .timestamp = now};
+		struct dkim_sign_params p = {.domain = d->v[i].domain,
+					     .selector = d->v[i].selector,
+					     .timestamp = now,
+					     .headers = signed_fields};
 		int rc = dkim_sign(d->v[i].key, &p, msg, len, sig, sig_len);
 		if (rc != MXTLS_OK)
 			snprintf(err, errlen, "DKIM signing for %s failed: %s", d->v[i].domain,

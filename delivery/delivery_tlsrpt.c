@@ -191,21 +191,26 @@ static int write_file(const char *dir, const char *name, const void *data, size_
 	return *path_out != NULL ? MXTLS_OK : MXTLS_E_NOMEM;
 }
 
-/* One domain's report: built, compressed, written; its path appended to paths. */
-static int report_one(struct mxtls_ctx *ctx, struct tlsrpt_store *st, int64_t day,
-		      const char *domain, const char *submitter, const char *dir, char **path,
-		      char *err, size_t errlen)
+void delivery_tlsrpt_built_clear(struct delivery_tlsrpt_built *b)
 {
+	free(b->json);
+	free(b->gz);
+	memset(b, 0, sizeof *b);
+}
+
+int delivery_tlsrpt_build(struct mxtls_ctx *ctx, struct tlsrpt_store *st, int64_t day,
+			  const char *domain, const char *submitter,
+			  struct delivery_tlsrpt_built *b, char *err, size_t errlen)
+{
+	memset(b, 0, sizeof *b);
 	struct tlsrpt_day *d = NULL;
 	int rc = tlsrpt_store_load(st, day, domain, &d, err, errlen);
 	if (rc != MXTLS_OK)
 		return rc;
-	char *json = NULL;
-	uint8_t *gz = NULL;
-	size_t jlen = 0, gzlen = 0;
-	char name[700];
 	if (d->npolicies == 0)
-		goto out; /* rc MXTLS_OK, *path untouched: nothing to report */
+		goto out; /* rc MXTLS_OK, b->json NULL: nothing to report */
+	for (size_t i = 0; i < d->npolicies; i++)
+		b->failures += d->policies[i].failures;
 	struct tlsrpt_report_in in = {
 		.organization = ctx->tlsrpt_organization,
 		.contact = ctx->tlsrpt_contact,
@@ -214,27 +219,67 @@ static int report_one(struct mxtls_ctx *ctx, struct tlsrpt_store *st, int64_t da
 		.policies = d->policies,
 		.npolicies = d->npolicies,
 	};
-	rc = tlsrpt_report_json(&in, &json, &jlen);
+	rc = tlsrpt_report_json(&in, &b->json, &b->jlen);
 	if (rc == MXTLS_OK)
-		rc = tlsrpt_report_gzip(json, jlen, &gz, &gzlen);
+		rc = tlsrpt_report_gzip(b->json, b->jlen, &b->gz, &b->gzlen);
 	if (rc == MXTLS_OK)
-		rc = tlsrpt_report_filename(submitter, domain, day, name, sizeof name);
+		rc = tlsrpt_report_filename(submitter, domain, day, b->name, sizeof b->name);
+	if (rc == MXTLS_OK)
+		rc = tlsrpt_report_id_of(b->json, b->jlen, b->report_id, sizeof b->report_id);
 	if (rc != MXTLS_OK) {
 		util_errmsg(err, errlen, "report for %s: %s", domain, mxtls_strerror(rc));
-		goto out;
+		delivery_tlsrpt_built_clear(b);
 	}
+out:
+	tlsrpt_day_free(d);
+	return rc;
+}
+
+/* One domain's report: built, compressed, written; its path appended to paths. */
+static int report_one(struct mxtls_ctx *ctx, struct tlsrpt_store *st, int64_t day,
+		      const char *domain, const char *submitter, const char *dir, char **path,
+		      char *err, size_t errlen)
+{
+	struct delivery_tlsrpt_built b;
+	int rc = delivery_tlsrpt_build(ctx, st, day, domain, submitter, &b, err, errlen);
+	if (rc != MXTLS_OK || b.json == NULL)
+		return rc; /* an error, or nothing to report (*path untouched) */
 	/* The directory only when there is something to put in it. */
 	if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
 		util_errmsg(err, errlen, "%s: %s", dir, strerror(errno));
 		rc = MXTLS_E_IO;
-		goto out;
+	} else {
+		rc = write_file(dir, b.name, b.gz, b.gzlen, path, err, errlen);
 	}
-	rc = write_file(dir, name, gz, gzlen, path, err, errlen);
-out:
-	free(json);
-	free(gz);
-	tlsrpt_day_free(d);
+	delivery_tlsrpt_built_clear(&b);
 	return rc;
+}
+
+int delivery_tlsrpt_settings(struct mxtls_ctx *ctx, char submitter[256], char *err,
+			     size_t errlen)
+{
+	if (ctx->tlsrpt_organization == NULL || ctx->tlsrpt_contact == NULL) {
+		util_errmsg(err, errlen,
+		    "%s is not set: a report needs tlsrpt-organization and "
+		    "tlsrpt-contact",
+		    ctx->tlsrpt_organization == NULL ? "tlsrpt-organization" : "tlsrpt-contact");
+		return MXTLS_E_CONFIG;
+	}
+	/* RFC 8460 §5.1: the sender in the file name is the domain of contact-info, unless
+	 * tlsrpt-submitter names the reporting domain. */
+	const char *sub = ctx->tlsrpt_submitter != NULL ? ctx->tlsrpt_submitter
+							: strrchr(ctx->tlsrpt_contact, '@') + 1;
+	if (!util_dnsname_canon(sub, strlen(sub), submitter, 256)) {
+		util_errmsg(err, errlen, "tlsrpt-submitter '%s' is not a domain name", sub);
+		return MXTLS_E_CONFIG;
+	}
+	return MXTLS_OK;
+}
+
+int delivery_tlsrpt_store(struct mxtls_ctx *ctx, bool create, struct tlsrpt_store **out,
+			  char *err, size_t errlen)
+{
+	return store_of(ctx, create, out, err, errlen);
 }
 
 int mxtls_tlsrpt_report(struct mxtls_ctx *ctx, const char *day, const char *domain, const char *dir,
@@ -252,24 +297,12 @@ int mxtls_tlsrpt_report(struct mxtls_ctx *ctx, const char *day, const char *doma
 		util_errmsg(err, errlen, "'%s' is not a domain name", domain);
 		return MXTLS_E_INVAL;
 	}
-	if (ctx->tlsrpt_organization == NULL || ctx->tlsrpt_contact == NULL) {
-		util_errmsg(err, errlen,
-		    "%s is not set: a report needs tlsrpt-organization and "
-		    "tlsrpt-contact",
-		    ctx->tlsrpt_organization == NULL ? "tlsrpt-organization" : "tlsrpt-contact");
-		return MXTLS_E_CONFIG;
-	}
-	/* RFC 8460 §5.1: the sender in the file name is the domain of contact-info, unless
-	 * tlsrpt-submitter names the reporting domain. */
 	char submitter[256];
-	const char *sub = ctx->tlsrpt_submitter != NULL ? ctx->tlsrpt_submitter
-							: strrchr(ctx->tlsrpt_contact, '@') + 1;
-	if (!util_dnsname_canon(sub, strlen(sub), submitter, sizeof submitter)) {
-		util_errmsg(err, errlen, "tlsrpt-submitter '%s' is not a domain name", sub);
-		return MXTLS_E_CONFIG;
-	}
+	int rc = delivery_tlsrpt_settings(ctx, submitter, err, errlen);
+	if (rc != MXTLS_OK)
+		return rc;
 	struct tlsrpt_store *st;
-	int rc = store_of(ctx, false, &st, err, errlen);
+	rc = store_of(ctx, false, &st, err, errlen);
 	if (rc == MXTLS_E_NOTFOUND) {
 		*paths = NULL;
 		*npaths = 0;

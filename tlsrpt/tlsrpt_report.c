@@ -411,3 +411,14 @@ int tlsrpt_report_filename(const char *sender, const char *policy_domain, int64_
 			 day_begin(day), day_end(day));
 	return w > 0 && (size_t)w < cap ? MXTLS_OK : MXTLS_E_LIMIT;
 }
+
+int tlsrpt_report_id_of(const char *json, size_t len, char *buf, size_t cap)
+{
+	json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, NULL);
+	const char *id = json_string_value(json_object_get(root, "report-id"));
+	int rc = id == NULL ? MXTLS_E_SYNTAX
+	       : (size_t)snprintf(buf, cap, "%s", id) >= cap ? MXTLS_E_LIMIT
+							     : MXTLS_OK;
+	json_decref(root);
+	return rc;
+}

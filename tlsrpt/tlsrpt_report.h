@@ -73,6 +73,10 @@ struct tlsrpt_report_in {
  */
 int tlsrpt_report_json(const struct tlsrpt_report_in *in, char **out, size_t *outlen);
 
+/* The report-id of a report JSON that tlsrpt_report_json() wrote, into buf (cap bytes).
+ * MXTLS_OK, MXTLS_E_SYNTAX (not such a report), MXTLS_E_LIMIT (does not fit). */
+int tlsrpt_report_id_of(const char *json, size_t len, char *buf, size_t cap);
+
 /*
  * Compresses (in, len) as one gzip member (RFC 1952) with a fixed header: no file name, mtime 0,
  * OS "unknown" (255), so the same input always gives the same bytes.  On success *out (caller

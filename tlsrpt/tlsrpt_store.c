@@ -19,7 +19,7 @@
 #include "util/util_text.h"
 
 /* Schema version in PRAGMA user_version; a newer file is refused, never rewritten. */
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 /* Another process (the daemon, a report run) may hold the write lock briefly. */
 #define BUSY_TIMEOUT_MS 5000
 
@@ -55,6 +55,28 @@ static const char SCHEMA[] =
 	" PRIMARY KEY (policy, result_type, sending_mta_ip, receiving_mx_hostname,"
 	"  receiving_mx_helo, receiving_ip, additional_information, failure_reason_code)"
 	") WITHOUT ROWID;";
+
+/*
+ * Version 2: the outbox (tlsrpt_outbox.c), one row per (day, policy domain) report that a send
+ * run built: the exact bytes (so that a retry sends the same report, report-id included), where
+ * it stands, and when to try again (RFC 8460 §5.5).  state: 'pending' (to be tried at
+ * next_try), 'delivered' (a destination accepted it; delivered_to says which), 'no-destination'
+ * (no usable _smtp._tls record: nothing to send to), 'gave-up' (24 hours of failures).
+ */
+static const char SCHEMA_2[] =
+	"CREATE TABLE IF NOT EXISTS outbox ("
+	" day INTEGER NOT NULL,"
+	" domain TEXT NOT NULL,"
+	" report_id TEXT NOT NULL,"
+	" filename TEXT NOT NULL,"
+	" report BLOB NOT NULL,"
+	" state TEXT NOT NULL,"
+	" first_try INTEGER NOT NULL,"
+	" next_try INTEGER NOT NULL,"
+	" attempts INTEGER NOT NULL DEFAULT 0,"
+	" last_error TEXT NOT NULL DEFAULT '',"
+	" delivered_to TEXT NOT NULL DEFAULT '',"
+	" PRIMARY KEY (day, domain)) WITHOUT ROWID;";
 
 static const char SQL_POLICY[] =
 	"INSERT INTO policy (day, domain, type, strings, mx, successes, failures)"
@@ -94,14 +116,36 @@ static int schema(struct tlsrpt_store *s, char *err, size_t errlen)
 	sqlite3_finalize(st);
 	if (version == SCHEMA_VERSION)
 		return MXTLS_OK;
+	if (version == 1) {
+		/* Inside the write lock, the version read again: two processes upgrading at once
+		 * upgrade once. */
+		if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+			return db_error(s, "upgrade", err, errlen);
+		char sql[sizeof SCHEMA_2 + 128];
+		snprintf(sql, sizeof sql, "%sPRAGMA user_version = %d;", SCHEMA_2, SCHEMA_VERSION);
+		if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+			version = -1;
+		else {
+			version = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+			sqlite3_finalize(st);
+		}
+		if ((version == 1 && sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK) ||
+		    (version != 1 && version != SCHEMA_VERSION) ||
+		    sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+			int rc = db_error(s, "upgrade", err, errlen);
+			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+			return rc;
+		}
+		return MXTLS_OK;
+	}
 	if (version != 0) {
 		util_errmsg(err, errlen, "tlsrpt store: schema version %d, this mxtls knows %d", version,
 		    SCHEMA_VERSION);
 		return MXTLS_E_IO;
 	}
-	char sql[sizeof SCHEMA + 128];
-	snprintf(sql, sizeof sql, "BEGIN IMMEDIATE;%sPRAGMA user_version = %d;COMMIT;", SCHEMA,
-		 SCHEMA_VERSION);
+	char sql[sizeof SCHEMA + sizeof SCHEMA_2 + 128];
+	snprintf(sql, sizeof sql, "BEGIN IMMEDIATE;%s%sPRAGMA user_version = %d;COMMIT;", SCHEMA,
+		 SCHEMA_2, SCHEMA_VERSION);
 	if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
 		int rc = db_error(s, "schema", err, errlen);
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
@@ -569,5 +613,18 @@ int tlsrpt_store_prune(struct tlsrpt_store *s, int64_t first_kept, uint64_t *del
 		return db_error(s, "prune", err, errlen);
 	if (deleted != NULL)
 		*deleted = (uint64_t)sqlite3_changes(s->db);
+	if (sqlite3_prepare_v2(s->db, "DELETE FROM outbox WHERE day < ?", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return db_error(s, "prune", err, errlen);
+	sqlite3_bind_int64(st, 1, first_kept);
+	sr = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (sr != SQLITE_DONE)
+		return db_error(s, "prune", err, errlen);
 	return MXTLS_OK;
+}
+
+sqlite3 *tlsrpt_store_db(struct tlsrpt_store *s)
+{
+	return s->db;
 }

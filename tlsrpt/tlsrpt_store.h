@@ -76,8 +76,12 @@ int tlsrpt_store_load(struct tlsrpt_store *s, int64_t day, const char *domain,
 		      struct tlsrpt_day **out, char *err, size_t errlen);
 void tlsrpt_day_free(struct tlsrpt_day *d);
 
-/* Deletes every day before first_kept (days since 1970-01-01); *deleted (may be NULL) gets the
- * number of policy rows removed.  Returns MXTLS_OK or MXTLS_E_IO. */
+/* The database handle, for tlsrpt_outbox.c (the outbox table lives in the same file). */
+struct sqlite3;
+struct sqlite3 *tlsrpt_store_db(struct tlsrpt_store *s);
+
+/* Deletes every day before first_kept (days since 1970-01-01), results and outbox rows alike;
+ * *deleted (may be NULL) gets the number of policy rows removed.  Returns MXTLS_OK or MXTLS_E_IO. */
 int tlsrpt_store_prune(struct tlsrpt_store *s, int64_t first_kept, uint64_t *deleted, char *err,
 		       size_t errlen);
 

@@ -34,6 +34,9 @@ packages=(
   # tests: cli-maildrop reads the durable write order of a drop (create, fsync, rename, syncfs)
   # from strace
   strace
+  # tests: e2e-tlsrpt-send runs `mxtls tlsrpt send` hours and a day ahead (RFC 8460 §5.5
+  # retries) under libfaketime
+  faketime
 )
 # --list: print the package names only (for .ci/run and for packagers).
 if [ "${1:-}" = --list ]; then

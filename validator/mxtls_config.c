@@ -36,6 +36,8 @@ static const char *const key_names[CONFIG_KEY_COUNT] = {
 	[CONFIG_KEY_TLSRPT_ORGANIZATION] = "tlsrpt-organization",
 	[CONFIG_KEY_TLSRPT_CONTACT] = "tlsrpt-contact",
 	[CONFIG_KEY_TLSRPT_SUBMITTER] = "tlsrpt-submitter",
+	[CONFIG_KEY_TLSRPT_SEND] = "tlsrpt-send",
+	[CONFIG_KEY_TLSRPT_KEEP_DAYS] = "tlsrpt-keep-days",
 };
 
 /* Number-of-seconds settings and their ranges. */
@@ -105,6 +107,26 @@ static int check_value(int idx, const char *value, char *err, size_t errlen)
 	if (idx == CONFIG_KEY_TLSRPT_ORGANIZATION || idx == CONFIG_KEY_TLSRPT_CONTACT ||
 	    idx == CONFIG_KEY_TLSRPT_SUBMITTER)
 		return check_tlsrpt(idx, value, err, errlen);
+	if (idx == CONFIG_KEY_TLSRPT_SEND) {
+		if (strcmp(value, "always") == 0 || strcmp(value, "failures") == 0)
+			return MXTLS_OK;
+		util_errmsg(err, errlen, "%s: '%s' is not 'always' or 'failures'", key_names[idx],
+			    value);
+		return MXTLS_E_CONFIG;
+	}
+	if (idx == CONFIG_KEY_TLSRPT_KEEP_DAYS) {
+		char *end;
+		errno = 0;
+		long v = strtol(value, &end, 10);
+		if (value[0] < '0' || value[0] > '9' || *end != '\0' || errno != 0 || v < 2 ||
+		    v > 3660) {
+			/* At least 2: yesterday's results must outlive today's send run. */
+			util_errmsg(err, errlen, "%s: '%s' is not a number of days from 2 to 3660",
+				    key_names[idx], value);
+			return MXTLS_E_CONFIG;
+		}
+		return MXTLS_OK;
+	}
 	for (size_t i = 0; i < sizeof seconds_keys / sizeof seconds_keys[0]; i++) {
 		if ((int)seconds_keys[i].key != idx)
 			continue;

@@ -104,6 +104,12 @@ int mxtls_ctx_new(const struct mxtls_config *cfg, struct mxtls_ctx **out, char *
 			return MXTLS_E_NOMEM;
 		}
 	}
+	/* RFC 8460 §4: a report every day with sessions (as Google sends them), unless
+	 * tlsrpt-send = failures; results kept 30 days unless tlsrpt-keep-days. */
+	const char *s = mxtls_config_value(cfg, CONFIG_KEY_TLSRPT_SEND);
+	ctx->tlsrpt_failures_only = s != NULL && strcmp(s, "failures") == 0;
+	s = mxtls_config_value(cfg, CONFIG_KEY_TLSRPT_KEEP_DAYS);
+	ctx->tlsrpt_keep_days = s != NULL ? (unsigned)strtoul(s, NULL, 10) : 30;
 	/* RFC 8461 §3.3 lets senders bound the fetch; 10 s unless configured. */
 	const char *t = mxtls_config_value(cfg, CONFIG_KEY_STS_TIMEOUT);
 	ctx->sts_timeout_ms = t != NULL ? (unsigned)strtoul(t, NULL, 10) * 1000 : 10000;

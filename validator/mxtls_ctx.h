@@ -30,6 +30,8 @@ struct mxtls_ctx {
 	/* RFC 8460 report settings (tlsrpt-organization, -contact, -submitter); owned, NULL when
 	 * unset. */
 	char *tlsrpt_organization, *tlsrpt_contact, *tlsrpt_submitter;
+	bool tlsrpt_failures_only; /* tlsrpt-send = failures: no report for a day without one */
+	unsigned tlsrpt_keep_days; /* tlsrpt-keep-days (default 30): results kept this long */
 	/* The TLS-RPT store, opened on first use by delivery/delivery_tlsrpt.c; freed with the
 	 * context through tlsrpt_close (the validator does not know its type). */
 	void *tlsrpt;

@@ -24,6 +24,9 @@ extern "C" {
  *   tlsrpt-contact       RFC 8460 contact-info: an address local@domain
  *   tlsrpt-submitter     the reporting domain in report file names (RFC 8460 §5.1) and
  *                        report-ids; default: the domain of tlsrpt-contact
+ *   tlsrpt-send          "always" (default: a report for every day with sessions) or
+ *                        "failures" (only for days with at least one failure)
+ *   tlsrpt-keep-days     days of results kept in STATE_DIR/tlsrpt.sqlite (2-3660, default 30)
  * Keys the library does not know may be handled by the application (see app_key below).
  */
 struct mxtls_config;

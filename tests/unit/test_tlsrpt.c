@@ -697,32 +697,32 @@ START_TEST(store_prune)
 }
 END_TEST
 
-/* A file from a newer mxtls (user_version 2) or not a database at all is refused. */
+/* A file from a newer mxtls (user_version 3) or not a database at all is refused. */
 START_TEST(store_schema_version)
 {
 	char path[700], err[256] = "";
 	snprintf(path, sizeof path, "%s/newer.sqlite", test_tmp_root);
 	sqlite3 *db;
 	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_exec(db, "PRAGMA user_version = 2", NULL, NULL, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, "PRAGMA user_version = 3", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	struct tlsrpt_store *s = NULL;
 	ck_assert_int_eq(tlsrpt_store_open(path, true, &s, err, sizeof err), MXTLS_E_IO);
-	ck_assert_ptr_nonnull(strstr(err, "schema version 2"));
+	ck_assert_ptr_nonnull(strstr(err, "schema version 3"));
 	snprintf(path, sizeof path, "%s/garbage.sqlite", test_tmp_root);
 	FILE *fp = fopen(path, "w");
 	ck_assert_ptr_nonnull(fp);
 	fputs("this is not an SQLite database, but long enough to look at its header\n", fp);
 	fclose(fp);
 	ck_assert_int_eq(tlsrpt_store_open(path, true, &s, err, sizeof err), MXTLS_E_IO);
-	/* and a fresh file gets version 1 */
+	/* and a fresh file gets version 2 (results and the outbox) */
 	tlsrpt_store_close(open_store("fresh.sqlite"));
 	snprintf(path, sizeof path, "%s/fresh.sqlite", test_tmp_root);
 	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
 	sqlite3_stmt *st;
 	ck_assert_int_eq(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
 	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
-	ck_assert_int_eq(sqlite3_column_int(st, 0), 1);
+	ck_assert_int_eq(sqlite3_column_int(st, 0), 2);
 	sqlite3_finalize(st);
 	sqlite3_close(db);
 }
