@@ -30,10 +30,11 @@ ALLOWED = {
     "smtp": {"util"},
     # DKIM signing (RFC 6376): util/ only, with GnuTLS for the crypto (dkim -> util).
     "dkim": {"util"},
-    # RFC 8460 reporting: results in SQLite, reports as JSON and gzip (tlsrpt -> util; the
-    # http/ and store/ rooms it will use do not exist yet).
-    "tlsrpt": {"util"},
-    "validator": {"util", "dns", "dane", "sts", "smtp"},
+    # RFC 8460 reporting: results in SQLite, reports as JSON and gzip (tlsrpt -> util, http;
+    # the store/ room it will use does not exist yet).
+    "tlsrpt": {"util", "http"},
+    # validator/ also joins dns/ with http/ (report_post.c: a report's https host resolved).
+    "validator": {"util", "dns", "dane", "http", "sts", "smtp"},
     # The delivery agent: the context and decisions of validator/, util/, DKIM signing
     # (ARCHITECTURE.md: delivery -> validator, smtp, dkim, tlsrpt, store; store/ does not
     # exist yet).
