@@ -27,7 +27,7 @@
  *   W  "decision, chain primed": the context first decides testing.sts.test (same zone, a
  *      policy on nginx, no record in common with the measured domains), which primes
  *      libunbound's trust chain (DNSKEY/DS of ., test., sts.test.) and its server RTT estimate,
- *      creates the resolver thread, the libcurl handle and the cache database.  Then
+ *      creates the resolver thread, the HTTP client and the cache database.  Then
  *      mxtls_decide() of the domain is timed.  This is a cold decision as a running MTA makes
  *      it for a domain it has not seen: nothing about the domain is cached.
  *   C  "decision, fully cold" (enforce.sts.test only): mxtls_decide() on a brand-new context:

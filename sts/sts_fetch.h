@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* HTTPS fetch of an MTA-STS policy (RFC 8461 §3.3) on the event loop: the only user of libcurl. */
+/* HTTPS fetch of an MTA-STS policy (RFC 8461 §3.3) on the event loop, through http/. */
 #ifndef MXTLS_STS_STS_FETCH_H
 #define MXTLS_STS_STS_FETCH_H
 
@@ -61,7 +61,7 @@ struct sts_fetcher;
 /*
  * A fetcher whose transfers run on base (borrowed; must outlive it).  opts is copied.  On
  * success *out is set; free with sts_fetcher_free().  Returns MXTLS_OK, MXTLS_E_NOMEM,
- * MXTLS_E_CONFIG (libcurl could not be initialised).
+ * MXTLS_E_CONFIG (the HTTP client could not be initialised).
  */
 int sts_fetcher_new(struct event_base *base, const struct sts_fetch_opts *opts,
 		    struct sts_fetcher **out);
@@ -79,10 +79,11 @@ struct sts_fetch;
  * GETs https://mta-sts.<domain>/.well-known/mta-sts.txt (RFC 8461 §3.3), connecting only to
  * addrs[0..naddrs) (IPv4 or IPv6 text, resolved by the caller's DNSSEC-aware resolver so one
  * resolver configuration governs everything).  The certificate is verified against the CA
- * file (or system store) and the host name by libcurl; no redirect is followed, no proxy is
+ * file (or system store) and the host name by http/; no redirect is followed, no proxy is
  * used, nothing is cached.  cb runs later, never inside this call.  *out (may be NULL)
  * receives a handle for sts_fetch_cancel(), valid until cb runs.  Returns MXTLS_OK,
- * MXTLS_E_INVAL (bad domain or no address), MXTLS_E_NOMEM (also when libcurl refuses an
+ * MXTLS_E_INVAL (bad domain, no address, an address that is not numeric IPv4 or IPv6 text,
+ * more than HTTP_CLIENT_ADDRS_MAX), MXTLS_E_NOMEM (also when the HTTP client refuses an
  * option).
  */
 int sts_fetch_start(struct sts_fetcher *f, const char *domain, const char *const *addrs,

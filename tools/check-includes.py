@@ -5,7 +5,8 @@
 Rules: cli/ includes only <mxtls/...>, policyd/ and its own files; policyd/ (the Postfix policy
 server, built on the public API like cli/) includes only <mxtls/...> and itself; validator/ may
 include every module; delivery/ (the delivery agent) includes util/, smtp/, dkim/ and validator/;
-dane/, sts/, smtp/, dns/ include util/ and themselves but never one another; dkim/ (DKIM
+dane/, sts/, smtp/, dns/ include util/ and themselves but never one another (sts/ also includes
+http/, the HTTPS client; http/ includes only util/ and itself); dkim/ (DKIM
 signing, on GnuTLS) includes util/ and itself; tlsrpt/ (RFC 8460 reports; jansson and zlib are
 confined to it) includes util/ and itself; delivery/ also includes tlsrpt/ (the public TLS-RPT
 API joins the context to it); util/ includes only
@@ -16,21 +17,24 @@ import os
 import re
 import sys
 
-MODULES = ("util", "dns", "dane", "sts", "smtp", "dkim", "tlsrpt", "validator", "delivery",
+MODULES = ("util", "dns", "dane", "http", "sts", "smtp", "dkim", "tlsrpt", "validator", "delivery",
            "policyd", "cli", "include/mxtls")
 # Project folders each module may include (besides itself and the public <mxtls/...> headers).
 ALLOWED = {
     "util": set(),
     "dns": {"util"},
     "dane": {"util"},
-    "sts": {"util"},
+    # HTTPS GET and POST pinned to the caller's addresses (http -> util); the only libcurl user.
+    "http": {"util"},
+    "sts": {"util", "http"},
     "smtp": {"util"},
     # DKIM signing (RFC 6376): util/ only, with GnuTLS for the crypto (dkim -> util).
     "dkim": {"util"},
-    # RFC 8460 reporting: results in SQLite, reports as JSON and gzip (tlsrpt -> util; the
-    # http/ and store/ rooms it will use do not exist yet).
-    "tlsrpt": {"util"},
-    "validator": {"util", "dns", "dane", "sts", "smtp"},
+    # RFC 8460 reporting: results in SQLite, reports as JSON and gzip (tlsrpt -> util, http;
+    # the store/ room it will use does not exist yet).
+    "tlsrpt": {"util", "http"},
+    # validator/ also joins dns/ with http/ (report_post.c: a report's https host resolved).
+    "validator": {"util", "dns", "dane", "http", "sts", "smtp"},
     # The delivery agent: the context and decisions of validator/, util/, DKIM signing
     # (ARCHITECTURE.md: delivery -> validator, smtp, dkim, tlsrpt, store; store/ does not
     # exist yet).
@@ -42,14 +46,15 @@ ALLOWED = {
 # Third-party headers and the only modules that may include them.
 THIRD_PARTY = [
     (re.compile(r"^unbound(-event)?\.h$"), {"dns"}),
-    (re.compile(r"^curl/"), {"sts"}),
+    (re.compile(r"^curl/"), {"http"}),
     (re.compile(r"^sqlite3\.h$"), {"sts", "validator", "delivery", "policyd", "tlsrpt"}),
     # JSON only through jansson, gzip only through zlib, both in tlsrpt/ (ARCHITECTURE.md).
     (re.compile(r"^jansson\.h$"), {"tlsrpt"}),
     (re.compile(r"^zlib\.h$"), {"tlsrpt"}),
     (re.compile(r"^gnutls/"), {"dane", "smtp", "dkim"}),
     # delivery/: the daemon's loop, the scheduler and the SMTP submission listener.
-    (re.compile(r"^event2/"), {"dns", "sts", "smtp", "validator", "delivery", "policyd", "cli"}),
+    (re.compile(r"^event2/"), {"dns", "http", "sts", "smtp", "validator", "delivery", "policyd",
+                               "cli"}),
 ]
 # Headers meson generates into the build tree.
 GENERATED = {"mxtls_build.h"}

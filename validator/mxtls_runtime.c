@@ -63,7 +63,7 @@ int mxtls_ctx_fetcher(struct mxtls_ctx *ctx, struct sts_fetcher **out, char *err
 					      .connect_timeout_ms = total < 5000 ? total : 5000,
 					      .total_timeout_ms = total};
 		if (rc == MXTLS_OK && (rc = sts_fetcher_new(base, &opts, &ctx->fetcher)) != MXTLS_OK)
-			snprintf(err, errlen, "cannot initialise libcurl");
+			snprintf(err, errlen, "cannot initialise the HTTP client");
 		if (rc != MXTLS_OK)
 			return rc;
 	}

@@ -186,7 +186,8 @@ static void on_fetch(void *arg, struct sts_fetch_result *fr)
 	switch (fr->status) {
 	case STS_FETCH_OK:
 		/* RFC 8461 §3.3 (STS-13): the policy host's certificate must carry a DNS-ID for
-		 * it; libcurl would also accept a subject CN, so the SAN is checked here. */
+		 * it; http/'s name check would also accept a subject CN, so the SAN is checked
+		 * here. */
 		if (fr->peer_pem == NULL ||
 		    !dane_dnsid_pem_matches(fr->peer_pem, strlen(fr->peer_pem), s->host)) {
 			fetch_failed(s, MXTLS_RESULT_STS_WEBPKI_INVALID,

@@ -6,6 +6,9 @@
 #                                     certificate, plus a valid one per extra HOST
 #   pki-up.sh --add WORKDIR HOST...   issue valid certificates for more HOSTs from
 #                                     the CA already in WORKDIR/pki (e.g. for MX hosts)
+#   pki-up.sh --add-untrusted WORKDIR HOST...
+#                                     the same from untrusted-ca.pem, as HOST-untrusted.pem
+#                                     / .key (SAN HOST: right name, a root nobody trusts)
 #
 # Everything goes to WORKDIR/pki/ (ECDSA P-256 keys, PEM):
 #   ca.pem, ca.key                    the test root CA -- the one file to trust
@@ -31,13 +34,15 @@ die() {
 }
 
 usage() {
-    printf 'usage: %s WORKDIR [HOST...]\n       %s --add WORKDIR HOST...\n' "$prog" "$prog" >&2
+    printf 'usage: %s WORKDIR [HOST...]\n       %s --add|--add-untrusted WORKDIR HOST...\n' \
+        "$prog" "$prog" >&2
     exit 2
 }
 
 add=0
-if [[ ${1:-} == --add ]]; then
+if [[ ${1:-} == --add || ${1:-} == --add-untrusted ]]; then
     add=1
+    [[ $1 == --add-untrusted ]] && add=2
     shift
     (($# >= 2)) || usage
 fi
@@ -118,7 +123,12 @@ valid() {
 if ((add)); then
     [[ -f $pki/ca.pem && -f $pki/ca.key ]] || die "no CA in $pki (run $prog $workdir first)"
     for h in "$@"; do
-        valid "$h"
+        if ((add == 2)); then
+            check_host "$h"
+            leaf "$h-untrusted" untrusted-ca "$VALID_FROM" "$VALID_UNTIL" "$h" "$h"
+        else
+            valid "$h"
+        fi
     done
     exit 0
 fi

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# run-with-dns.sh [--tap] [--https] [--smtp] [--pre SCRIPT] CMD...
+# run-with-dns.sh [--tap] [--https] [--smtp] [--tlsrpt] [--pre SCRIPT] CMD...
 #
 # Run CMD inside a fresh network namespace that holds the hermetic test DNS
 # (an nsd serving the signed test root, test. and the scenario zones on
@@ -18,6 +18,8 @@
 #     MXTLS_TEST_WORKDIR        WORKDIR
 # and, with --smtp only,
 #     MXTLS_TEST_SMTP_DIR       WORKDIR/smtp (receivers.conf, received.jsonl, spool/, ...)
+# and, with --tlsrpt only,
+#     MXTLS_TEST_TLSRPT_DIR     WORKDIR/tlsrpt (control, received/, requests.log, ...)
 # and the script exits with CMD's status.  Everything is torn down on exit,
 # failure or interrupt.
 #
@@ -31,6 +33,8 @@
 #                  smtp-pki.sh (after pki-up.sh, before the --pre SCRIPT: certificates
 #                  and their TLSA records in WORKDIR/zones.d/) and smtp-up.sh (after
 #                  https-up.sh); needs python3-aiosmtpd (for /usr/bin/python3) and swaks
+#   --tlsrpt       also start the TLS-RPT report collector (implies --https):
+#                  tlsrpt-up.sh after https-up.sh (rpt.sts.test on 127.0.44.5:443)
 #   --pre SCRIPT   run "SCRIPT WORKDIR" (outside the namespace) before the DNS
 #                  is built, e.g. to drop extra records into WORKDIR/zones.d/
 #
@@ -43,13 +47,14 @@ prog=${0##*/}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 usage() {
-    printf 'usage: %s [--tap] [--https] [--smtp] [--pre SCRIPT] CMD...\n' "$prog" >&2
+    printf 'usage: %s [--tap] [--https] [--smtp] [--tlsrpt] [--pre SCRIPT] CMD...\n' "$prog" >&2
     exit 2
 }
 
 tap=0
 https=0
 smtp=0
+tlsrpt=0
 pre=""
 while (($#)); do
     case $1 in
@@ -63,6 +68,11 @@ while (($#)); do
         ;;
     --smtp)
         smtp=1
+        https=1
+        shift
+        ;;
+    --tlsrpt)
+        tlsrpt=1
         https=1
         shift
         ;;
@@ -110,18 +120,24 @@ if ((smtp)); then
         skip "python3-aiosmtpd not installed for /usr/bin/python3 (see tests/net/README.md)"
     fi
 fi
+if ((tlsrpt)); then
+    command -v ss >/dev/null || skip "ss not installed (see tests/net/README.md)"
+fi
 ip netns list >/dev/null 2>&1 || skip "'ip netns' is not available"
 
 netns=mxtls-$$-$RANDOM
 workdir=""
 netns_created=0
 
-# teardown HERE NETNS WORKDIR SMTP HTTPS NETNS_CREATED: stop the daemons, remove the
+# teardown HERE NETNS WORKDIR SMTP HTTPS NETNS_CREATED TLSRPT: stop the daemons, remove the
 # namespace and WORKDIR.
 # shellcheck disable=SC2317  # invoked from cleanup, possibly through bash -c
 teardown() {
-    local here=$1 netns=$2 workdir=$3 smtp=$4 https=$5 netns_created=$6
+    local here=$1 netns=$2 workdir=$3 smtp=$4 https=$5 netns_created=$6 tlsrpt=${7:-0}
     if [[ -n $workdir ]]; then
+        if ((tlsrpt)); then
+            bash "$here/tlsrpt-down.sh" "$netns" "$workdir" || true
+        fi
         if ((smtp)); then
             bash "$here/smtp-down.sh" "$netns" "$workdir" || true
         fi
@@ -147,7 +163,7 @@ signalled=0
 cleanup() {
     local rc=$?
     trap - EXIT INT TERM HUP
-    local args=("$here" "$netns" "$workdir" "$smtp" "$https" "$netns_created")
+    local args=("$here" "$netns" "$workdir" "$smtp" "$https" "$netns_created" "$tlsrpt")
     if ((signalled)); then
         # meson test, on a timeout or Ctrl-C, sends SIGTERM to the test's process group and
         # SIGKILL 0.5 s later; the teardown takes about 2 s.  In a session of its own the
@@ -199,6 +215,10 @@ fi
 if ((smtp)); then
     bash "$here/smtp-up.sh" "$netns" "$workdir"
     https_env+=(MXTLS_TEST_SMTP_DIR="$workdir/smtp")
+fi
+if ((tlsrpt)); then
+    bash "$here/tlsrpt-up.sh" "$netns" "$workdir"
+    https_env+=(MXTLS_TEST_TLSRPT_DIR="$workdir/tlsrpt")
 fi
 
 # CMD runs in the background (with our stdin) so that a signal sent to this
