@@ -22,5 +22,6 @@ const struct cli_command *const cli_commands[] = {
 	&cli_cmd_sts_cache,
 	&cli_cmd_sts_refresh,
 	&cli_cmd_tlsrpt_report,
+	&cli_cmd_tlsrpt_send,
 };
 const size_t cli_ncommands = sizeof cli_commands / sizeof cli_commands[0];

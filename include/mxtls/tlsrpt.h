@@ -88,6 +88,59 @@ MXTLS_API void mxtls_tlsrpt_paths_free(char **paths, size_t npaths);
 MXTLS_API int mxtls_tlsrpt_prune(struct mxtls_ctx *ctx, unsigned keep_days, char *err,
 				 size_t errlen);
 
+/* What a send run did with one policy domain's report (mxtls_tlsrpt_send()). */
+enum mxtls_tlsrpt_send_status {
+	MXTLS_TLSRPT_SENT = 0,           /* a destination accepted it in this run (mail: queued) */
+	MXTLS_TLSRPT_ALREADY_SENT = 1,   /* an earlier run delivered it: nothing sent again */
+	MXTLS_TLSRPT_RETRY = 2,          /* every destination failed (or none could be looked
+					  * up); tried again at next_try by a later run */
+	MXTLS_TLSRPT_GAVE_UP = 3,        /* failing for 24 hours (RFC 8460 §5.5): not tried again */
+	MXTLS_TLSRPT_NO_DESTINATION = 4, /* no usable _smtp._tls record (§3): nowhere to send */
+	MXTLS_TLSRPT_SKIPPED = 5,        /* tlsrpt-send = failures, and the day had none */
+};
+
+/* "sent", "already-sent", "retry", "gave-up", "no-destination", "skipped"; "unknown". */
+MXTLS_API const char *mxtls_tlsrpt_send_status_name(enum mxtls_tlsrpt_send_status s);
+
+struct mxtls_tlsrpt_sent {
+	char *domain;  /* the policy domain */
+	enum mxtls_tlsrpt_send_status status;
+	char *detail;  /* one line: where it went, or why not (each destination's failure) */
+	long long next_try; /* RETRY: Unix seconds of the next attempt; else 0 */
+};
+
+struct mxtls_tlsrpt_send_opts {
+	/* "DOMAIN:SELECTOR:KEYFILE" as the queue daemon's dkim-key (borrowed): a mail report
+	 * is queued only when one of them signs for the reporting domain (RFC 8460 §3: mail
+	 * reports MUST be DKIM-signed; the daemon signs them when it sends). */
+	const char *const *dkim_keys;
+	size_t ndkim_keys;
+};
+
+/*
+ * Sends the reports of the UTC day "YYYY-MM-DD" (RFC 8460 §5): for every policy domain with
+ * results that day, the report is built once (as mxtls_tlsrpt_report() builds it) and kept in
+ * the store with where its delivery stands; the domain's _smtp._tls TXT record is looked up
+ * now (exactly one v=TLSRPTv1 record, §3), and the report goes to every rua destination:
+ * https: by POST (application/tlsrpt+gzip; only a 2xx is success), mailto: into ctx's queue
+ * (multipart/report with TLS-Report-Domain, TLS-Report-Submitter, TLS-Required: No; from
+ * tlsrpt-contact).  A report is delivered once one destination took it; otherwise it is
+ * retried by later runs with backoff for 24 hours after its first attempt (§5.5), then given
+ * up (logged).  A report delivered, given up or without destination is never sent again.
+ * Only one send run works on a state directory at a time.  Afterwards results older than
+ * tlsrpt-keep-days are pruned.  On success *out (free with mxtls_tlsrpt_sent_free()) lists
+ * the n domains, sorted.  Returns MXTLS_OK, MXTLS_E_INVAL (a bad day), MXTLS_E_CONFIG (a
+ * setting missing, no state-dir), MXTLS_E_TEMPFAIL (another send run is working),
+ * MXTLS_E_IO (the store; reason in err), MXTLS_E_NOMEM.
+ */
+MXTLS_API int mxtls_tlsrpt_send(struct mxtls_ctx *ctx, const char *day,
+				const struct mxtls_tlsrpt_send_opts *opts,
+				struct mxtls_tlsrpt_sent **out, size_t *n, char *err,
+				size_t errlen);
+
+/* Frees what mxtls_tlsrpt_send() returned; NULL is a no-op. */
+MXTLS_API void mxtls_tlsrpt_sent_free(struct mxtls_tlsrpt_sent *v, size_t n);
+
 #ifdef __cplusplus
 }
 #endif
