@@ -30,21 +30,14 @@
 
 #include "delivery/delivery_queue.h"
 #include "delivery/delivery_tlsrpt.h"
-#include "dns/dns_rdata.h"
-#include "dns/dns_resolver.h"
-#include "http/http_post.h"
 #include "tlsrpt/tlsrpt_mail.h"
 #include "tlsrpt/tlsrpt_outbox.h"
 #include "tlsrpt/tlsrpt_report.h"
 #include "tlsrpt/tlsrpt_rua.h"
 #include "util/util_errmsg.h"
 #include "util/util_log.h"
-#include "validator/report_post.h"
 #include "validator/mxtls_ctx.h"
-
-/* The most TXT records of one _smtp._tls RRset looked at; more is treated as a failed lookup
- * (fail closed: a record beyond the cap could be the second v=TLSRPTv1 one). */
-#define RRSET_MAX 64
+#include "validator/report_io.h"
 
 const char *mxtls_tlsrpt_send_status_name(enum mxtls_tlsrpt_send_status s)
 {
@@ -76,8 +69,6 @@ struct send_run {
 	const struct mxtls_tlsrpt_send_opts *opts;
 	char submitter[256];
 	struct tlsrpt_store *st;
-	struct dns_resolver *r;
-	struct http_client *http;
 	struct mxtls_queue *q; /* opened on the first mail destination */
 	int64_t now;
 };
@@ -104,68 +95,30 @@ static void add_detail(char *d, size_t cap, const char *fmt, ...)
 }
 
 /*
- * RFC 8460 §3 discovery for domain: the TXT RRset at _smtp._tls.<domain>, its strings of each
- * record concatenated, through tlsrpt_rua_discover().  MXTLS_OK (*rua usable), MXTLS_E_NOTFOUND
- * (no record, several, an invalid one: the domain takes no reports; why says so),
- * MXTLS_E_TEMPFAIL (the lookup failed: try again later), MXTLS_E_NOMEM.
+ * RFC 8460 §3 discovery for domain: the TXT RRset at _smtp._tls.<domain>
+ * (validator/report_io.c), then tlsrpt_rua_discover().  MXTLS_OK (*rua usable),
+ * MXTLS_E_NOTFOUND (no record, several, an invalid one: the domain takes no reports; why says
+ * so), MXTLS_E_TEMPFAIL (the lookup failed: try again later), MXTLS_E_NOMEM.
  */
 static int discover(struct send_run *run, const char *domain, struct tlsrpt_rua *rua, char *why,
 		    size_t whylen)
 {
-	char name[300];
-	if ((size_t)snprintf(name, sizeof name, "_smtp._tls.%s", domain) >= sizeof name) {
-		util_errmsg(why, whylen, "_smtp._tls.%s: name too long", domain);
+	struct report_txt txt;
+	int rc = report_txt_lookup(run->ctx, domain, &txt, why, whylen);
+	if (rc == MXTLS_E_INVAL)
 		return MXTLS_E_NOTFOUND;
+	if (rc != MXTLS_OK)
+		return rc;
+	struct tlsrpt_rua_span spans[REPORT_TXT_MAX];
+	for (size_t i = 0; i < txt.n; i++)
+		spans[i] = (struct tlsrpt_rua_span){txt.rec[i], txt.len[i]};
+	rc = tlsrpt_rua_discover(spans, txt.n, rua);
+	if (rc != MXTLS_OK && rc != MXTLS_E_NOMEM) {
+		if (txt.n > 0 || why[0] == '\0')
+			util_errmsg(why, whylen, "_smtp._tls.%s: %s", domain, rua->reason);
+		rc = MXTLS_E_NOTFOUND;
 	}
-	struct dns_answer *ans = NULL;
-	int rc = dns_resolve_sync(run->r, name, DNS_TYPE_TXT, &ans);
-	if (rc != MXTLS_OK || ans == NULL) {
-		util_errmsg(why, whylen, "%s TXT: %s", name, mxtls_strerror(rc));
-		dns_answer_free(ans);
-		return rc == MXTLS_E_NOMEM ? MXTLS_E_NOMEM : MXTLS_E_TEMPFAIL;
-	}
-	if (ans->outcome >= DNS_ERR_SERVFAIL) {
-		/* A failure to learn the record is not "no record" (ARCHITECTURE: fail closed). */
-		util_errmsg(why, whylen, "%s TXT: %s", name, dns_outcome_name(ans->outcome));
-		dns_answer_free(ans);
-		return MXTLS_E_TEMPFAIL;
-	}
-	if (ans->outcome != DNS_DATA || ans->n == 0) {
-		util_errmsg(why, whylen, "%s: no TXT record (%s)", name,
-			    dns_outcome_name(ans->outcome));
-		dns_answer_free(ans);
-		return MXTLS_E_NOTFOUND;
-	}
-	if (ans->n > RRSET_MAX) {
-		util_errmsg(why, whylen, "%s: more than %d TXT records", name, RRSET_MAX);
-		dns_answer_free(ans);
-		return MXTLS_E_TEMPFAIL;
-	}
-	struct tlsrpt_rua_span spans[RRSET_MAX];
-	char *bufs[RRSET_MAX] = {0};
-	size_t n = 0;
-	rc = MXTLS_OK;
-	for (size_t i = 0; i < ans->n && rc == MXTLS_OK; i++) {
-		/* A TXT rdata of L bytes holds at most L - 1 bytes of text. */
-		size_t cap = ans->rdlen[i] + 1, len = 0;
-		if ((bufs[i] = malloc(cap)) == NULL) {
-			rc = MXTLS_E_NOMEM;
-			break;
-		}
-		if (dns_rdata_txt(ans->rdata[i], ans->rdlen[i], bufs[i], cap, &len) != MXTLS_OK)
-			continue; /* malformed rdata: not a candidate record */
-		spans[n++] = (struct tlsrpt_rua_span){bufs[i], len};
-	}
-	if (rc == MXTLS_OK) {
-		rc = tlsrpt_rua_discover(spans, n, rua);
-		if (rc != MXTLS_OK && rc != MXTLS_E_NOMEM) {
-			util_errmsg(why, whylen, "%s: %s", name, rua->reason);
-			rc = MXTLS_E_NOTFOUND;
-		}
-	}
-	for (size_t i = 0; i < ans->n && i < RRSET_MAX; i++)
-		free(bufs[i]);
-	dns_answer_free(ans);
+	report_txt_clear(&txt);
 	return rc;
 }
 
@@ -262,40 +215,11 @@ static int send_mail(struct send_run *run, const struct tlsrpt_outbox_row *row, 
 	return MXTLS_OK;
 }
 
-struct post_wait {
-	bool done;
-	struct http_post_result res;
-};
-
-static void on_posted(void *arg, const struct http_post_result *r)
-{
-	struct post_wait *w = arg;
-	w->res = *r;
-	w->done = true;
-}
-
-/* RFC 8460 §5.4: POST the gzipped report to url (its host's addresses from the validating
- * resolver: validator/report_post.c); only a 2xx is success. */
+/* RFC 8460 §5.4: POST the gzipped report to url; only a 2xx is success. */
 static int send_https(struct send_run *run, const struct tlsrpt_outbox_row *row, const char *url,
 		      char *why, size_t whylen)
 {
-	struct http_post_opts o = {.ca_file = run->ctx->ca_file};
-	struct post_wait w = {0};
-	int rc = report_post_start(run->r, run->http, url, row->report, row->report_len, &o,
-				   on_posted, &w, NULL);
-	char lerr[200] = "";
-	if (rc == MXTLS_OK)
-		rc = mxtls_ctx_wait(run->ctx, &w.done, lerr, sizeof lerr);
-	if (rc != MXTLS_OK) {
-		util_errmsg(why, whylen, "%s: %s", url, lerr[0] ? lerr : mxtls_strerror(rc));
-		return rc == MXTLS_E_INVAL ? MXTLS_E_INVAL : MXTLS_E_TEMPFAIL;
-	}
-	if (!w.res.ok) {
-		util_errmsg(why, whylen, "%s: %s", url, w.res.reason);
-		return MXTLS_E_TEMPFAIL;
-	}
-	util_errmsg(why, whylen, "%s: HTTP %ld", url, w.res.status);
-	return MXTLS_OK;
+	return report_https_post(run->ctx, url, row->report, row->report_len, why, whylen);
 }
 
 /* One attempt at row's delivery; row's state, times and texts are updated (not stored). */
@@ -493,17 +417,7 @@ int mxtls_tlsrpt_send(struct mxtls_ctx *ctx, const char *day,
 		return rc;
 	char **domains = NULL;
 	size_t nd = 0;
-	struct event_base *base;
 	rc = tlsrpt_store_domains(run.st, dn, &domains, &nd, err, errlen);
-	if (rc == MXTLS_OK && nd > 0) {
-		rc = mxtls_ctx_base(ctx, &base, err, errlen);
-		if (rc == MXTLS_OK)
-			rc = mxtls_ctx_resolver(ctx, &run.r, err, errlen);
-		if (rc == MXTLS_OK && http_client_new(base, &run.http) != MXTLS_OK) {
-			util_errmsg(err, errlen, "the HTTPS client cannot be set up");
-			rc = MXTLS_E_INTERNAL;
-		}
-	}
 	struct mxtls_tlsrpt_sent *v = nd > 0 ? calloc(nd, sizeof *v) : NULL;
 	if (rc == MXTLS_OK && nd > 0 && v == NULL)
 		rc = MXTLS_E_NOMEM;
@@ -517,7 +431,6 @@ int mxtls_tlsrpt_send(struct mxtls_ctx *ctx, const char *day,
 	if (rc == MXTLS_OK && ctx->tlsrpt_keep_days > 0)
 		rc = mxtls_tlsrpt_prune(ctx, ctx->tlsrpt_keep_days, err, errlen);
 	tlsrpt_strings_free(domains, nd);
-	http_client_free(run.http);
 	if (run.q != NULL)
 		mxtls_queue_close(run.q);
 	close(lock);

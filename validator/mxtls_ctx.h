@@ -17,6 +17,7 @@
 struct event_base;
 struct dns_resolver;
 struct sts_fetcher;
+struct http_client;
 struct sts_cache;
 struct dane_pkix;
 
@@ -44,6 +45,7 @@ struct mxtls_ctx {
 	bool base_borrowed; /* the application's loop (mxtls_ctx_set_event_base()) */
 	struct dns_resolver *resolver;
 	struct sts_fetcher *fetcher;
+	struct http_client *http; /* TLS report uploads (validator/report_io.c) */
 	struct sts_cache *cache;
 	struct dane_pkix *pkix;
 };

@@ -11,6 +11,7 @@
 
 #include "dane/dane_pkix.h"
 #include "dns/dns_resolver.h"
+#include "http/http_client.h"
 #include "mxtls_build.h"
 #include "sts/sts_cache_async.h"
 #include "sts/sts_fetch.h"
@@ -160,6 +161,8 @@ void mxtls_ctx_runtime_free(struct mxtls_ctx *ctx)
 	dane_pkix_free(ctx->pkix);
 	ctx->pkix = NULL;
 	sts_fetcher_free(ctx->fetcher);
+	http_client_free(ctx->http);
+	ctx->http = NULL;
 	dns_resolver_free(ctx->resolver);
 	sts_cache_close(ctx->cache);
 	if (ctx->base != NULL && !ctx->base_borrowed)
