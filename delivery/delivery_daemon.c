@@ -24,6 +24,7 @@
 #include "delivery/delivery_listener.h"
 #include "delivery/delivery_queue.h"
 #include "delivery/delivery_sched.h"
+#include "delivery/delivery_tlsrpt.h"
 #include "delivery/delivery_wake.h"
 #include "smtp/smtp_client.h"
 #include "util/util_log.h"
@@ -155,6 +156,8 @@ static void on_pickup_timer(evutil_socket_t fd, short what, void *arg)
 	event_add(d->ev_pickup, &tv);
 	pickup(d);
 	delivery_sched_kick(d->sched);
+	/* TLS-RPT results counted in memory reach the store while the daemon idles. */
+	delivery_tlsrpt_flush(d->q->ctx);
 }
 
 static void on_queued(void *arg, const char *id)
@@ -340,6 +343,7 @@ int mxtls_queue_run(struct mxtls_queue *q, const struct mxtls_queue_run_opts *o,
 		notify(&d, "READY=1");
 		while (!d.done && event_base_dispatch(d.base) == 0 && !d.done)
 			;
+		delivery_tlsrpt_flush(d.q->ctx);
 		const struct delivery_sched_stats *st = delivery_sched_stats(d.sched);
 		char a[24], b[24], c[24], e[24];
 		snprintf(a, sizeof a, "%" PRIu64, st->delivered);

@@ -7,26 +7,77 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <mxtls/error.h>
 #include <mxtls/tlsrpt.h>
 
 #include "delivery/delivery_tlsrpt.h"
+#include "tlsrpt/tlsrpt_batch.h"
 #include "tlsrpt/tlsrpt_report.h"
 #include "tlsrpt/tlsrpt_store.h"
 #include "util/util_dnsname.h"
 #include "util/util_errmsg.h"
 #include "validator/mxtls_ctx.h"
 
-static void close_store(void *s)
+/*
+ * What the context keeps for TLS-RPT (ctx->tlsrpt): the store, and the delivery agent's
+ * results counted in memory (tlsrpt_batch.c: one commit per session cost 11 % of a
+ * one-message session's CPU), written at most RECORD_FLUSH_SECONDS after the first of them,
+ * before anything reads the store in this process, and when the context is freed.  A crash
+ * loses what is not written yet: counters, never mail.
+ */
+#define RECORD_FLUSH_SECONDS 1.0
+#define RECORD_FLUSH_SESSIONS 10000
+
+struct rpt_state {
+	struct tlsrpt_store *st;
+	struct tlsrpt_batch *batch;
+	struct timespec since; /* when the batch got its first result (CLOCK_MONOTONIC) */
+	const struct util_log *log; /* the context's, which outlives this */
+};
+
+static double seconds_since(const struct timespec *t)
 {
-	tlsrpt_store_close(s);
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - t->tv_sec) + (double)(now.tv_nsec - t->tv_nsec) / 1e9;
 }
 
-/* The context's store, opened (create: created, with the state directory) on first use and
- * kept open so that recording costs one transaction.  MXTLS_E_NOTFOUND: no store yet. */
-static int store_of(struct mxtls_ctx *ctx, bool create, struct tlsrpt_store **out, char *err,
+/* Writes the counted results; a failure is logged and the counts kept for the next try. */
+static int flush(struct mxtls_ctx *ctx, struct rpt_state *rs, char *err, size_t errlen)
+{
+	if (rs->batch == NULL || tlsrpt_batch_pending(rs->batch) == 0)
+		return MXTLS_OK;
+	char e[256] = "";
+	int rc = tlsrpt_batch_flush(rs->batch, rs->st, e, sizeof e);
+	if (rc != MXTLS_OK) {
+		util_log_kv(&ctx->log, MXTLS_LOG_WARNING, 0, "tlsrpt-record-failed", "why",
+			    e[0] != '\0' ? e : mxtls_strerror(rc), NULL);
+		if (err != NULL)
+			util_errmsg(err, errlen, "%s", e);
+	}
+	return rc;
+}
+
+static void close_store(void *p)
+{
+	struct rpt_state *rs = p;
+	if (rs->batch != NULL && tlsrpt_batch_pending(rs->batch) > 0) {
+		char e[256] = "";
+		if (tlsrpt_batch_flush(rs->batch, rs->st, e, sizeof e) != MXTLS_OK)
+			util_log_kv(rs->log, MXTLS_LOG_WARNING, 0, "tlsrpt-record-failed", "why", e,
+				    "lost", "yes", NULL);
+	}
+	tlsrpt_batch_free(rs->batch);
+	tlsrpt_store_close(rs->st);
+	free(rs);
+}
+
+/* The context's TLS-RPT state with its store, opened (create: created, with the state
+ * directory) on first use and kept open.  MXTLS_E_NOTFOUND: no store yet. */
+static int state_of(struct mxtls_ctx *ctx, bool create, struct rpt_state **out, char *err,
 		    size_t errlen)
 {
 	if (ctx->tlsrpt != NULL) {
@@ -49,13 +100,32 @@ static int store_of(struct mxtls_ctx *ctx, bool create, struct tlsrpt_store **ou
 		util_errmsg(err, errlen, "state-dir: path too long");
 		return MXTLS_E_CONFIG;
 	}
-	struct tlsrpt_store *s;
-	int rc = tlsrpt_store_open(path, create, &s, err, errlen);
+	struct rpt_state *rs = calloc(1, sizeof *rs);
+	if (rs == NULL)
+		return MXTLS_E_NOMEM;
+	int rc = tlsrpt_store_open(path, create, &rs->st, err, errlen);
+	if (rc != MXTLS_OK) {
+		free(rs);
+		return rc;
+	}
+	rs->log = &ctx->log;
+	ctx->tlsrpt = rs;
+	ctx->tlsrpt_close = close_store;
+	*out = rs;
+	return MXTLS_OK;
+}
+
+/* The store, for those who read or write it directly: the counted results are written
+ * first, so that they see them. */
+static int store_of(struct mxtls_ctx *ctx, bool create, struct tlsrpt_store **out, char *err,
+		    size_t errlen)
+{
+	struct rpt_state *rs;
+	int rc = state_of(ctx, create, &rs, err, errlen);
 	if (rc != MXTLS_OK)
 		return rc;
-	ctx->tlsrpt = s;
-	ctx->tlsrpt_close = close_store;
-	*out = s;
+	flush(ctx, rs, NULL, 0);
+	*out = rs->st;
 	return MXTLS_OK;
 }
 
@@ -135,10 +205,31 @@ void delivery_tlsrpt_recorder(void *arg, const struct tlsrpt_result *r)
 	struct mxtls_ctx *ctx = arg;
 	char err[256] = "";
 	int64_t day = today(ctx);
-	int rc = day < 0 ? MXTLS_E_INVAL : record(ctx, day, r, err, sizeof err);
-	if (rc != MXTLS_OK)
+	struct rpt_state *rs = NULL;
+	int rc = day < 0 ? MXTLS_E_INVAL : state_of(ctx, true, &rs, err, sizeof err);
+	if (rc == MXTLS_OK && rs->batch == NULL)
+		rc = tlsrpt_batch_new(&rs->batch);
+	if (rc == MXTLS_OK) {
+		if (tlsrpt_batch_pending(rs->batch) == 0)
+			clock_gettime(CLOCK_MONOTONIC, &rs->since);
+		rc = tlsrpt_batch_add(rs->batch, day, r);
+		if (rc == MXTLS_E_LIMIT && flush(ctx, rs, NULL, 0) == MXTLS_OK)
+			rc = tlsrpt_batch_add(rs->batch, day, r); /* the distinct results were full */
+	}
+	if (rc != MXTLS_OK) {
 		util_log_kv(&ctx->log, MXTLS_LOG_WARNING, 0, "tlsrpt-record-failed", "domain",
 			    r->domain, "why", err[0] != '\0' ? err : mxtls_strerror(rc), NULL);
+		return;
+	}
+	if (tlsrpt_batch_pending(rs->batch) >= RECORD_FLUSH_SESSIONS ||
+	    seconds_since(&rs->since) >= RECORD_FLUSH_SECONDS)
+		flush(ctx, rs, NULL, 0);
+}
+
+void delivery_tlsrpt_flush(struct mxtls_ctx *ctx)
+{
+	if (ctx->tlsrpt != NULL)
+		flush(ctx, ctx->tlsrpt, NULL, 0);
 }
 
 void mxtls_tlsrpt_paths_free(char **paths, size_t npaths)

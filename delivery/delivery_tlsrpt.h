@@ -9,13 +9,18 @@
 #include "tlsrpt/tlsrpt_store.h"
 
 /*
- * A deliver_req.tlsrpt recorder: records r in the store of the mxtls_ctx arg under the
- * current UTC day of its clock.  A failure to record is logged (tlsrpt-record-failed), never
+ * A deliver_req.tlsrpt recorder: counts r for the store of the mxtls_ctx arg under the
+ * current UTC day of its clock (in memory first: delivery_tlsrpt_flush()).  A failure to record is logged (tlsrpt-record-failed), never
  * a reason to stop a delivery: the counters are reports, not mail.
  */
 void delivery_tlsrpt_recorder(void *ctx, const struct tlsrpt_result *r);
 
 struct mxtls_ctx;
+
+/* Writes what delivery_tlsrpt_recorder() counted in memory (it does so itself at most a
+ * second after the first result, on the next result; the daemon calls this on its timer so
+ * that an idle daemon's counts reach the store too).  Failures are logged. */
+void delivery_tlsrpt_flush(struct mxtls_ctx *ctx);
 
 /* The reporting domain (tlsrpt-submitter, else the domain of tlsrpt-contact) into submitter,
  * after checking that tlsrpt-organization and tlsrpt-contact are set.  MXTLS_OK or

@@ -84,8 +84,8 @@ static const char SQL_POLICY[] =
 	" ON CONFLICT (day, domain, type, strings, mx) DO UPDATE SET"
 	" successes = successes + excluded.successes, failures = failures + excluded.failures"
 	" RETURNING id";
-static const char SQL_FAILURE[] = "INSERT INTO failure VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1)"
-				  " ON CONFLICT DO UPDATE SET count = count + 1";
+static const char SQL_FAILURE[] = "INSERT INTO failure VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+				  " ON CONFLICT DO UPDATE SET count = count + excluded.count";
 
 struct tlsrpt_store {
 	sqlite3 *db;
@@ -288,10 +288,12 @@ static int step_done(struct tlsrpt_store *s, sqlite3_stmt *st)
 	return r == SQLITE_DONE ? SQLITE_OK : r;
 }
 
-int tlsrpt_store_record(struct tlsrpt_store *s, int64_t day, const struct tlsrpt_result *r,
-			char *err, size_t errlen)
+/* Adds count sessions of r on day inside the open transaction. */
+static int add_in_txn(struct tlsrpt_store *s, int64_t day, const struct tlsrpt_result *r,
+		      uint64_t count, char *err, size_t errlen)
 {
-	if (s == NULL || r == NULL || r->domain == NULL || tlsrpt_policy_type_name(r->type) == NULL)
+	if (r == NULL || r->domain == NULL || tlsrpt_policy_type_name(r->type) == NULL ||
+	    count == 0 || count > TLSRPT_COUNT_MAX)
 		return MXTLS_E_INVAL;
 	const struct tlsrpt_failure *f = r->failure;
 	if (f != NULL && (f->result_type == NULL || f->result_type[0] == '\0'))
@@ -316,18 +318,14 @@ int tlsrpt_store_record(struct tlsrpt_store *s, int64_t day, const struct tlsrpt
 	}
 	if (rc != MXTLS_OK)
 		goto out;
-	if (step_done(s, s->begin) != SQLITE_OK) {
-		rc = db_error(s, "begin", err, errlen);
-		goto out;
-	}
 	sqlite3_stmt *p = s->policy;
 	sqlite3_bind_int64(p, 1, day);
 	sqlite3_bind_text(p, 2, domain, -1, SQLITE_STATIC);
 	sqlite3_bind_int(p, 3, (int)r->type);
 	sqlite3_bind_text(p, 4, strings, -1, SQLITE_STATIC);
 	sqlite3_bind_text(p, 5, mx, -1, SQLITE_STATIC);
-	sqlite3_bind_int(p, 6, f == NULL ? 1 : 0);
-	sqlite3_bind_int(p, 7, f == NULL ? 0 : 1);
+	sqlite3_bind_int64(p, 6, f == NULL ? (sqlite3_int64)count : 0);
+	sqlite3_bind_int64(p, 7, f == NULL ? 0 : (sqlite3_int64)count);
 	int sr = sqlite3_step(p);
 	sqlite3_int64 id = sr == SQLITE_ROW ? sqlite3_column_int64(p, 0) : 0;
 	if (sr == SQLITE_ROW)
@@ -336,33 +334,49 @@ int tlsrpt_store_record(struct tlsrpt_store *s, int64_t day, const struct tlsrpt
 	sqlite3_clear_bindings(p);
 	if (sr != SQLITE_DONE) {
 		rc = db_error(s, "policy", err, errlen);
-		goto rollback;
+		goto out;
 	}
 	if (f != NULL) {
 		sqlite3_stmt *q = s->failure;
 		sqlite3_bind_int64(q, 1, id);
 		for (int i = 0; i < F_COUNT; i++)
 			sqlite3_bind_text(q, 2 + i, field[i], -1, SQLITE_STATIC);
+		sqlite3_bind_int64(q, 9, (sqlite3_int64)count);
 		sr = step_done(s, q);
 		sqlite3_clear_bindings(q);
-		if (sr != SQLITE_OK) {
+		if (sr != SQLITE_OK)
 			rc = db_error(s, "failure", err, errlen);
-			goto rollback;
-		}
 	}
-	if (step_done(s, s->commit) != SQLITE_OK) {
-		rc = db_error(s, "commit", err, errlen);
-		goto rollback;
-	}
-	goto out;
-rollback:
-	step_done(s, s->rollback);
 out:
 	free(strings);
 	free(mx);
 	for (int i = 0; i < F_COUNT; i++)
 		free(field[i]);
 	return rc;
+}
+
+int tlsrpt_store_record_many(struct tlsrpt_store *s, const struct tlsrpt_counted *v, size_t n,
+			     char *err, size_t errlen)
+{
+	if (s == NULL || (v == NULL && n > 0))
+		return MXTLS_E_INVAL;
+	if (step_done(s, s->begin) != SQLITE_OK)
+		return db_error(s, "begin", err, errlen);
+	int rc = MXTLS_OK;
+	for (size_t i = 0; i < n && rc == MXTLS_OK; i++)
+		rc = add_in_txn(s, v[i].day, v[i].r, v[i].count, err, errlen);
+	if (rc == MXTLS_OK && step_done(s, s->commit) != SQLITE_OK)
+		rc = db_error(s, "commit", err, errlen);
+	if (rc != MXTLS_OK)
+		step_done(s, s->rollback);
+	return rc;
+}
+
+int tlsrpt_store_record(struct tlsrpt_store *s, int64_t day, const struct tlsrpt_result *r,
+			char *err, size_t errlen)
+{
+	struct tlsrpt_counted one = {.day = day, .r = r, .count = 1};
+	return tlsrpt_store_record_many(s, &one, 1, err, errlen);
 }
 
 void tlsrpt_strings_free(char **v, size_t n)

@@ -56,6 +56,21 @@ void tlsrpt_store_close(struct tlsrpt_store *s);
 int tlsrpt_store_record(struct tlsrpt_store *s, int64_t day, const struct tlsrpt_result *r,
 			char *err, size_t errlen);
 
+/* count sessions with result r on day (tlsrpt_store_record_many()). */
+struct tlsrpt_counted {
+	int64_t day;
+	const struct tlsrpt_result *r; /* borrowed */
+	uint64_t count;                /* 1 to TLSRPT_COUNT_MAX */
+};
+
+/*
+ * Records v[0..n) in one transaction, each as count sessions (tlsrpt_store_record() for each,
+ * count times, but one commit): all or nothing.  Same returns as tlsrpt_store_record(), also
+ * MXTLS_E_INVAL for a count of 0 or above TLSRPT_COUNT_MAX.
+ */
+int tlsrpt_store_record_many(struct tlsrpt_store *s, const struct tlsrpt_counted *v, size_t n,
+			     char *err, size_t errlen);
+
 /* The policy domains with results on day, sorted (caller frees with tlsrpt_strings_free()). */
 int tlsrpt_store_domains(struct tlsrpt_store *s, int64_t day, char ***out, size_t *n, char *err,
 			 size_t errlen);

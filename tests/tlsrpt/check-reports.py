@@ -276,7 +276,7 @@ try:
     # The store as written by the library: WAL and schema version 1.
     db = sqlite3.connect(os.path.join(statedir, "tlsrpt.sqlite"))
     ok(db.execute("PRAGMA journal_mode").fetchone()[0] == "wal" and
-       db.execute("PRAGMA user_version").fetchone()[0] == 1, "store: WAL, user_version 1")
+       db.execute("PRAGMA user_version").fetchone()[0] == 2, "store: WAL, user_version 2")
     db.close()
 finally:
     shutil.rmtree(work, ignore_errors=True)
