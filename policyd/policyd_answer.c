@@ -152,10 +152,13 @@ static bool host_listed(const struct policyd_facts *f, size_t h)
 	return false;
 }
 
-/* Postfix 3.10 TLSRPT attributes: which policy the session ran under, for its reports. */
+/* Postfix 3.10 TLSRPT attributes: which policy the session ran under, for its reports.  The
+ * names are those Postfix's smtp_tls_policy parser takes (policy_type, policy_domain,
+ * policy_ttl, mx_host_pattern, policy_string; read again in its 3.10 sources for issue 16);
+ * policy_ttl is the policy's max_age, as other MTA-STS socketmap servers send it. */
 static void tlsrpt_attributes(struct out *o, const struct policyd_facts *f)
 {
-	put(o, " policy_type=sts policy_domain=%s", f->domain);
+	put(o, " policy_type=sts policy_domain=%s policy_ttl=%lld", f->domain, (long long)f->max_age);
 	for (size_t i = 0; i < f->npatterns; i++)
 		put(o, " mx_host_pattern=%s", f->patterns[i]);
 	put(o, " { policy_string = version: STSv1 } { policy_string = mode: %s }", f->sts_mode);

@@ -535,9 +535,10 @@ static void close_listeners(void)
 
 /* ---- life cycle ---- */
 
+/* v2: the TLSRPT attributes gained policy_ttl, so answers stored by v1 are not reused. */
 static void set_fingerprint(struct policyd_server *s)
 {
-	snprintf(s->fingerprint, sizeof s->fingerprint, "v1 tlsrpt=%d", s->opts.tlsrpt ? 1 : 0);
+	snprintf(s->fingerprint, sizeof s->fingerprint, "v2 tlsrpt=%d", s->opts.tlsrpt ? 1 : 0);
 }
 
 static void on_loaded(void *arg, const char *key, const char *answer, size_t len,

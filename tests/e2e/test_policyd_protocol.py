@@ -266,10 +266,10 @@ def secure(host):
 
 
 def tlsrpt_attrs(domain, mode, pattern, max_age=86400):
-    return (" policy_type=sts policy_domain=%s mx_host_pattern=%s"
+    return (" policy_type=sts policy_domain=%s policy_ttl=%d mx_host_pattern=%s"
             " { policy_string = version: STSv1 } { policy_string = mode: %s }"
             " { policy_string = mx: %s } { policy_string = max_age: %d }"
-            % (domain, pattern, mode, pattern, max_age))
+            % (domain, max_age, pattern, mode, pattern, max_age))
 
 
 # The lead's table (tests/net/README.md scenarios).
@@ -896,7 +896,8 @@ def part_tlsrpt(port):
     slow.close()
     got = c.ask("testing.sts.test")
     check(got is not None and got.startswith("OK may policy_type=sts policy_domain="
-                                             "testing.sts.test mx_host_pattern="),
+                                             "testing.sts.test policy_ttl=86400 "
+                                             "mx_host_pattern="),
           "--tlsrpt: testing.sts.test starts 'OK may policy_type=sts ...'", "got %r" % got)
     # SIGTERM while a decision is still running (lame.test, about 2.3 s).
     c.send(req("lame.test"))

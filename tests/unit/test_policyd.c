@@ -260,7 +260,7 @@ static const struct answer_case {
 	  .patterns = (const char *const[]){"*.d.test"}, .max_age = 86400},
 	 {.tlsrpt = true},
 	 "OK secure match=mx1.d.test servername=hostname policy_type=sts policy_domain=d.test "
-	 "mx_host_pattern=*.d.test { policy_string = version: STSv1 } { policy_string = mode: "
+	 "policy_ttl=86400 mx_host_pattern=*.d.test { policy_string = version: STSv1 } { policy_string = mode: "
 	 "enforce } { policy_string = mx: *.d.test } { policy_string = max_age: 86400 }"},
 	{"testing: NOTFOUND", {.domain = "d.test", .nhosts = 1,
 	  .hosts = {H("mx1.d.test", MTA_STS_TESTING, 1)}, .sts_mode = "testing", .npatterns = 1,
@@ -270,7 +270,7 @@ static const struct answer_case {
 	  .hosts = {H("mx1.d.test", MTA_STS_TESTING, 1)}, .sts_mode = "testing", .npatterns = 1,
 	  .patterns = (const char *const[]){"mx1.d.test"}, .max_age = 600},
 	 {.tlsrpt = true},
-	 "OK may policy_type=sts policy_domain=d.test mx_host_pattern=mx1.d.test "
+	 "OK may policy_type=sts policy_domain=d.test policy_ttl=600 mx_host_pattern=mx1.d.test "
 	 "{ policy_string = version: STSv1 } { policy_string = mode: testing } "
 	 "{ policy_string = mx: mx1.d.test } { policy_string = max_age: 600 }"},
 	{"mode none", {.domain = "d.test", .nhosts = 1,
