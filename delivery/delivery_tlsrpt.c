@@ -76,6 +76,13 @@ static int record(struct mxtls_ctx *ctx, int64_t day, const struct tlsrpt_result
 	return tlsrpt_store_record(st, day, r, err, errlen);
 }
 
+int delivery_tlsrpt_record(struct mxtls_ctx *ctx, const struct tlsrpt_result *r, char *err,
+			   size_t errlen)
+{
+	int64_t day = today(ctx);
+	return day < 0 ? MXTLS_E_INVAL : record(ctx, day, r, err, errlen);
+}
+
 void mxtls_tlsrpt_session_init(struct mxtls_tlsrpt_session *s)
 {
 	memset(s, 0, sizeof *s);
@@ -134,8 +141,7 @@ void delivery_tlsrpt_recorder(void *arg, const struct tlsrpt_result *r)
 {
 	struct mxtls_ctx *ctx = arg;
 	char err[256] = "";
-	int64_t day = today(ctx);
-	int rc = day < 0 ? MXTLS_E_INVAL : record(ctx, day, r, err, sizeof err);
+	int rc = delivery_tlsrpt_record(ctx, r, err, sizeof err);
 	if (rc != MXTLS_OK)
 		util_log_kv(&ctx->log, MXTLS_LOG_WARNING, 0, "tlsrpt-record-failed", "domain",
 			    r->domain, "why", err[0] != '\0' ? err : mxtls_strerror(rc), NULL);

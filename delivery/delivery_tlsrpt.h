@@ -17,6 +17,11 @@ void delivery_tlsrpt_recorder(void *ctx, const struct tlsrpt_result *r);
 
 struct mxtls_ctx;
 
+/* Records r under the current UTC day of ctx's clock, in ctx's store (created when missing).
+ * The returns of mxtls_tlsrpt_record(). */
+int delivery_tlsrpt_record(struct mxtls_ctx *ctx, const struct tlsrpt_result *r, char *err,
+			   size_t errlen);
+
 /* The reporting domain (tlsrpt-submitter, else the domain of tlsrpt-contact) into submitter,
  * after checking that tlsrpt-organization and tlsrpt-contact are set.  MXTLS_OK or
  * MXTLS_E_CONFIG (reason in err). */
