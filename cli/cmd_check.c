@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* mxtls check DOMAIN [--connect]: the delivery decision for a domain, per MX host. */
+/* mxtls check DOMAIN [--connect [--tlsrpt-record]]: the delivery decision for a domain, per MX
+ * host; with --tlsrpt-record each probe counts in the day's TLS reports (RFC 8460). */
 #include <stdio.h>
 #include <string.h>
 
@@ -8,11 +9,14 @@
 #include "cli_json.h"
 #include "cli_policy.h"
 
-enum { O_CONNECT };
+enum { O_CONNECT, O_TLSRPT_RECORD };
 
 static const struct cli_opt check_options[] = {
 	{"connect", 0, CLI_FLAG, O_CONNECT, NULL,
 	 "connect to each usable MX host, run STARTTLS and check its certificate (no mail)"},
+	{"tlsrpt-record", 0, CLI_FLAG, O_TLSRPT_RECORD, NULL,
+	 "with --connect: record each probe as a TLS-RPT session in STATE_DIR/tlsrpt.sqlite, as a "
+	 "delivery would (mxtls tlsrpt report)"},
 	{NULL, 0, 0, 0, NULL, NULL},
 };
 
@@ -20,9 +24,7 @@ static const struct cli_opt check_options[] = {
 struct probe_out {
 	bool tried;       /* false: excluded or unreachable, not contacted */
 	int rc;           /* MXTLS_OK: a verdict; else no answer */
-	enum mxtls_result result;
-	char reason[512];
-	char version[16];
+	struct mxtls_probe_info info; /* result, reason, tls_version, addresses */
 };
 
 /* A failure that counts against the domain: a host with a TLS requirement that failed. */
@@ -30,7 +32,7 @@ static bool required_failed(const char *security, const struct probe_out *p)
 {
 	bool required = strcmp(security, "dane") == 0 || strcmp(security, "dane-encrypt") == 0 ||
 			strcmp(security, "mta-sts") == 0;
-	return required && p->tried && (p->rc != MXTLS_OK || p->result != MXTLS_RESULT_OK);
+	return required && p->tried && (p->rc != MXTLS_OK || p->info.result != MXTLS_RESULT_OK);
 }
 
 static const char *probe_word(const struct probe_out *p)
@@ -39,7 +41,7 @@ static const char *probe_word(const struct probe_out *p)
 		return "not contacted";
 	if (p->rc != MXTLS_OK)
 		return p->rc == MXTLS_E_TIMEOUT ? "timeout" : "no connection";
-	return mxtls_result_name(p->result);
+	return mxtls_result_name(p->info.result);
 }
 
 static void print_text(FILE *out, const struct mxtls_decision *d, const struct probe_out *pr,
@@ -83,7 +85,8 @@ static void print_text(FILE *out, const struct mxtls_decision *d, const struct p
 		fprintf(out, "      tls server name: %s\n", mxtls_decision_host_sni(d, i));
 		if (connect)
 			fprintf(out, "      connect: %s%s%s -- %s\n", probe_word(&pr[i]),
-				pr[i].version[0] ? ", " : "", pr[i].version, pr[i].reason);
+				pr[i].info.tls_version[0] ? ", " : "", pr[i].info.tls_version,
+				pr[i].info.reason);
 	}
 	const struct mxtls_sts_policy *p = mxtls_decision_sts(d);
 	const char *txt = mxtls_sts_policy_txt(p);
@@ -195,11 +198,12 @@ static void print_json(FILE *outf, const struct mxtls_decision *d, const struct 
 		cli_json_string(&j, "sni", mxtls_decision_host_sni(d, i));
 		if (connect) {
 			cli_json_string(&j, "result", pr[i].tried && pr[i].rc == MXTLS_OK
-							      ? mxtls_result_name(pr[i].result)
+							      ? mxtls_result_name(pr[i].info.result)
 							      : NULL);
 			cli_json_string(&j, "connect", probe_word(&pr[i]));
-			cli_json_string(&j, "connect_reason", pr[i].reason);
-			cli_json_string(&j, "tls_version", pr[i].version[0] ? pr[i].version : NULL);
+			cli_json_string(&j, "connect_reason", pr[i].info.reason);
+			cli_json_string(&j, "tls_version",
+					pr[i].info.tls_version[0] ? pr[i].info.tls_version : NULL);
 		}
 		cli_json_object_end(&j);
 	}
@@ -225,20 +229,60 @@ static void print_json(FILE *outf, const struct mxtls_decision *d, const struct 
 	fputc('\n', outf);
 }
 
+/*
+ * --tlsrpt-record: what the probes add to today's TLS reports, as a delivery records it
+ * (RFC 8460 §4.2; delivery/deliver.c): a failed MTA-STS policy fetch once; a probe that
+ * reached a verdict is one session (its verdict is what a report says: MTA-STS testing
+ * failures are failures); a host excluded by the MTA-STS policy counts as validation-failure
+ * (decision D10) and one whose TLSA lookup failed as dnssec-invalid; a probe that got no
+ * answer or was refused before TLS is no session.  Returns an exit code.
+ */
+static int record_probes(struct cli_env *env, struct mxtls_ctx *ctx,
+			 const struct mxtls_decision *d, const struct probe_out *pr, size_t n)
+{
+	char err[512] = "";
+	int rc = mxtls_tlsrpt_record_skipped(ctx, d, MXTLS_TLSRPT_DISCOVERY, err, sizeof err);
+	for (size_t i = 0; i < n && (rc == MXTLS_OK || rc == MXTLS_E_NOTFOUND); i++) {
+		const struct mxtls_probe_info *p = &pr[i].info;
+		if (!pr[i].tried)
+			rc = mxtls_tlsrpt_record_skipped(ctx, d, i, err, sizeof err);
+		else if (pr[i].rc == MXTLS_OK)
+			rc = mxtls_tlsrpt_record_decision(ctx, d, i, p->result, p->sending_ip,
+							  p->receiving_ip, p->receiving_helo,
+							  p->reason, err, sizeof err);
+	}
+	if (rc == MXTLS_OK || rc == MXTLS_E_NOTFOUND)
+		return EXIT_OK;
+	cli_errorf(env, "TLS-RPT results not recorded: %s", err[0] ? err : mxtls_strerror(rc));
+	return rc == MXTLS_E_CONFIG ? EXIT_CONFIG : rc == MXTLS_E_IO ? EXIT_TEMPFAIL : EXIT_SOFTWARE;
+}
+
 static int run_check(struct cli_env *env)
 {
 	if (env->npos != 1) {
 		cli_errorf(env, "check takes one DOMAIN");
 		return EXIT_USAGE;
 	}
-	bool connect = false;
-	for (size_t i = 0; i < env->ngiven; i++)
+	bool connect = false, record = false;
+	for (size_t i = 0; i < env->ngiven; i++) {
 		connect |= env->given[i].id == O_CONNECT;
+		record |= env->given[i].id == O_TLSRPT_RECORD;
+	}
+	if (record && !connect) {
+		cli_errorf(env, "--tlsrpt-record needs --connect (only probes are sessions)");
+		return EXIT_USAGE;
+	}
+	if (record && mxtls_config_get(env->cfg, "state-dir") == NULL) {
+		cli_errorf(env, "--tlsrpt-record needs a state directory (--state-dir DIR or state-dir "
+				"in mxtls.conf): the results are kept in STATE_DIR/tlsrpt.sqlite");
+		return EXIT_CONFIG;
+	}
 	/* One -v shows each DNS lookup too (debug lines): that is what check is for. */
 	if (env->verbose == 1)
 		env->verbose = 2;
 	struct mxtls_ctx *ctx;
-	int ex = cli_open_ctx_readonly(env, &ctx); /* check creates no state directory */
+	/* check creates no state directory, unless it is to record results there. */
+	int ex = record ? cli_open_ctx(env, &ctx) : cli_open_ctx_readonly(env, &ctx);
 	if (ex != EXIT_OK)
 		return ex;
 	char err[512] = "";
@@ -266,12 +310,11 @@ static int run_check(struct cli_env *env)
 	struct probe_out pr[64] = {0};
 	bool failed = false;
 	for (size_t i = 0; connect && i < n && i < 64; i++) {
-		pr[i].rc = mxtls_decision_probe(ctx, d, i, &pr[i].result, pr[i].reason,
-						sizeof pr[i].reason, pr[i].version,
-						sizeof pr[i].version);
+		pr[i].rc = mxtls_decision_probe2(ctx, d, i, &pr[i].info);
 		pr[i].tried = pr[i].rc != MXTLS_E_NOTFOUND;
 		failed |= required_failed(mxtls_decision_host_security(d, i), &pr[i]);
 	}
+	int rec = record ? record_probes(env, ctx, d, pr, n < 64 ? n : 64) : EXIT_OK;
 	if (env->json)
 		print_json(env->out, d, pr, connect);
 	else
@@ -283,6 +326,8 @@ static int run_check(struct cli_env *env)
 	ex = strcmp(mode, "tempfail") == 0 ? EXIT_TEMPFAIL
 	     : strcmp(mode, "undeliverable") == 0 ? EXIT_UNAVAILABLE
 	     : failed ? EXIT_NEGATIVE : EXIT_OK;
+	if (rec != EXIT_OK)
+		ex = rec; /* the results asked for were not kept: that comes first */
 	mxtls_decision_free(d);
 	mxtls_ctx_free(ctx);
 	return ex;
@@ -290,7 +335,7 @@ static int run_check(struct cli_env *env)
 
 const struct cli_command cli_cmd_check = {
 	.name = "check",
-	.usage = "DOMAIN|[HOST] [--connect]",
+	.usage = "DOMAIN|[HOST] [--connect [--tlsrpt-record]]",
 	.summary = "show the delivery policy of DOMAIN per MX host (DANE, MTA-STS, TLS-RPT); "
 		   "[HOST]: of that relay host itself, without an MX lookup",
 	.options = check_options,

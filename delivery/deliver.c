@@ -258,6 +258,7 @@ static void report(struct domain_job *j, const struct decision_host *h, const st
 		return;
 	struct deliver_tlsrpt_facts f = {
 		.d = j->d,
+		.sts = j->d->sts,
 		.h = h,
 		.addr = a,
 		.result = result,
@@ -412,12 +413,10 @@ static void try_next(struct domain_job *j)
 	for (; j->host < d->nhosts; j->host++, j->addr = 0, j->cleartext_retry = false) {
 		struct decision_host *h = &d->hosts[j->host];
 		if (h->security == SEC_UNREACHABLE || (h->security == SEC_EXCLUDED && !optional)) {
-			if (h->security == SEC_EXCLUDED)
-				report(j, h, NULL, MXTLS_RESULT_VALIDATION_FAILURE,
-				       "mx not in the MTA-STS policy", NULL); /* D10 */
-			else if (h->dane != NULL && h->dane->tlsa_failed)
-				report(j, h, NULL, MXTLS_RESULT_DNSSEC_INVALID, h->dane->reason,
-				       NULL);
+			enum mxtls_result rt;
+			const char *code;
+			if (deliver_tlsrpt_skip(h, &rt, &code)) /* D10; RFC 8460 §4.3.2 */
+				report(j, h, NULL, rt, code, NULL);
 			if (h->security == SEC_EXCLUDED && !j->attempted) {
 				/* D10: a host skipped for the STS mx patterns counts as a failure; the
 				 * failure of a host actually contacted says more, and is kept. */
@@ -491,9 +490,11 @@ static void on_decision(void *arg, struct decision *d)
 			   "out of memory while deciding");
 		return;
 	}
-	if (d->sts != NULL && d->sts->fetched && d->sts->fetch_result != MXTLS_RESULT_OK)
+	enum mxtls_result rt;
+	const char *code;
+	if (deliver_tlsrpt_discovery_failed(d->sts, &rt, &code))
 		/* RFC 8460 §4.3.2: the policy could not be fetched or was invalid. */
-		report(j, NULL, NULL, d->sts->fetch_result, d->sts->fetch_error, NULL);
+		report(j, NULL, NULL, rt, code, NULL);
 	switch (d->mode) {
 	case MODE_UNDELIVERABLE:
 		/* RFC 7505 §4.2 (null MX, 5.1.10) and RFC 5321 §5.1 (no such domain, 5.1.2). */

@@ -146,6 +146,13 @@ static int record(struct mxtls_ctx *ctx, int64_t day, const struct tlsrpt_result
 	return tlsrpt_store_record(st, day, r, err, errlen);
 }
 
+int delivery_tlsrpt_record(struct mxtls_ctx *ctx, const struct tlsrpt_result *r, char *err,
+			   size_t errlen)
+{
+	int64_t day = today(ctx);
+	return day < 0 ? MXTLS_E_INVAL : record(ctx, day, r, err, errlen);
+}
+
 void mxtls_tlsrpt_session_init(struct mxtls_tlsrpt_session *s)
 {
 	memset(s, 0, sizeof *s);

@@ -22,6 +22,12 @@ struct mxtls_ctx;
  * that an idle daemon's counts reach the store too).  Failures are logged. */
 void delivery_tlsrpt_flush(struct mxtls_ctx *ctx);
 
+/* Records r at once (one transaction, not counted in memory: the public API's callers hear
+ * of a failure) under the current UTC day of ctx's clock, in ctx's store (created when
+ * missing).  The returns of mxtls_tlsrpt_record(). */
+int delivery_tlsrpt_record(struct mxtls_ctx *ctx, const struct tlsrpt_result *r, char *err,
+			   size_t errlen);
+
 /* The reporting domain (tlsrpt-submitter, else the domain of tlsrpt-contact) into submitter,
  * after checking that tlsrpt-organization and tlsrpt-contact are set.  MXTLS_OK or
  * MXTLS_E_CONFIG (reason in err). */

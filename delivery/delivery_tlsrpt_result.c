@@ -97,7 +97,7 @@ bool deliver_tlsrpt_emit(const struct deliver_tlsrpt_facts *f, deliver_tlsrpt_fn
 		r.nmx = 1;
 	} else if (h == NULL || is_sts(h->security)) {
 		r.type = TLSRPT_POLICY_STS;
-		const struct sts_resolve_result *sts = d->sts;
+		const struct sts_resolve_result *sts = f->sts;
 		if (sts != NULL && sts->source != STS_SOURCE_NONE) {
 			size_t n;
 			strings = (const char **)policy_lines(sts->policy.text, sts->policy.len,
@@ -116,4 +116,30 @@ bool deliver_tlsrpt_emit(const struct deliver_tlsrpt_facts *f, deliver_tlsrpt_fn
 	free(strings);
 	free(copy);
 	return ok;
+}
+
+bool deliver_tlsrpt_skip(const struct decision_host *h, enum mxtls_result *result,
+			 const char **code)
+{
+	if (h->security == SEC_EXCLUDED) {
+		*result = MXTLS_RESULT_VALIDATION_FAILURE; /* D10 */
+		*code = "mx not in the MTA-STS policy";
+		return true;
+	}
+	if (h->security == SEC_UNREACHABLE && h->dane != NULL && h->dane->tlsa_failed) {
+		*result = MXTLS_RESULT_DNSSEC_INVALID;
+		*code = h->dane->reason;
+		return true;
+	}
+	return false;
+}
+
+bool deliver_tlsrpt_discovery_failed(const struct sts_resolve_result *sts,
+				     enum mxtls_result *result, const char **code)
+{
+	if (sts == NULL || !sts->fetched || sts->fetch_result == MXTLS_RESULT_OK)
+		return false;
+	*result = sts->fetch_result;
+	*code = sts->fetch_error;
+	return true;
 }

@@ -15,6 +15,7 @@
 #include "validator/decision.h"
 #include "validator/host_verify.h"
 #include "validator/mxtls_ctx.h"
+#include "validator/mxtls_decision_view.h"
 #include "validator/mxtls_sts_policy.h"
 
 struct mxtls_decision {
@@ -298,6 +299,16 @@ const struct mxtls_sts_policy *mxtls_decision_sts(const struct mxtls_decision *m
 	return md != NULL ? &md->sts : NULL;
 }
 
+const struct decision *mxtls_decision_inner(const struct mxtls_decision *md)
+{
+	return md != NULL ? md->d : NULL;
+}
+
+const struct sts_resolve_result *mxtls_decision_sts_result(const struct mxtls_decision *md)
+{
+	return md != NULL ? &md->sts.r : NULL;
+}
+
 const char *mxtls_decision_tlsrpt_state(const struct mxtls_decision *md)
 {
 	return md != NULL ? tlsrpt_state_name(md->d->tlsrpt) : NULL;
@@ -388,11 +399,42 @@ int mxtls_decision_probe(struct mxtls_ctx *ctx, const struct mxtls_decision *md,
 			 enum mxtls_result *result, char *reason, size_t reasonlen,
 			 char *tls_version, size_t vlen)
 {
-	const struct decision_host *h = host(md, i);
-	if (ctx == NULL || h == NULL || result == NULL || reason == NULL || reasonlen == 0 ||
-	    tls_version == NULL || vlen == 0)
+	if (result == NULL || reason == NULL || reasonlen == 0 || tls_version == NULL || vlen == 0)
 		return MXTLS_E_INVAL;
-	tls_version[0] = '\0';
+	struct mxtls_probe_info info;
+	int rc = mxtls_decision_probe2(ctx, md, i, &info);
+	if (rc == MXTLS_OK)
+		*result = info.result;
+	snprintf(reason, reasonlen, "%s", info.reason);
+	snprintf(tls_version, vlen, "%s", info.tls_version);
+	return rc;
+}
+
+/* What the last session of a probe tells a TLS report (RFC 8460 §4.4): our address, the
+ * server's, and the name it gave. */
+static void probe_facts(struct mxtls_probe_info *out, const struct host_addr *a,
+			const struct smtp_session_result *res)
+{
+	out->connected = res->connected;
+	snprintf(out->tls_version, sizeof out->tls_version, "%s", res->tls ? res->tls_version : "");
+	snprintf(out->sending_ip, sizeof out->sending_ip, "%s", res->local_ip);
+	snprintf(out->receiving_helo, sizeof out->receiving_helo, "%s", res->server_name);
+	if (inet_ntop(a->family, a->addr, out->receiving_ip, sizeof out->receiving_ip) == NULL)
+		out->receiving_ip[0] = '\0';
+}
+
+int mxtls_decision_probe2(struct mxtls_ctx *ctx, const struct mxtls_decision *md, size_t i,
+			  struct mxtls_probe_info *out)
+{
+	if (out == NULL)
+		return MXTLS_E_INVAL;
+	memset(out, 0, sizeof *out);
+	out->result = MXTLS_RESULT_OK;
+	const struct decision_host *h = host(md, i);
+	char *reason = out->reason;
+	size_t reasonlen = sizeof out->reason;
+	if (ctx == NULL || h == NULL)
+		return MXTLS_E_INVAL;
 	if (h->security == SEC_EXCLUDED || h->security == SEC_UNREACHABLE || h->dane == NULL) {
 		/* Why the host is never used (its classification); the caller says "not
 		 * contacted". */
@@ -438,7 +480,7 @@ int mxtls_decision_probe(struct mxtls_ctx *ctx, const struct mxtls_decision *md,
 				smtp_session_cancel(sess); /* p lives in this frame */
 			return rc;
 		}
-		snprintf(tls_version, vlen, "%s", p.res.tls ? p.res.tls_version : "");
+		probe_facts(out, &h->dane->addrs[k], &p.res);
 		if (p.res.error == MXTLS_E_IO || p.res.error == MXTLS_E_TIMEOUT) {
 			rc = p.res.error;
 			snprintf(reason, reasonlen, "%s", p.res.reason);
@@ -449,14 +491,14 @@ int mxtls_decision_probe(struct mxtls_ctx *ctx, const struct mxtls_decision *md,
 			return MXTLS_E_TEMPFAIL;
 		}
 		if (p.res.error == MXTLS_E_TLS) {
-			*result = p.res.tls_result;
+			out->result = p.res.tls_result;
 			snprintf(reason, reasonlen, "%s", p.res.reason);
 		} else if (p.verified) {
 			/* For MTA-STS testing the verdict is what a report would say. */
-			*result = p.verify.reported;
+			out->result = p.verify.reported;
 			snprintf(reason, reasonlen, "%s (%s)", p.verify.reason, h->sni);
 		} else {
-			*result = p.res.tls ? MXTLS_RESULT_OK : MXTLS_RESULT_STARTTLS_NOT_SUPPORTED;
+			out->result = p.res.tls ? MXTLS_RESULT_OK : MXTLS_RESULT_STARTTLS_NOT_SUPPORTED;
 			snprintf(reason, reasonlen, "%s",
 				 p.res.tls ? "TLS without certificate checks"
 					   : "the server does not offer STARTTLS");

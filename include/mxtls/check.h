@@ -147,6 +147,26 @@ MXTLS_API int mxtls_decision_probe(struct mxtls_ctx *ctx, const struct mxtls_dec
 				   size_t i, enum mxtls_result *result, char *reason,
 				   size_t reasonlen, char *tls_version, size_t vlen);
 
+/* What mxtls_decision_probe2() found; every text "" when unknown. */
+struct mxtls_probe_info {
+	enum mxtls_result result; /* with MXTLS_OK: the verdict, as mxtls_decision_probe() */
+	int connected;            /* 1: the last address tried accepted the connection */
+	char reason[1024];        /* one line: what happened */
+	char tls_version[16];     /* the protocol, "" without TLS */
+	/* For a TLS report (RFC 8460 §4.4), of the last address tried: */
+	char sending_ip[46];      /* our end of the connection */
+	char receiving_ip[46];    /* the server's address */
+	char receiving_helo[256]; /* the name the server gave (EHLO, else its greeting) */
+};
+
+/*
+ * mxtls_decision_probe() with everything a TLS report needs of the session in *out (filled on
+ * every return; reason says why on an error).  Same returns.  A probe that returned MXTLS_OK
+ * is one TLS-RPT session; record it with mxtls_tlsrpt_record_decision() (<mxtls/tlsrpt.h>).
+ */
+MXTLS_API int mxtls_decision_probe2(struct mxtls_ctx *ctx, const struct mxtls_decision *d,
+				    size_t i, struct mxtls_probe_info *out);
+
 #ifdef __cplusplus
 }
 #endif

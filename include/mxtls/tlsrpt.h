@@ -60,6 +60,51 @@ MXTLS_API void mxtls_tlsrpt_session_init(struct mxtls_tlsrpt_session *s);
 MXTLS_API int mxtls_tlsrpt_record(struct mxtls_ctx *ctx, const struct mxtls_tlsrpt_session *s,
 				  char *err, size_t errlen);
 
+/* A decision of <mxtls/check.h> (mxtls_decide()). */
+struct mxtls_decision;
+
+/*
+ * For an MTA with its own SMTP client: records one session with host `host` of d (a TLS
+ * attempt on a new connection, RFC 8460 §4.2) as mxtls_tlsrpt_record() does, the policy taken
+ * from d exactly as the library's own delivery takes it (§4.4): a DANE or DANE-encrypt host
+ * under "tlsa", its TLSA base domain as policy domain, its TLSA records as policy strings and
+ * the host as mx-host; a host under an MTA-STS policy (enforce or testing) under "sts" with
+ * the recipient domain, the policy's lines and its mx patterns; any other host under
+ * "no-policy-found".  reported is what the report says of the session: MXTLS_RESULT_OK for a
+ * policy-compliant TLS session; else *reported of mxtls_decision_verify() (MTA-STS testing
+ * failures are failures), the RFC 8460 type of a failure before the verify step (a failed
+ * handshake), or MXTLS_RESULT_STARTTLS_NOT_SUPPORTED when the mail went (or was to go) in
+ * cleartext.  A connection that ended before TLS for another reason is no session (do not
+ * record it).  sending_ip (ours), receiving_ip (IPv4 or IPv6 text), receiving_helo and reason
+ * (failure-reason-code) are kept for a failure only; NULL or "" means unknown.  Everything is
+ * borrowed for the call.  Returns MXTLS_OK, MXTLS_E_INVAL (host out of range or excluded or
+ * unreachable, see mxtls_tlsrpt_record_skipped(); reported unknown; receiving_ip not an
+ * address), and the other returns of mxtls_tlsrpt_record().
+ */
+MXTLS_API int mxtls_tlsrpt_record_decision(struct mxtls_ctx *ctx, const struct mxtls_decision *d,
+					   size_t host, enum mxtls_result reported,
+					   const char *sending_ip, const char *receiving_ip,
+					   const char *receiving_helo, const char *reason,
+					   char *err, size_t errlen);
+
+/* host of mxtls_tlsrpt_record_skipped(): the domain's MTA-STS policy discovery. */
+#define MXTLS_TLSRPT_DISCOVERY ((size_t)-1)
+
+/*
+ * Records what a delivery attempt adds to the report without a session, from d alone, as the
+ * library's own delivery does: for a host excluded by the MTA-STS policy, validation-failure
+ * under "sts" (decision D10: the host was skipped); for a host unreachable because its TLSA
+ * lookup failed, dnssec-invalid under "tlsa" with the host as policy domain (RFC 8460
+ * §4.3.2); for host MXTLS_TLSRPT_DISCOVERY, the failed fetch of the domain's MTA-STS policy
+ * or its invalid policy (§4.3.2: sts-policy-fetch-error, sts-policy-invalid, ...) under "sts".
+ * Call it for each attempt that skipped such a host, and once per decision used for the
+ * discovery.  Returns MXTLS_OK (recorded), MXTLS_E_NOTFOUND (nothing to report: a usable
+ * host, one unreachable for another reason, or a discovery that did not fail), MXTLS_E_INVAL
+ * (host out of range), and the other returns of mxtls_tlsrpt_record().
+ */
+MXTLS_API int mxtls_tlsrpt_record_skipped(struct mxtls_ctx *ctx, const struct mxtls_decision *d,
+					  size_t host, char *err, size_t errlen);
+
 /*
  * Writes the RFC 8460 reports of the UTC day "YYYY-MM-DD" into the directory dir (created when
  * missing, one level): one gzipped file per policy domain with results that day (only domain

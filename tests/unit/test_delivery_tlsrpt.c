@@ -136,6 +136,7 @@ START_TEST(emit_policy_of_host)
 	struct seen s = {0};
 	struct deliver_tlsrpt_facts f = {
 		.d = &fx.d,
+		.sts = fx.d.sts,
 		.h = &fx.d.hosts[0],
 		.addr = &fx.dane.addrs[0],
 		.result = rows[_i].result,
@@ -178,7 +179,7 @@ START_TEST(emit_sts_lines_exact)
 	fx.sts.policy.text = body;
 	fx.sts.policy.len = strlen(body);
 	struct seen s = {0};
-	struct deliver_tlsrpt_facts f = {.d = &fx.d, .h = &fx.d.hosts[0]};
+	struct deliver_tlsrpt_facts f = {.d = &fx.d, .sts = fx.d.sts, .h = &fx.d.hosts[0]};
 	ck_assert(deliver_tlsrpt_emit(&f, sink, &s));
 	ck_assert_uint_eq(s.nstrings, 4);
 	ck_assert_str_eq(s.strings[0], "version: STSv1");
@@ -199,6 +200,7 @@ START_TEST(emit_discovery_failure)
 	fx.d.sts = &sts;
 	struct seen s = {0};
 	struct deliver_tlsrpt_facts f = {.d = &fx.d,
+					 .sts = fx.d.sts,
 					 .result = MXTLS_RESULT_STS_POLICY_FETCH_ERROR,
 					 .reason_code = "HTTP 404"};
 	ck_assert(deliver_tlsrpt_emit(&f, sink, &s));
@@ -223,7 +225,8 @@ START_TEST(emit_tlsa_lookup_failed)
 	fx.dane.tbd[0] = '\0';
 	struct seen s = {0};
 	struct deliver_tlsrpt_facts f = {
-		.d = &fx.d, .h = &fx.d.hosts[0], .result = MXTLS_RESULT_DNSSEC_INVALID};
+		.d = &fx.d, .sts = fx.d.sts, .h = &fx.d.hosts[0],
+		.result = MXTLS_RESULT_DNSSEC_INVALID};
 	ck_assert(deliver_tlsrpt_emit(&f, sink, &s));
 	ck_assert_int_eq(s.type, TLSRPT_POLICY_TLSA);
 	ck_assert_str_eq(s.domain, "mx1.example.net");
