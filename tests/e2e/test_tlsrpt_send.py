@@ -305,6 +305,10 @@ def main():
            f"{pd}: organization, contact, date-range and file name", (name, rep))
         check_report(pd, rep, want)
 
+    # The store as the sessions left it, for tlsrpt-send = failures at the end.
+    snapshot = os.path.join(WORK, "tlsrpt-snapshot.sqlite")
+    shutil.copyfile(os.path.join(STATE, "tlsrpt.sqlite"), snapshot)
+
     # 3. The first send run.  What happens to each domain (tlsrpt-zones.sh).
     p = run(BASE + ["--json", "tlsrpt", "send", "--day", DAY])
     try:
@@ -385,7 +389,24 @@ def main():
     ok(len(posts("/gone")) == 3 and len(posts("/ok")) == 1 and len(posts("/flaky")) == 2 and
        p.returncode == 69, "+48 h: nothing is sent again", p.stdout.decode())
 
-    # 8. One report (the note shows it).
+    # 8. tlsrpt-send = failures: the days' domains without a failed session get no report.
+    state2 = tempfile.mkdtemp(prefix="mxtls-e2e-tlsrpt-failures.", dir=WORK)
+    shutil.copyfile(snapshot, os.path.join(state2, "tlsrpt.sqlite"))
+    conf2 = os.path.join(state2, "mxtls.conf")
+    with open(CONF, encoding="utf-8") as f, open(conf2, "w", encoding="utf-8") as g:
+        g.write(f.read() + "tlsrpt-send = failures\n")
+    base2 = [a if a not in (STATE, CONF) else (state2 if a == STATE else conf2) for a in BASE]
+    p = run(base2 + ["--json", "tlsrpt", "send", "--day", DAY])
+    try:
+        st2 = {r["domain"]: r["status"] for r in json.loads(p.stdout)["reports"]}
+    except (ValueError, KeyError):
+        st2 = {}
+    ok(st2.get("mx1.dane-ee.mail.test") == "skipped" and st2.get("plain.test") == "skipped" and
+       st2.get("stsbadcert.sts.test") == "sent" and
+       st2.get("mx1.dane-mismatch.mail.test") == "sent",
+       "tlsrpt-send = failures: no report for domains without a failure, the others sent", st2)
+
+    # 9. One report (the note shows it).
     name, gz = files["stsbadcert.sts.test"]
     print("# example report " + name + ": " + gzip.decompress(gz).decode().strip())
     print(f"1..{n}")
