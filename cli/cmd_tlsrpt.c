@@ -6,8 +6,24 @@
 
 #include "cli_env.h"
 #include "cli_exit.h"
+#include "cli_tlsrpt.h"
 
 enum { O_DAY, O_DOMAIN, O_OUT };
+
+int cli_tlsrpt_exit(int rc)
+{
+	switch (rc) {
+	case MXTLS_E_INVAL:
+		return EXIT_USAGE;
+	case MXTLS_E_CONFIG:
+		return EXIT_CONFIG;
+	case MXTLS_E_IO:
+	case MXTLS_E_TEMPFAIL:
+		return EXIT_TEMPFAIL; /* the store, the output directory, another send run */
+	default:
+		return EXIT_SOFTWARE;
+	}
+}
 
 static const struct cli_opt report_options[] = {
 	{"day", 0, CLI_VALUE, O_DAY, "YYYY-MM-DD", "the UTC day to report (required)"},
@@ -49,16 +65,7 @@ static int run_report(struct cli_env *env)
 	mxtls_ctx_free(ctx);
 	if (rc != MXTLS_OK) {
 		cli_errorf(env, "%s", err[0] ? err : mxtls_strerror(rc));
-		switch (rc) {
-		case MXTLS_E_INVAL:
-			return EXIT_USAGE;
-		case MXTLS_E_CONFIG:
-			return EXIT_CONFIG;
-		case MXTLS_E_IO:
-			return EXIT_TEMPFAIL; /* the store or the output directory is unusable */
-		default:
-			return EXIT_SOFTWARE;
-		}
+		return cli_tlsrpt_exit(rc);
 	}
 	for (size_t i = 0; i < n; i++)
 		fprintf(env->out, "%s\n", paths[i]);

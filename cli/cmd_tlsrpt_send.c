@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* mxtls tlsrpt send: delivers a day's RFC 8460 reports to the rua destinations of each policy
  * domain (mxtls_tlsrpt_send()). */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include "cli_exit.h"
 #include "cli_json.h"
 #include "cli_policy.h"
+#include "cli_tlsrpt.h"
 
 enum { O_DAY, O_DKIM_KEY };
 
@@ -18,16 +20,6 @@ static const struct cli_opt send_options[] = {
 	 "the queue daemon's key for the reporting domain (repeatable; default: mxtls.conf)"},
 	{NULL, 0, 0, 0, NULL, NULL},
 };
-
-static bool push(const char ***v, size_t *n, const char *s)
-{
-	const char **g = realloc(*v, (*n + 1) * sizeof *g);
-	if (g == NULL)
-		return false;
-	g[(*n)++] = s;
-	*v = g;
-	return true;
-}
 
 static void print_json(struct cli_env *env, const struct mxtls_tlsrpt_sent *v, size_t n)
 {
@@ -51,26 +43,23 @@ static void print_json(struct cli_env *env, const struct mxtls_tlsrpt_sent *v, s
 static int run_send(struct cli_env *env)
 {
 	const char *day = NULL;
-	const char **keys = NULL;
+	/* The dkim-keys: the command line's, else those of mxtls.conf (the queue daemon's). */
+	const char **keys = calloc(env->ngiven + env->nfile_keys + 1, sizeof *keys);
 	size_t nkeys = 0;
-	bool keys_from_cli = false, ok = true;
-	for (size_t i = 0; i < env->ngiven && ok; i++) {
-		if (env->given[i].id == O_DAY)
-			day = env->given[i].value;
-		else if (env->given[i].id == O_DKIM_KEY) {
-			keys_from_cli = true;
-			ok = push(&keys, &nkeys, env->given[i].value);
-		}
-	}
-	/* The keys of mxtls.conf (the queue daemon's own), unless the command line names some. */
-	for (size_t i = 0; i < env->nfile_keys && ok && !keys_from_cli; i++)
-		if (strcmp(env->file_keys[i].key, "dkim-key") == 0)
-			ok = push(&keys, &nkeys, env->file_keys[i].value);
-	if (!ok) {
-		free(keys);
+	if (keys == NULL) {
 		cli_errorf(env, "out of memory");
 		return EXIT_SOFTWARE;
 	}
+	for (size_t i = 0; i < env->ngiven; i++) {
+		if (env->given[i].id == O_DAY)
+			day = env->given[i].value;
+		else if (env->given[i].id == O_DKIM_KEY)
+			keys[nkeys++] = env->given[i].value;
+	}
+	bool from_cli = nkeys > 0;
+	for (size_t i = 0; i < env->nfile_keys && !from_cli; i++)
+		if (strcmp(env->file_keys[i].key, "dkim-key") == 0)
+			keys[nkeys++] = env->file_keys[i].value;
 	if (env->npos != 0 || day == NULL) {
 		free(keys);
 		cli_errorf(env, "tlsrpt send needs --day YYYY-MM-DD%s",
@@ -92,17 +81,7 @@ static int run_send(struct cli_env *env)
 	free(keys);
 	if (rc != MXTLS_OK) {
 		cli_errorf(env, "%s", err[0] ? err : mxtls_strerror(rc));
-		switch (rc) {
-		case MXTLS_E_INVAL:
-			return EXIT_USAGE;
-		case MXTLS_E_CONFIG:
-			return EXIT_CONFIG;
-		case MXTLS_E_NOMEM:
-		case MXTLS_E_INTERNAL:
-			return EXIT_SOFTWARE;
-		default:
-			return EXIT_TEMPFAIL; /* another run, the store, the loop */
-		}
+		return cli_tlsrpt_exit(rc);
 	}
 	bool retry = false, gave_up = false;
 	for (size_t i = 0; i < n; i++) {

@@ -273,6 +273,25 @@ def main():
                 f"tlsrpt-contact = {CONTACT}\n"
                 f"dkim-key = {SUBMITTER}:s1:{key}\n")
 
+    # 0. The command line: refused before anything is sent.
+    for args, code, words, what in (
+            ([], 64, b"needs --day", "no --day"),
+            (["--day", "2026-02-30"], 64, b"is not a day", "a day that does not exist"),
+            (["--day", "2999-01-01"], 64, b"has not begun", "a day in the future"),
+            (["--day", DAY, "extra"], 64, b"no other arguments", "an extra argument")):
+        p = run(BASE + ["tlsrpt", "send"] + args)
+        ok(p.returncode == code and words in p.stderr, f"tlsrpt send, {what}: exit {code}",
+           (p.returncode, p.stderr))
+    p = run(BASE + ["tlsrpt", "send", "--day", DAY])
+    ok(p.returncode == 0 and b"nothing to send" in p.stderr,
+       "tlsrpt send before any session: exit 0, nothing to send", (p.returncode, p.stderr))
+    bare = os.path.join(STATE, "bare.conf")
+    with open(bare, "w", encoding="utf-8") as f:
+        f.write(f"tlsrpt-contact = {CONTACT}\n")
+    p = run([a if a != CONF else bare for a in BASE] + ["tlsrpt", "send", "--day", DAY])
+    ok(p.returncode == 78 and b"tlsrpt-organization" in p.stderr,
+       "tlsrpt send without tlsrpt-organization: exit 78, named", (p.returncode, p.stderr))
+
     # 1. The sessions.
     for domain, (count, _, _) in SCENARIOS.items():
         codes = [send(domain) for _ in range(count)]
@@ -343,6 +362,14 @@ def main():
            f"POST {path}: Content-Type application/tlsrpt+gzip")
     ok(len(posts("/flaky")) == 1 and len(posts("/gone")) == 1,
        "run 1: /flaky and /gone got one POST each (500, 404)")
+
+    # One run per state directory: another one waits its turn (exit 75).
+    import fcntl
+    with open(os.path.join(STATE, "tlsrpt-send.lock"), "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        p = run(BASE + ["tlsrpt", "send", "--day", DAY])
+    ok(p.returncode == 75 and b"another tlsrpt send run" in p.stderr,
+       "a second run while one works: exit 75, said so", (p.returncode, p.stderr))
 
     # 4. At once again: nothing is due, nothing is sent twice.
     p = run(BASE + ["tlsrpt", "send", "--day", DAY])
