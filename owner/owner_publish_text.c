@@ -287,7 +287,7 @@ int owner_tlsrpt_txt(const char *const *rua, size_t n, char **out, const char **
 		else if (strncmp(u, "https://", 8) == 0)
 			*why = check_https(u + 8, len - 8);
 		else
-			*why = "a report URI must begin with mailto: or https:// (RFC 8460 §3)";
+			*why = "a report URI must begin with mailto: or https:// (RFC 8460 section 3)";
 		if (*why != NULL)
 			return MXTLS_E_SYNTAX;
 	}
@@ -374,7 +374,7 @@ static void zone_host(FILE *f, const struct owner_host *h, int *rc)
 		/* RFC 7672 §2.2: TLSA records are only looked up when the MX and address lookups
 		 * are DNSSEC-secure; in an unsigned zone they do nothing. */
 		fprintf(f, "not DNSSEC-signed (MX or address lookup insecure): senders never look\n"
-			   "; up TLSA here (RFC 7672 §2.2). Sign the zone first, then publish:\n"
+			   "; up TLSA here (RFC 7672 section 2.2). Sign the zone first, then publish:\n"
 			   "; %s\n", line);
 	}
 	free(line);
@@ -385,7 +385,7 @@ static void zone_host(FILE *f, const struct owner_host *h, int *rc)
 	      "; and remove the old record only afterwards.\n", f);
 	if (h->issuer != NULL && owner_tlsa_line(h->name, h->issuer, &line) == MXTLS_OK) {
 		fprintf(f, "; Or pin the issuing CA too (the server must keep sending it in its\n"
-			   "; chain, RFC 7671 §5.2.2; valid across renewals by the same CA):\n"
+			   "; chain, RFC 7671 section 5.2.2; valid across renewals by the same CA):\n"
 			   "; %s\n", line);
 		free(line);
 	}
@@ -406,7 +406,7 @@ int owner_zone_text(const struct owner_publish_view *v, char **out)
 	fprintf(f, "; mxtls publish %s: MTA-STS mode %s, %zu MX host%s.\n", v->domain,
 		sts_policy_mode_name(v->mode), v->nhosts, v->nhosts == 1 ? "" : "s");
 	/* RFC 8461 §8.1: the policy first, then the record that announces it. */
-	fprintf(f, "; MTA-STS (RFC 8461 §3): first serve the policy file (mta-sts.txt) at\n"
+	fprintf(f, "; MTA-STS (RFC 8461 section 3): first serve the policy file (mta-sts.txt) at\n"
 		   ";   https://mta-sts.%s/.well-known/mta-sts.txt\n"
 		   "; then publish this record (id %s).\n",
 		v->domain, v->id_reused ? "unchanged: the policy text is the same" : "new");
@@ -418,7 +418,7 @@ int owner_zone_text(const struct owner_publish_view *v, char **out)
 		line = NULL;
 	}
 	if (rc == MXTLS_OK && v->tlsrpt_txt != NULL) {
-		fputs("; TLS reporting (RFC 8460 §3): where senders send their daily reports.\n", f);
+		fputs("; TLS reporting (RFC 8460 section 3): where senders send their daily reports.\n", f);
 		snprintf(owner, sizeof owner, "_smtp._tls.%s", v->domain);
 		rc = owner_txt_line(owner, v->tlsrpt_txt, &line);
 		if (rc == MXTLS_OK) {

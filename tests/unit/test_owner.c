@@ -330,6 +330,9 @@ START_TEST(zone_text)
 	/* every line a comment or a record: a zone file */
 	for (const char *l = z; *l != '\0'; l = strchr(l, '\n') + 1)
 		ck_assert_msg(l[0] == ';' || l[0] == '_', "not a zone line: %.40s", l);
+	/* US-ASCII only: zone files and --json carry it unchanged */
+	for (const char *c = z; *c != '\0'; c++)
+		ck_assert_msg((unsigned char)*c < 0x80, "not ASCII at %.20s", c);
 	/* what --out reads back */
 	char id[33];
 	ck_assert(owner_zone_prev_id(z, strlen(z), "example.test", id));
