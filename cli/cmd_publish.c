@@ -68,8 +68,9 @@ static int write_file(struct cli_env *env, const char *dir, const char *name, co
 /* The policy file as zone-file comments, so that standard output stays one zone file. */
 static void print_policy_comment(FILE *out, const struct mxtls_publish *p)
 {
-	fprintf(out, "; The policy file mta-sts.txt (CRLF line ends), to serve at\n"
-		     ";   https://mta-sts.%s/.well-known/mta-sts.txt (Content-Type: text/plain):\n",
+	fprintf(out,
+		"; The policy file mta-sts.txt (CRLF line ends), to serve at\n"
+		";   https://mta-sts.%s/.well-known/mta-sts.txt (Content-Type: text/plain):\n",
 		mxtls_publish_domain(p));
 	const char *s = mxtls_publish_policy(p);
 	while (*s != '\0') {
@@ -115,12 +116,17 @@ static void print_json(FILE *out, const struct mxtls_publish *p, const char *dir
 static int exit_of(int rc)
 {
 	switch (rc) {
-	case MXTLS_E_INVAL: return EXIT_USAGE;
-	case MXTLS_E_NOTFOUND: return EXIT_NEGATIVE;
-	case MXTLS_E_CONFIG: return EXIT_CONFIG;
+	case MXTLS_E_INVAL:
+		return EXIT_USAGE;
+	case MXTLS_E_NOTFOUND:
+		return EXIT_NEGATIVE;
+	case MXTLS_E_CONFIG:
+		return EXIT_CONFIG;
 	case MXTLS_E_NOMEM:
-	case MXTLS_E_INTERNAL: return EXIT_SOFTWARE;
-	default: return EXIT_TEMPFAIL;
+	case MXTLS_E_INTERNAL:
+		return EXIT_SOFTWARE;
+	default:
+		return EXIT_TEMPFAIL;
 	}
 }
 
@@ -146,8 +152,12 @@ static int run_publish(struct cli_env *env)
 			}
 			req.enforce = strcmp(v, "enforce") == 0;
 			break;
-		case O_RUA: rua[req.nrua++] = v; break;
-		case O_OUT: dir = v; break;
+		case O_RUA:
+			rua[req.nrua++] = v;
+			break;
+		case O_OUT:
+			dir = v;
+			break;
 		}
 	}
 	req.rua = rua;
@@ -193,12 +203,13 @@ const struct cli_command cli_cmd_publish = {
 	.name = "publish",
 	.usage = "DOMAIN [--mode testing|enforce] [--rua URI ...] [--out DIR]",
 	.summary = "print the MTA-STS policy, TXT and TLSA records to publish for DOMAIN",
-	.details = "Looks up DOMAIN's MX hosts, connects to each on port 25 and takes the\n"
-		   "certificate it presents after STARTTLS. Prints zone-file lines: the policy\n"
-		   "file (as comments), _mta-sts TXT, _smtp._tls TXT (with --rua) and TLSA 3 1 1\n"
-		   "per MX host. Every MX host must answer with TLS, else nothing is printed\n"
-		   "(exit 75). Exit 0 ok, 1 DOMAIN receives no mail, 64 bad arguments, 75 a lookup\n"
-		   "or connection failed, 78 --out DIR unusable.",
+	.details =
+		"Looks up DOMAIN's MX hosts, connects to each on port 25 and takes the\n"
+		"certificate it presents after STARTTLS. Prints zone-file lines: the policy\n"
+		"file (as comments), _mta-sts TXT, _smtp._tls TXT (with --rua) and TLSA 3 1 1\n"
+		"per MX host. Every MX host must answer with TLS, else nothing is printed\n"
+		"(exit 75). Exit 0 ok, 1 DOMAIN receives no mail, 64 bad arguments, 75 a lookup\n"
+		"or connection failed, 78 --out DIR unusable.",
 	.options = publish_options,
 	.run = run_publish,
 };

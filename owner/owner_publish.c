@@ -182,12 +182,12 @@ static int build(struct mxtls_ctx *ctx, const struct mxtls_publish_req *req,
 		rc = owner_policy_text(p->mode, names, p->nhosts, &p->policy);
 	if (rc == MXTLS_OK) {
 		char prev_id[33];
-		bool have = req->prev_zone != NULL &&
-			    owner_zone_prev_id(req->prev_zone, req->prev_zone_len, p->domain,
-					       prev_id);
-		p->id_kept = owner_policy_id_choose(p->policy, strlen(p->policy),
-						    req->prev_policy, req->prev_policy_len,
-						    have ? prev_id : NULL, mxtls_ctx_now(ctx), p->id);
+		bool have =
+			req->prev_zone != NULL &&
+			owner_zone_prev_id(req->prev_zone, req->prev_zone_len, p->domain, prev_id);
+		p->id_kept = owner_policy_id_choose(p->policy, strlen(p->policy), req->prev_policy,
+						    req->prev_policy_len, have ? prev_id : NULL,
+						    mxtls_ctx_now(ctx), p->id);
 		rc = owner_sts_txt(p->id, &p->sts_txt);
 	}
 	if (rc == MXTLS_OK) {

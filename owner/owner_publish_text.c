@@ -111,8 +111,8 @@ void owner_policy_id(const char *p, size_t len, int64_t now, char out[OWNER_ID_L
 	if (now < 0 || gmtime_r(&t, &tm) == NULL || tm.tm_year + 1900 > 9999)
 		memset(&tm, 0, sizeof tm);
 	char stamp[64];
-	snprintf(stamp, sizeof stamp, "%04d%02d%02d%02d%02d%02d", tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	snprintf(stamp, sizeof stamp, "%04d%02d%02d%02d%02d%02d", tm.tm_year + 1900, tm.tm_mon + 1,
+		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 	snprintf(out, OWNER_ID_LEN + 1, "%.14s%016llx", stamp,
 		 (unsigned long long)text_hash(p, len));
 }
@@ -287,7 +287,7 @@ int owner_tlsrpt_txt(const char *const *rua, size_t n, char **out, const char **
 		else if (strncmp(u, "https://", 8) == 0)
 			*why = check_https(u + 8, len - 8);
 		else
-			*why = "a report URI must begin with mailto: or https:// (RFC 8460 section 3)";
+			*why = "a report URI begins with mailto: or https:// (RFC 8460 section 3)";
 		if (*why != NULL)
 			return MXTLS_E_SYNTAX;
 	}
@@ -373,20 +373,25 @@ static void zone_host(FILE *f, const struct owner_host *h, int *rc)
 	} else {
 		/* RFC 7672 §2.2: TLSA records are only looked up when the MX and address lookups
 		 * are DNSSEC-secure; in an unsigned zone they do nothing. */
-		fprintf(f, "not DNSSEC-signed (MX or address lookup insecure): senders never look\n"
-			   "; up TLSA here (RFC 7672 section 2.2). Sign the zone first, then publish:\n"
-			   "; %s\n", line);
+		fprintf(f,
+			"not DNSSEC-signed (MX or address lookup insecure): senders never look\n"
+			"; up TLSA here (RFC 7672 section 2.2). Sign the zone, then publish:\n"
+			"; %s\n",
+			line);
 	}
 	free(line);
 	/* RFC 7671 §8.1 and RFC 7672 §4: rollover. */
 	fputs("; Rollover: 3 1 1 pins this key. Renew with the same key (e.g. certbot\n"
 	      "; --reuse-key) and the record stays valid; for a new key, publish its 3 1 1\n"
 	      "; beside this one at least two TTLs before the new certificate is deployed,\n"
-	      "; and remove the old record only afterwards.\n", f);
+	      "; and remove the old record only afterwards.\n",
+	      f);
 	if (h->issuer != NULL && owner_tlsa_line(h->name, h->issuer, &line) == MXTLS_OK) {
-		fprintf(f, "; Or pin the issuing CA too (the server must keep sending it in its\n"
-			   "; chain, RFC 7671 section 5.2.2; valid across renewals by the same CA):\n"
-			   "; %s\n", line);
+		fprintf(f,
+			"; Or pin the issuing CA too (the server must keep sending it in its\n"
+			"; chain, RFC 7671 section 5.2.2; valid across renewals by the same CA):\n"
+			"; %s\n",
+			line);
 		free(line);
 	}
 }
@@ -406,9 +411,10 @@ int owner_zone_text(const struct owner_publish_view *v, char **out)
 	fprintf(f, "; mxtls publish %s: MTA-STS mode %s, %zu MX host%s.\n", v->domain,
 		sts_policy_mode_name(v->mode), v->nhosts, v->nhosts == 1 ? "" : "s");
 	/* RFC 8461 §8.1: the policy first, then the record that announces it. */
-	fprintf(f, "; MTA-STS (RFC 8461 section 3): first serve the policy file (mta-sts.txt) at\n"
-		   ";   https://mta-sts.%s/.well-known/mta-sts.txt\n"
-		   "; then publish this record (id %s).\n",
+	fprintf(f,
+		"; MTA-STS (RFC 8461 section 3): first serve the policy file (mta-sts.txt) at\n"
+		";   https://mta-sts.%s/.well-known/mta-sts.txt\n"
+		"; then publish this record (id %s).\n",
 		v->domain, v->id_reused ? "unchanged: the policy text is the same" : "new");
 	snprintf(owner, sizeof owner, "_mta-sts.%s", v->domain);
 	rc = owner_txt_line(owner, v->sts_txt, &line);
@@ -418,7 +424,9 @@ int owner_zone_text(const struct owner_publish_view *v, char **out)
 		line = NULL;
 	}
 	if (rc == MXTLS_OK && v->tlsrpt_txt != NULL) {
-		fputs("; TLS reporting (RFC 8460 section 3): where senders send their daily reports.\n", f);
+		fputs("; TLS reporting (RFC 8460 section 3): where senders send their daily "
+		      "reports.\n",
+		      f);
 		snprintf(owner, sizeof owner, "_smtp._tls.%s", v->domain);
 		rc = owner_txt_line(owner, v->tlsrpt_txt, &line);
 		if (rc == MXTLS_OK) {

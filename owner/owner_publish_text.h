@@ -65,8 +65,8 @@ int owner_sts_txt(const char *id, char **out);
 /*
  * The _smtp._tls TXT data (RFC 8460 §3) for the report URIs rua[0..n) (n >= 1): one record
  * "v=TLSRPTv1; rua=URI,URI" (a second record would make senders send no reports at all).
- * Each URI must be "mailto:" with an address (local part of letters, digits and
- * punctuation from .-_+=%'*?^`{|}~#$& and the slash, a host name) or "https://" with a host name and an optional port and
+ * Each URI must be "mailto:" with an address (a local part of letters, digits, the slash
+ * and .-_+=%'*?^`{|}~#$&; a host name) or "https://" with a host name, an optional port and
  * path; commas, "!", ";", spaces, quotes, backslashes and controls are refused (§3: "," and
  * "!" must be percent-encoded).  owner/ may not include tlsrpt/ (ARCHITECTURE.md), so this is
  * a small check of its own; the unit tests parse every record it builds with tlsrpt_rua_parse().
@@ -88,7 +88,7 @@ int owner_tlsa_line(const char *host, const char *rdata, char **out);
 
 /* One MX host as publish saw it. */
 struct owner_host {
-	const char *name;   /* canonical host name */
+	const char *name; /* canonical host name */
 	unsigned preference;
 	bool dnssec;        /* MX and address lookups secure: senders look up its TLSA */
 	const char *tlsa;   /* "3 1 1 hex" of the certificate presented now */
@@ -97,13 +97,13 @@ struct owner_host {
 
 /* What publish prints, gathered. */
 struct owner_publish_view {
-	const char *domain;      /* canonical */
-	const char *policy;      /* the policy file text */
+	const char *domain; /* canonical */
+	const char *policy; /* the policy file text */
 	enum sts_mode mode;
 	const char *id;
 	bool id_reused;
-	const char *sts_txt;     /* owner_sts_txt() */
-	const char *tlsrpt_txt;  /* owner_tlsrpt_txt(), or NULL */
+	const char *sts_txt;    /* owner_sts_txt() */
+	const char *tlsrpt_txt; /* owner_tlsrpt_txt(), or NULL */
 	const struct owner_host *hosts;
 	size_t nhosts;
 	int64_t now;

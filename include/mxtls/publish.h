@@ -19,9 +19,9 @@ extern "C" {
 struct mxtls_publish;
 
 struct mxtls_publish_req {
-	const char *domain;         /* the mail domain (borrowed) */
-	int enforce;                /* 0: policy mode testing (the default); 1: enforce */
-	const char *const *rua;     /* TLS-RPT report URIs (borrowed); nrua 0: no _smtp._tls */
+	const char *domain;     /* the mail domain (borrowed) */
+	int enforce;            /* 0: policy mode testing (the default); 1: enforce */
+	const char *const *rua; /* TLS-RPT report URIs (borrowed); nrua 0: no _smtp._tls */
 	size_t nrua;
 	/* What was published before (e.g. the files of an earlier run), both may be NULL: when
 	 * prev_policy is byte for byte the new policy text and prev_zone holds its _mta-sts

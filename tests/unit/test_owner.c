@@ -23,7 +23,7 @@ static const struct policy_case {
 	enum sts_mode mode;
 	const char *mx[4]; /* NULL-terminated */
 	int rc;
-	const char *text;  /* exact, when rc == MXTLS_OK */
+	const char *text; /* exact, when rc == MXTLS_OK */
 } policy_cases[] = {
 	/* hostile: a name that would inject a line, wildcards, bad names, bad modes */
 	{STS_MODE_TESTING, {"mx.example.test\r\nmode: enforce"}, MXTLS_E_SYNTAX, NULL},
@@ -37,12 +37,18 @@ static const struct policy_case {
 	{(enum sts_mode)0, {"mx.example.test"}, MXTLS_E_INVAL, NULL},
 	{STS_MODE_TESTING, {NULL}, MXTLS_E_INVAL, NULL},
 	/* valid */
-	{STS_MODE_TESTING, {"mx.example.test"}, MXTLS_OK,
+	{STS_MODE_TESTING,
+	 {"mx.example.test"},
+	 MXTLS_OK,
 	 "version: STSv1\r\nmode: testing\r\nmx: mx.example.test\r\nmax_age: 604800\r\n"},
-	{STS_MODE_ENFORCE, {"MX1.Example.TEST.", "mx2.example.test", "mx1.example.test"}, MXTLS_OK,
+	{STS_MODE_ENFORCE,
+	 {"MX1.Example.TEST.", "mx2.example.test", "mx1.example.test"},
+	 MXTLS_OK,
 	 "version: STSv1\r\nmode: enforce\r\nmx: mx1.example.test\r\nmx: mx2.example.test\r\n"
 	 "max_age: 1209600\r\n"},
-	{STS_MODE_TESTING, {"b.example.test", "a.other.test"}, MXTLS_OK,
+	{STS_MODE_TESTING,
+	 {"b.example.test", "a.other.test"},
+	 MXTLS_OK,
 	 "version: STSv1\r\nmode: testing\r\nmx: b.example.test\r\nmx: a.other.test\r\n"
 	 "max_age: 604800\r\n"},
 };
@@ -87,10 +93,10 @@ static const struct id_case {
 	int64_t ta, tb;    /* and when their ids are made */
 	int same;          /* expected: the ids are equal */
 } id_cases[] = {
-	{"version: STSv1\r\n", "version: STSv1\n", 0, T0, T0, 0},  /* one byte less */
+	{"version: STSv1\r\n", "version: STSv1\n", 0, T0, T0, 0}, /* one byte less */
 	{"mx: a.test\r\n", "mx: b.test\r\n", 0, T0, T0, 0},
 	{"", "\0", 1, T0, T0, 0},
-	{"policy", "policy", 0, T0, T0 + 1, 0},                     /* a later second */
+	{"policy", "policy", 0, T0, T0 + 1, 0}, /* a later second */
 	{"policy", "policy", 0, T0, T0, 1},
 	{"", "", 0, 0, 0, 1},
 };
@@ -139,13 +145,13 @@ static const struct choose_case {
 	const char *text, *prev, *prev_id;
 	int kept;
 } choose_cases[] = {
-	{"A", "A", "abc-def", 0},                               /* not an id */
-	{"A", "A", "123456789012345678901234567890123", 0},     /* 33 characters */
+	{"A", "A", "abc-def", 0},                           /* not an id */
+	{"A", "A", "123456789012345678901234567890123", 0}, /* 33 characters */
 	{"A", "A", "", 0},
-	{"A", "A ", "prev1", 0},                                /* text changed */
+	{"A", "A ", "prev1", 0}, /* text changed */
 	{"A", "a", "prev1", 0},
-	{"A", NULL, "prev1", 0},                                /* no earlier policy */
-	{"A", "A", NULL, 0},                                    /* no earlier id */
+	{"A", NULL, "prev1", 0}, /* no earlier policy */
+	{"A", "A", NULL, 0},     /* no earlier id */
 	{"A", "A", "prev1", 1},
 	{"version: STSv1\r\n", "version: STSv1\r\n", "20260101000000aaaaaaaaaaaaaaaa", 1},
 };
@@ -154,9 +160,9 @@ START_TEST(policy_id_choose)
 {
 	const struct choose_case *c = &choose_cases[_i];
 	char out[33];
-	bool kept = owner_policy_id_choose(c->text, strlen(c->text), c->prev,
-					   c->prev != NULL ? strlen(c->prev) : 0, c->prev_id, T0,
-					   out);
+	bool kept =
+		owner_policy_id_choose(c->text, strlen(c->text), c->prev,
+				       c->prev != NULL ? strlen(c->prev) : 0, c->prev_id, T0, out);
 	ck_assert_int_eq(kept, c->kept);
 	if (c->kept) {
 		ck_assert_str_eq(out, c->prev_id);
@@ -173,8 +179,8 @@ static const struct prev_case {
 	const char *id; /* NULL: not found */
 } prev_cases[] = {
 	{"", NULL},
-	{"_mta-sts.example.test. IN TXT \"v=STSv1; id=abc", NULL},       /* no closing quote */
-	{"_mta-sts.example.test. IN TXT \"v=STSv1; id=a-b\"\n", NULL},   /* not an id */
+	{"_mta-sts.example.test. IN TXT \"v=STSv1; id=abc", NULL},     /* no closing quote */
+	{"_mta-sts.example.test. IN TXT \"v=STSv1; id=a-b\"\n", NULL}, /* not an id */
 	{"_mta-sts.example.test. IN TXT \"v=STSv1; id=\"\n", NULL},
 	{"_mta-sts.example.test. IN TXT \"v=STSv1; id=123456789012345678901234567890123\"", NULL},
 	{"_mta-sts.other.test. IN TXT \"v=STSv1; id=abc\"\n", NULL},     /* another domain */
@@ -226,9 +232,11 @@ static const struct rua_case {
 	{{"mailto:ok@example.test", "https://rpt.example.test/\x01"}, MXTLS_E_SYNTAX, NULL},
 	{{NULL}, MXTLS_E_INVAL, NULL},
 	{{"mailto:tlsrpt@example.test"}, MXTLS_OK, "v=TLSRPTv1; rua=mailto:tlsrpt@example.test"},
-	{{"https://rpt.example.test:8443/v1/report%2C"}, MXTLS_OK,
+	{{"https://rpt.example.test:8443/v1/report%2C"},
+	 MXTLS_OK,
 	 "v=TLSRPTv1; rua=https://rpt.example.test:8443/v1/report%2C"},
-	{{"mailto:tls+rpt@Example.TEST", "https://rpt.example.test"}, MXTLS_OK,
+	{{"mailto:tls+rpt@Example.TEST", "https://rpt.example.test"},
+	 MXTLS_OK,
 	 "v=TLSRPTv1; rua=mailto:tls+rpt@Example.TEST,https://rpt.example.test"},
 };
 
