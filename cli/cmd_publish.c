@@ -120,6 +120,8 @@ static int exit_of(int rc)
 		return EXIT_USAGE;
 	case MXTLS_E_NOTFOUND:
 		return EXIT_NEGATIVE;
+	case MXTLS_E_SYNTAX: /* the DNS data: an MX record that names an address */
+		return EXIT_DATAERR;
 	case MXTLS_E_CONFIG:
 		return EXIT_CONFIG;
 	case MXTLS_E_NOMEM:
@@ -203,13 +205,12 @@ const struct cli_command cli_cmd_publish = {
 	.name = "publish",
 	.usage = "DOMAIN [--mode testing|enforce] [--rua URI ...] [--out DIR]",
 	.summary = "print the MTA-STS policy, TXT and TLSA records to publish for DOMAIN",
-	.details =
-		"Looks up DOMAIN's MX hosts, connects to each on port 25 and takes the\n"
-		"certificate it presents after STARTTLS. Prints zone-file lines: the policy\n"
-		"file (as comments), _mta-sts TXT, _smtp._tls TXT (with --rua) and TLSA 3 1 1\n"
-		"per MX host. Every MX host must answer with TLS, else nothing is printed\n"
-		"(exit 75). Exit 0 ok, 1 DOMAIN receives no mail, 64 bad arguments, 75 a lookup\n"
-		"or connection failed, 78 --out DIR unusable.",
+	.details = "Looks up DOMAIN's MX hosts, connects to each on port 25 and takes the\n"
+		   "certificate it presents after STARTTLS. Prints zone-file lines: the policy\n"
+		   "file (as comments), _mta-sts TXT, _smtp._tls TXT (with --rua) and TLSA 3 1 1\n"
+		   "per MX host. Every MX host must answer with TLS, else nothing is printed\n"
+		   "(exit 75). Exit 0 ok, 1 DOMAIN receives no mail, 64 bad arguments, 65 an MX\n"
+		   "names an IP address, 75 a lookup or connection failed, 78 --out DIR unusable.",
 	.options = publish_options,
 	.run = run_publish,
 };

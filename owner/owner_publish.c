@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* mxtls publish: the lookups (MX set, each host's chain, through validator/) behind
  * include/mxtls/publish.h; the text is made by owner_publish_text.c. */
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,6 +155,18 @@ static int look(struct mxtls_ctx *ctx, struct mxtls_publish *p, char *err, size_
 			snprintf(err, errlen, "MX host %s: %s", mxtls_decision_host_name(d, i),
 				 mxtls_decision_host_reason(d, i));
 			rc = MXTLS_E_TEMPFAIL;
+			break;
+		}
+		/* RFC 5321 §5.1: an MX names a host; an address can be neither an mx pattern
+		 * (RFC 8461 §4.1) nor a TLSA base domain (RFC 7672 §2.2.3). */
+		const char *name = mxtls_decision_host_name(d, i);
+		unsigned char a[16];
+		if (inet_pton(AF_INET, name, a) == 1 || inet_pton(AF_INET6, name, a) == 1) {
+			snprintf(err, errlen,
+				 "MX host %s is an address, not a name: MTA-STS and DANE cannot "
+				 "name it (RFC 5321 section 5.1)",
+				 name);
+			rc = MXTLS_E_SYNTAX;
 			break;
 		}
 		rc = host_look(ctx, d, i, &p->hosts[i], err, errlen);

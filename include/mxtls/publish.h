@@ -43,7 +43,8 @@ struct mxtls_publish_req {
  * On success *out is set.  Returns MXTLS_OK; MXTLS_E_INVAL (req, domain or a rua URI is bad:
  * err says which); MXTLS_E_NOTFOUND (the domain receives no mail: null MX, NXDOMAIN);
  * MXTLS_E_TEMPFAIL (a lookup failed, or an MX host could not be reached, offers no STARTTLS
- * or its handshake failed: err names the host); MXTLS_E_CONFIG; MXTLS_E_NOMEM.
+ * or its handshake failed: err names the host); MXTLS_E_SYNTAX (an MX record names an IP
+ * address, which no policy or TLSA record can name); MXTLS_E_CONFIG; MXTLS_E_NOMEM.
  */
 MXTLS_API int mxtls_publish(struct mxtls_ctx *ctx, const struct mxtls_publish_req *req,
 			    struct mxtls_publish **out, char *err, size_t errlen);

@@ -165,6 +165,8 @@ def main():
                  extra=["--mode", "enforce"])
     # A wildcard policy not covering mx2: publish lists both literally.
     check_domain("stswild.sts.test", ["mx1.stswild.sts.test", "mx2.sub.stswild.sts.test"])
+    # No MX records: the domain is its own mail host (RFC 5321 §5.1).
+    check_domain("implicit.mail.test", ["implicit.mail.test"])
     # Two report URIs make one _smtp._tls record.
     out = check_domain("testing.sts.test", ["mx1.testing.sts.test", "mx2.testing.sts.test"],
                        mode="enforce", extra=["--mode", "enforce", "--rua",
@@ -218,6 +220,8 @@ def main():
             ("dane-notls.mail.test", 75, "mx1.dane-notls.mail.test"),
             ("stsnotls.sts.test", 75, "mx1.stsnotls.sts.test"),
             ("tls-then-refused.mail.test", 75, "mx2.tls-then-refused.mail.test"),
+            ("addrfail.mail.test", 75, "mx1.bogus.test"),
+            ("literal.secure.test", 65, "127.0.10.1"),
             ("nx.mail.test", 1, "nx.mail.test"),
             ("nullmx.test", 1, "nullmx.test")]:
         r = run(BASE + ["publish", domain, "--out", os.path.join(d, "never")])

@@ -1,0 +1,10 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# Extra records for e2e-publish (test_publish.py): run by run-with-dns.sh --pre before the zones
+# are signed.  An MX record that names an address, not a host (RFC 5321 §5.1).
+set -euo pipefail
+d=$1/zones.d
+mkdir -p "$d"
+cat >>"$d/secure.test.zone" <<ZONE
+literal        MX     10 127.0.10.1.
+ZONE
