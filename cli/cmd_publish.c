@@ -102,7 +102,10 @@ static void print_json(FILE *out, const struct mxtls_publish *p, const char *dir
 		cli_json_string(&j, "host", mxtls_publish_host_name(p, i));
 		cli_json_int(&j, "preference", mxtls_publish_host_preference(p, i));
 		cli_json_bool(&j, "dnssec", mxtls_publish_host_dnssec(p, i));
-		cli_json_string(&j, "tlsa", mxtls_publish_host_tlsa(p, i));
+		cli_json_array_begin(&j, "tlsa");
+		for (size_t k = 0; k < mxtls_publish_host_tlsa_count(p, i); k++)
+			cli_json_string(&j, NULL, mxtls_publish_host_tlsa(p, i, k));
+		cli_json_array_end(&j);
 		cli_json_string(&j, "issuer_tlsa", mxtls_publish_host_issuer_tlsa(p, i));
 		cli_json_object_end(&j);
 	}

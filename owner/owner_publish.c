@@ -16,11 +16,15 @@
 #include "util/util_dnsname.h"
 #include "validator/mxtls_decision_view.h"
 
+/* The most different keys one MX host may present over its addresses; more is an error. */
+#define OWNER_HOST_KEYS_MAX 8
+
 struct publish_host {
 	char *name;
 	unsigned preference;
 	int dnssec;
-	char *tlsa;   /* "3 1 1 hex" */
+	char *tlsa[OWNER_HOST_KEYS_MAX]; /* "3 1 1 hex" of each distinct key */
+	size_t ntlsa;
 	char *issuer; /* "2 1 1 hex" or NULL */
 };
 
@@ -43,7 +47,8 @@ void mxtls_publish_free(struct mxtls_publish *p)
 		return;
 	for (size_t k = 0; k < p->nhosts; k++) {
 		free(p->hosts[k].name);
-		free(p->hosts[k].tlsa);
+		for (size_t t = 0; t < p->hosts[k].ntlsa; t++)
+			free(p->hosts[k].tlsa[t]);
 		free(p->hosts[k].issuer);
 	}
 	free(p->hosts);
@@ -88,7 +93,29 @@ static int tlsa_of(const uint8_t *der, size_t len, uint8_t usage, char **out)
 	return MXTLS_OK;
 }
 
-/* Connects to host i of d and fills h from the chain it presents.  Every failure is
+/* Adds the 3 1 1 of the leaf (der, len) to h unless it is there already. */
+static int add_key(struct publish_host *h, const uint8_t *der, size_t len)
+{
+	char *t = NULL;
+	int rc = tlsa_of(der, len, 3, &t);
+	if (rc != MXTLS_OK)
+		return rc;
+	for (size_t k = 0; k < h->ntlsa; k++) {
+		if (strcmp(h->tlsa[k], t) == 0) {
+			free(t);
+			return MXTLS_OK;
+		}
+	}
+	if (h->ntlsa == OWNER_HOST_KEYS_MAX) {
+		free(t);
+		return MXTLS_E_LIMIT;
+	}
+	h->tlsa[h->ntlsa++] = t;
+	return MXTLS_OK;
+}
+
+/* Connects to every address of host i of d (a TLSA record must match whichever one a sender
+ * reaches, RFC 7672 §2.2.3) and fills h from the chains presented.  Every failure is
  * MXTLS_E_TEMPFAIL with err naming the host: nothing is published from a partial picture. */
 static int host_look(struct mxtls_ctx *ctx, const struct mxtls_decision *d, size_t i,
 		     struct publish_host *h, char *err, size_t errlen)
@@ -100,30 +127,45 @@ static int host_look(struct mxtls_ctx *ctx, const struct mxtls_decision *d, size
 		return MXTLS_E_NOMEM;
 	h->dnssec = mxtls_decision_mx_secure(d) &&
 		    strcmp(mxtls_decision_host_dnssec(d, i), "secure") == 0;
-	struct mxtls_probe_info info;
-	struct mxtls_probe_chain chain;
-	int rc = mxtls_decision_probe_chain(ctx, d, i, &info, &chain);
-	if (rc == MXTLS_E_NOMEM)
-		return rc;
-	if (rc != MXTLS_OK) {
-		snprintf(err, errlen, "MX host %s: %s", name, info.reason);
+	size_t naddr = mxtls_decision_host_addr_count(d, i);
+	if (naddr == 0) {
+		snprintf(err, errlen, "MX host %s: no address", name);
 		return MXTLS_E_TEMPFAIL;
 	}
-	if (chain.n == 0) {
-		snprintf(err, errlen, "MX host %s: no TLS session (%s)", name, info.reason);
-		return MXTLS_E_TEMPFAIL;
-	}
-	rc = tlsa_of(chain.der[0], chain.len[0], 3, &h->tlsa);
-	/* The next certificate, when sent, is the issuer a DANE-TA record could pin (advice). */
-	if (rc == MXTLS_OK && chain.n > 1) {
-		rc = tlsa_of(chain.der[1], chain.len[1], 2, &h->issuer);
-		if (rc == MXTLS_E_SYNTAX)
-			rc = MXTLS_OK; /* only advice: a garbled issuer is left out */
-	}
-	mxtls_probe_chain_clear(&chain);
-	if (rc == MXTLS_E_SYNTAX) {
-		snprintf(err, errlen, "MX host %s: its certificate is not DER", name);
-		return MXTLS_E_TEMPFAIL;
+	int rc = MXTLS_OK;
+	for (size_t k = 0; k < naddr && rc == MXTLS_OK; k++) {
+		const char *addr = mxtls_decision_host_addr(d, i, k);
+		struct mxtls_probe_info info;
+		struct mxtls_probe_chain chain;
+		rc = mxtls_decision_probe_chain(ctx, d, i, k, &info, &chain);
+		if (rc == MXTLS_E_NOMEM)
+			return rc;
+		if (rc != MXTLS_OK) {
+			snprintf(err, errlen, "MX host %s (%s): %s", name, addr, info.reason);
+			return MXTLS_E_TEMPFAIL;
+		}
+		if (chain.n == 0) {
+			snprintf(err, errlen, "MX host %s (%s): no TLS session (%s)", name, addr,
+				 info.reason);
+			return MXTLS_E_TEMPFAIL;
+		}
+		rc = add_key(h, chain.der[0], chain.len[0]);
+		/* The next certificate, when sent, is the issuer a DANE-TA record could pin
+		 * (advice only: a garbled one is left out). */
+		if (rc == MXTLS_OK && chain.n > 1 && h->issuer == NULL &&
+		    tlsa_of(chain.der[1], chain.len[1], 2, &h->issuer) == MXTLS_E_NOMEM)
+			rc = MXTLS_E_NOMEM;
+		mxtls_probe_chain_clear(&chain);
+		if (rc == MXTLS_E_SYNTAX) {
+			snprintf(err, errlen, "MX host %s (%s): its certificate is not DER", name,
+				 addr);
+			return MXTLS_E_TEMPFAIL;
+		}
+		if (rc == MXTLS_E_LIMIT) {
+			snprintf(err, errlen, "MX host %s: more than %d different keys", name,
+				 OWNER_HOST_KEYS_MAX);
+			return MXTLS_E_TEMPFAIL;
+		}
 	}
 	return rc;
 }
@@ -187,7 +229,8 @@ static int build(struct mxtls_ctx *ctx, const struct mxtls_publish_req *req,
 			.name = p->hosts[k].name,
 			.preference = p->hosts[k].preference,
 			.dnssec = p->hosts[k].dnssec,
-			.tlsa = p->hosts[k].tlsa,
+			.tlsa = (const char *const *)p->hosts[k].tlsa,
+			.ntlsa = p->hosts[k].ntlsa,
 			.issuer = p->hosts[k].issuer,
 		};
 	}
@@ -343,9 +386,14 @@ int mxtls_publish_host_dnssec(const struct mxtls_publish *p, size_t i)
 	return ph(p, i) != NULL ? ph(p, i)->dnssec : 0;
 }
 
-const char *mxtls_publish_host_tlsa(const struct mxtls_publish *p, size_t i)
+size_t mxtls_publish_host_tlsa_count(const struct mxtls_publish *p, size_t i)
 {
-	return ph(p, i) != NULL ? ph(p, i)->tlsa : NULL;
+	return ph(p, i) != NULL ? ph(p, i)->ntlsa : 0;
+}
+
+const char *mxtls_publish_host_tlsa(const struct mxtls_publish *p, size_t i, size_t k)
+{
+	return ph(p, i) != NULL && k < ph(p, i)->ntlsa ? ph(p, i)->tlsa[k] : NULL;
 }
 
 const char *mxtls_publish_host_issuer_tlsa(const struct mxtls_publish *p, size_t i)

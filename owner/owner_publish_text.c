@@ -361,25 +361,27 @@ int owner_tlsa_line(const char *host, const char *rdata, char **out)
 
 static void zone_host(FILE *f, const struct owner_host *h, int *rc)
 {
-	char *line = NULL;
-	int r = owner_tlsa_line(h->name, h->tlsa, &line);
-	if (r != MXTLS_OK) {
-		*rc = r;
-		return;
-	}
 	fprintf(f, "; %s (preference %u): ", h->name, h->preference);
-	if (h->dnssec) {
-		fprintf(f, "DNSSEC-signed, DANE senders look up this record.\n%s\n", line);
-	} else {
+	if (h->dnssec)
+		fputs("DNSSEC-signed, DANE senders look up this record.\n", f);
+	else
 		/* RFC 7672 §2.2: TLSA records are only looked up when the MX and address lookups
 		 * are DNSSEC-secure; in an unsigned zone they do nothing. */
-		fprintf(f,
-			"not DNSSEC-signed (MX or address lookup insecure): senders never look\n"
-			"; up TLSA here (RFC 7672 section 2.2). Sign the zone, then publish:\n"
-			"; %s\n",
-			line);
+		fputs("not DNSSEC-signed (MX or address lookup insecure): senders never look\n"
+		      "; up TLSA here (RFC 7672 section 2.2). Sign the zone, then publish:\n",
+		      f);
+	if (h->ntlsa > 1)
+		fputs("; Its addresses present different keys: one record for each.\n", f);
+	char *line = NULL;
+	for (size_t k = 0; k < h->ntlsa; k++) {
+		int r = owner_tlsa_line(h->name, h->tlsa[k], &line);
+		if (r != MXTLS_OK) {
+			*rc = r;
+			return;
+		}
+		fprintf(f, "%s%s\n", h->dnssec ? "" : "; ", line);
+		free(line);
 	}
-	free(line);
 	/* RFC 7671 §8.1 and RFC 7672 §4: rollover. */
 	fputs("; Rollover: 3 1 1 pins this key. Renew with the same key (e.g. certbot\n"
 	      "; --reuse-key) and the record stays valid; for a new key, publish its 3 1 1\n"

@@ -90,8 +90,10 @@ int owner_tlsa_line(const char *host, const char *rdata, char **out);
 struct owner_host {
 	const char *name; /* canonical host name */
 	unsigned preference;
-	bool dnssec;        /* MX and address lookups secure: senders look up its TLSA */
-	const char *tlsa;   /* "3 1 1 hex" of the certificate presented now */
+	bool dnssec;             /* MX and address lookups secure: senders look up its TLSA */
+	const char *const *tlsa; /* "3 1 1 hex" of each key presented now (one per distinct key
+				    over the host's addresses) */
+	size_t ntlsa;
 	const char *issuer; /* "2 1 1 hex" of the next certificate of the chain, or NULL */
 };
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The public decision API (include/mxtls/check.h): decide, read, probe. */
 #include <arpa/inet.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -454,9 +455,10 @@ static void probe_facts(struct mxtls_probe_info *out, const struct host_addr *a,
 }
 
 /* The probe of mxtls_decision_probe2(); with chain, also the chain the server presented, and
- * hosts that the policy excludes are contacted too (they have addresses). */
+ * hosts that the policy excludes are contacted too (they have addresses).  addr: the only
+ * address to try, or SIZE_MAX for each in turn until one answers. */
 static int probe_run(struct mxtls_ctx *ctx, const struct mxtls_decision *md, size_t i,
-		     struct mxtls_probe_info *out, struct mxtls_probe_chain *chain)
+		     struct mxtls_probe_info *out, struct mxtls_probe_chain *chain, size_t addr)
 {
 	if (out == NULL)
 		return MXTLS_E_INVAL;
@@ -486,7 +488,11 @@ static int probe_run(struct mxtls_ctx *ctx, const struct mxtls_decision *md, siz
 	}
 	rc = MXTLS_E_IO;
 	snprintf(reason, reasonlen, "no address");
+	if (addr != SIZE_MAX && addr >= h->dane->naddrs)
+		return MXTLS_E_INVAL;
 	for (size_t k = 0; k < h->dane->naddrs; k++) {
+		if (addr != SIZE_MAX && k != addr)
+			continue;
 		struct probe p = {.h = h, .pkix = pkix, .now = mxtls_ctx_now(ctx), .chain = chain};
 		struct smtp_txn none;
 		struct smtp_session_req req = {
@@ -544,16 +550,17 @@ static int probe_run(struct mxtls_ctx *ctx, const struct mxtls_decision *md, siz
 int mxtls_decision_probe2(struct mxtls_ctx *ctx, const struct mxtls_decision *md, size_t i,
 			  struct mxtls_probe_info *out)
 {
-	return probe_run(ctx, md, i, out, NULL);
+	return probe_run(ctx, md, i, out, NULL, SIZE_MAX);
 }
 
 int mxtls_decision_probe_chain(struct mxtls_ctx *ctx, const struct mxtls_decision *md, size_t i,
-			       struct mxtls_probe_info *out, struct mxtls_probe_chain *chain)
+			       size_t addr, struct mxtls_probe_info *out,
+			       struct mxtls_probe_chain *chain)
 {
 	if (chain == NULL)
 		return MXTLS_E_INVAL;
 	memset(chain, 0, sizeof *chain);
-	int rc = probe_run(ctx, md, i, out, chain);
+	int rc = probe_run(ctx, md, i, out, chain, addr);
 	if (rc != MXTLS_OK)
 		mxtls_probe_chain_clear(chain);
 	return rc;

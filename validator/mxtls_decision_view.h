@@ -31,10 +31,13 @@ struct mxtls_probe_chain {
  * mxtls_decision_probe2() that also copies the chain the server of host i presented into
  * *chain (cleared first; release with mxtls_probe_chain_clear()), whatever the verdict, and
  * that also contacts hosts the MTA-STS policy excludes (for the owner's tools, which look at
- * every MX).  Same returns; on an error *chain is empty.
+ * every MX).  addr is the one address to connect to (an index below
+ * mxtls_decision_host_addr_count()), or SIZE_MAX for each in turn until one answers.  Same
+ * returns, and MXTLS_E_INVAL for addr out of range; on an error *chain is empty.
  */
 int mxtls_decision_probe_chain(struct mxtls_ctx *ctx, const struct mxtls_decision *md, size_t i,
-			       struct mxtls_probe_info *out, struct mxtls_probe_chain *chain);
+			       size_t addr, struct mxtls_probe_info *out,
+			       struct mxtls_probe_chain *chain);
 
 /* Frees what c holds and zeroes it; NULL is a no-op. */
 void mxtls_probe_chain_clear(struct mxtls_probe_chain *c);

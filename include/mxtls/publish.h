@@ -33,11 +33,11 @@ struct mxtls_publish_req {
 };
 
 /*
- * Looks up domain's MX set (ctx's resolver, running its loop: blocking), connects to every MX
- * host on port 25, runs STARTTLS and takes the certificate chain it presents, and builds: the
- * MTA-STS policy file (literal mx names of every MX host; max_age one week for testing, two
- * for enforce), the _mta-sts record with its id (RFC 8461 §3.1), the _smtp._tls record for
- * rua (RFC 8460 §3), and the TLSA records "3 1 1" of each host's certificate (RFC 7672 §3.1),
+ * Looks up domain's MX set (ctx's resolver, running its loop: blocking), connects to every
+ * address of every MX host on port 25, runs STARTTLS and takes the certificate chain it presents,
+ * and builds: the MTA-STS policy file (literal mx names of every MX host; max_age one week for
+ * testing, two for enforce), the _mta-sts record with its id (RFC 8461 §3.1), the _smtp._tls record
+ * for rua (RFC 8460 §3), and the TLSA records "3 1 1" of each host's certificate (RFC 7672 §3.1),
  * with comments and rollover advice, as zone-file text.  Nothing partial: every MX host must
  * be reached and complete a TLS handshake, else there is no result.
  * On success *out is set.  Returns MXTLS_OK; MXTLS_E_INVAL (req, domain or a rua URI is bad:
@@ -70,14 +70,16 @@ MXTLS_API const char *mxtls_publish_zone(const struct mxtls_publish *p);
 
 /* The MX hosts in preference order: name, preference, whether DNSSEC-signed (the MX and
  * address lookups were secure: TLSA is looked up by senders), the "3 1 1 hex" TLSA data of
- * the certificate presented now, and the "2 1 1 hex" of the next certificate in the chain
- * (the issuer, for rollover; NULL when the server sent only its own).  For i >= the count:
- * NULL or 0.  Borrowed from p. */
+ * the keys presented now (every address is contacted; one record per distinct key, usually
+ * one), and the "2 1 1 hex" of the next certificate in the chain (the issuer, for rollover;
+ * NULL when the server sent only its own).  For i or k out of range: NULL or 0.  Borrowed
+ * from p. */
 MXTLS_API size_t mxtls_publish_host_count(const struct mxtls_publish *p);
 MXTLS_API const char *mxtls_publish_host_name(const struct mxtls_publish *p, size_t i);
 MXTLS_API unsigned mxtls_publish_host_preference(const struct mxtls_publish *p, size_t i);
 MXTLS_API int mxtls_publish_host_dnssec(const struct mxtls_publish *p, size_t i);
-MXTLS_API const char *mxtls_publish_host_tlsa(const struct mxtls_publish *p, size_t i);
+MXTLS_API size_t mxtls_publish_host_tlsa_count(const struct mxtls_publish *p, size_t i);
+MXTLS_API const char *mxtls_publish_host_tlsa(const struct mxtls_publish *p, size_t i, size_t k);
 MXTLS_API const char *mxtls_publish_host_issuer_tlsa(const struct mxtls_publish *p, size_t i);
 
 #ifdef __cplusplus

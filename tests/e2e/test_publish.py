@@ -167,6 +167,20 @@ def main():
     check_domain("stswild.sts.test", ["mx1.stswild.sts.test", "mx2.sub.stswild.sts.test"])
     # No MX records: the domain is its own mail host (RFC 5321 §5.1).
     check_domain("implicit.mail.test", ["implicit.mail.test"])
+    # One host, two addresses, two keys: a record for each, each accepted for its chain.
+    r = run(BASE + ["publish", "twoaddr.mail.test"])
+    out = r.stdout.decode()
+    got = sorted(d for o, d in records(out, "TLSA") if o == "_25._tcp.mx.twoaddr.mail.test.")
+    chains = [served_chain("mx1.dane-fallback.mail.test"),
+              served_chain("mx2.dane-fallback.mail.test")]
+    want = sorted("3 1 1 " + spki_sha256(c[0]) for c in chains if c)
+    ok(r.returncode == 0 and len(want) == 2 and want[0] != want[1] and got == want,
+       "twoaddr.mail.test: both addresses contacted, one 3 1 1 per key", out + r.stderr.decode())
+    for c in chains:
+        v = dane_verify(c, "mx.twoaddr.mail.test", got[0]) if got else None
+        w = dane_verify(c, "mx.twoaddr.mail.test", got[-1]) if got else None
+        ok(v is not None and (v.returncode == 0) != (w.returncode == 0),
+           "twoaddr.mail.test: each served chain matches exactly one of the two records")
     # Two report URIs make one _smtp._tls record.
     out = check_domain("testing.sts.test", ["mx1.testing.sts.test", "mx2.testing.sts.test"],
                        mode="enforce", extra=["--mode", "enforce", "--rua",
@@ -198,7 +212,8 @@ def main():
        "--out: zone.txt holds the records with the id", zone)
     ok([m["host"] for m in j1.get("mx", [])] == ["mx1.testing.sts.test",
                                                   "mx2.testing.sts.test"] and
-       all(m["dnssec"] and m["tlsa"].startswith("3 1 1 ") for m in j1["mx"]) and
+       all(m["dnssec"] and len(m["tlsa"]) == 1 and m["tlsa"][0].startswith("3 1 1 ")
+           for m in j1["mx"]) and
        j1.get("mode") == "testing" and j1.get("max_age") == 604800 and
        j1.get("tlsrpt") is None,
        "--json: mode, max_age, mx[] with host, dnssec, tlsa", j1)

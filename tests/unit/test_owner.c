@@ -309,9 +309,10 @@ END_TEST
 
 START_TEST(zone_text)
 {
+	static const char *const k1[] = {"3 1 1 aa"}, *const k2[] = {"3 1 1 cc", "3 1 1 dd"};
 	const struct owner_host hosts[] = {
-		{"mx1.example.test", 10, true, "3 1 1 aa", "2 1 1 bb"},
-		{"mx2.unsigned.test", 20, false, "3 1 1 cc", NULL},
+		{"mx1.example.test", 10, true, k1, 1, "2 1 1 bb"},
+		{"mx2.unsigned.test", 20, false, k2, 2, NULL},
 	};
 	struct owner_publish_view v = {
 		.domain = "example.test",
@@ -330,7 +331,8 @@ START_TEST(zone_text)
 		"\n_smtp._tls.example.test. IN TXT \"v=TLSRPTv1; rua=mailto:r@example.test\"\n",
 		"\n_25._tcp.mx1.example.test. IN TLSA 3 1 1 aa\n",
 		"\n; _25._tcp.mx1.example.test. IN TLSA 2 1 1 bb\n",
-		"\n; _25._tcp.mx2.unsigned.test. IN TLSA 3 1 1 cc\n",
+		"\n; _25._tcp.mx2.unsigned.test. IN TLSA 3 1 1 cc\n"
+		"; _25._tcp.mx2.unsigned.test. IN TLSA 3 1 1 dd\n",
 	};
 	for (size_t k = 0; k < ARRAY_LEN(lines); k++)
 		ck_assert_msg(strstr(z, lines[k]) != NULL, "missing %s in\n%s", lines[k], z);
