@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The public decision API (include/mxtls/check.h): decide, read, probe. */
 #include <arpa/inet.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -376,12 +377,42 @@ struct probe {
 	bool verified;
 	bool done;
 	struct smtp_session_result res;
+	struct mxtls_probe_chain *chain; /* NULL, or where the presented chain is copied */
 };
+
+void mxtls_probe_chain_clear(struct mxtls_probe_chain *c)
+{
+	if (c == NULL)
+		return;
+	for (size_t k = 0; k < c->n; k++)
+		free(c->der[k]);
+	memset(c, 0, sizeof *c);
+}
+
+/* Copies the chain (der, len, n; borrowed) into c, replacing what it held; on NOMEM c is left
+ * empty.  At most MXTLS_PROBE_CHAIN_MAX certificates are kept (the leaf first). */
+static void chain_copy(struct mxtls_probe_chain *c, const uint8_t *const *der, const size_t *len,
+		       size_t n)
+{
+	mxtls_probe_chain_clear(c);
+	for (size_t k = 0; k < n && k < MXTLS_PROBE_CHAIN_MAX; k++) {
+		c->der[k] = malloc(len[k] > 0 ? len[k] : 1);
+		if (c->der[k] == NULL) {
+			mxtls_probe_chain_clear(c);
+			return;
+		}
+		memcpy(c->der[k], der[k], len[k]);
+		c->len[k] = len[k];
+		c->n = k + 1;
+	}
+}
 
 static enum mxtls_result probe_verify(void *arg, const uint8_t *const *der, const size_t *len,
 				      size_t n, char *why, size_t whylen)
 {
 	struct probe *p = arg;
+	if (p->chain != NULL)
+		chain_copy(p->chain, der, len, n);
 	enum mxtls_result r = host_verify(p->h, p->pkix, der, len, n, p->now, &p->verify);
 	p->verified = true;
 	snprintf(why, whylen, "%s", p->verify.reason);
@@ -423,8 +454,11 @@ static void probe_facts(struct mxtls_probe_info *out, const struct host_addr *a,
 		out->receiving_ip[0] = '\0';
 }
 
-int mxtls_decision_probe2(struct mxtls_ctx *ctx, const struct mxtls_decision *md, size_t i,
-			  struct mxtls_probe_info *out)
+/* The probe of mxtls_decision_probe2(); with chain, also the chain the server presented, and
+ * hosts that the policy excludes are contacted too (they have addresses).  addr: the only
+ * address to try, or SIZE_MAX for each in turn until one answers. */
+static int probe_run(struct mxtls_ctx *ctx, const struct mxtls_decision *md, size_t i,
+		     struct mxtls_probe_info *out, struct mxtls_probe_chain *chain, size_t addr)
 {
 	if (out == NULL)
 		return MXTLS_E_INVAL;
@@ -435,7 +469,8 @@ int mxtls_decision_probe2(struct mxtls_ctx *ctx, const struct mxtls_decision *md
 	size_t reasonlen = sizeof out->reason;
 	if (ctx == NULL || h == NULL)
 		return MXTLS_E_INVAL;
-	if (h->security == SEC_EXCLUDED || h->security == SEC_UNREACHABLE || h->dane == NULL) {
+	bool skip = h->security == SEC_EXCLUDED && chain == NULL;
+	if (skip || h->security == SEC_UNREACHABLE || h->dane == NULL) {
 		/* Why the host is never used (its classification); the caller says "not
 		 * contacted". */
 		snprintf(reason, reasonlen, "%s", h->why);
@@ -453,8 +488,12 @@ int mxtls_decision_probe2(struct mxtls_ctx *ctx, const struct mxtls_decision *md
 	}
 	rc = MXTLS_E_IO;
 	snprintf(reason, reasonlen, "no address");
+	if (addr != SIZE_MAX && addr >= h->dane->naddrs)
+		return MXTLS_E_INVAL;
 	for (size_t k = 0; k < h->dane->naddrs; k++) {
-		struct probe p = {.h = h, .pkix = pkix, .now = mxtls_ctx_now(ctx)};
+		if (addr != SIZE_MAX && k != addr)
+			continue;
+		struct probe p = {.h = h, .pkix = pkix, .now = mxtls_ctx_now(ctx), .chain = chain};
 		struct smtp_txn none;
 		struct smtp_session_req req = {
 			.family = h->dane->addrs[k].family,
@@ -505,5 +544,24 @@ int mxtls_decision_probe2(struct mxtls_ctx *ctx, const struct mxtls_decision *md
 		}
 		return MXTLS_OK;
 	}
+	return rc;
+}
+
+int mxtls_decision_probe2(struct mxtls_ctx *ctx, const struct mxtls_decision *md, size_t i,
+			  struct mxtls_probe_info *out)
+{
+	return probe_run(ctx, md, i, out, NULL, SIZE_MAX);
+}
+
+int mxtls_decision_probe_chain(struct mxtls_ctx *ctx, const struct mxtls_decision *md, size_t i,
+			       size_t addr, struct mxtls_probe_info *out,
+			       struct mxtls_probe_chain *chain)
+{
+	if (chain == NULL)
+		return MXTLS_E_INVAL;
+	memset(chain, 0, sizeof *chain);
+	int rc = probe_run(ctx, md, i, out, chain, addr);
+	if (rc != MXTLS_OK)
+		mxtls_probe_chain_clear(chain);
 	return rc;
 }

@@ -9,6 +9,7 @@
 #include <mxtls/dane.h>
 #include <mxtls/error.h>
 #include <mxtls/log.h>
+#include <mxtls/publish.h>
 #include <mxtls/queue.h>
 #include <mxtls/result.h>
 #include <mxtls/send.h>
