@@ -92,21 +92,21 @@ printf 'version: STSv1\nmode: enforce\nmax_age: 86400\n' >"$tmp/bad.txt"
 mkdir -p "$tmp/badpol"
 cp "$pol"/*.txt "$tmp/badpol/"
 cp "$tmp/bad.txt" "$tmp/badpol/srv2.sts.test.txt"
-out=$("$mxtls" serve --policy-dir "$tmp/badpol" "${certs[@]}" --listen "$addr:443" 2>&1)
+out=$(timeout 10 "$mxtls" serve --policy-dir "$tmp/badpol" "${certs[@]}" --listen "$addr:443" 2>&1)
 rc=$?
 check "start: a policy without mx in enforce mode is refused (exit 78)" "$rc" 78 "$out"
 case $out in
 *"srv2.sts.test.txt: line 3:"*"senders would refuse it"*) ok "start: the refusal names file and line" ;;
 *) not_ok "start: the refusal names file and line" "$out" ;;
 esac
-out=$("$mxtls" serve --policy-dir "$pol" --cert "srv1.sts.test:$tmp/srv1.pem:$pki/mta-sts.srv2.sts.test.key" \
+out=$(timeout 10 "$mxtls" serve --policy-dir "$pol" --cert "srv1.sts.test:$tmp/srv1.pem:$pki/mta-sts.srv2.sts.test.key" \
 	--listen "$addr:443" 2>&1)
 rc=$?
 case "$rc $out" in
 "78 "*"the key does not match the certificate"*) ok "start: a key that is not the certificate's is refused" ;;
 *) not_ok "start: a key that is not the certificate's is refused" "exit $rc: $out" ;;
 esac
-out=$("$mxtls" serve --policy-dir "$pol" --cert "srv1.sts.test:$pki/mta-sts.srv2.sts.test.pem:$pki/mta-sts.srv2.sts.test.key" \
+out=$(timeout 10 "$mxtls" serve --policy-dir "$pol" --cert "srv1.sts.test:$pki/mta-sts.srv2.sts.test.pem:$pki/mta-sts.srv2.sts.test.key" \
 	--listen "$addr:443" 2>&1)
 rc=$?
 case "$rc $out" in
