@@ -300,14 +300,23 @@ static int start_daemon(struct mxtls_serve *s, const char *spec, char *err, size
 	if (rc != MXTLS_OK)
 		return rc;
 	const struct mxtls_serve_config *c = s->cfg;
+	/* One option and its values per line. */
+	/* clang-format off */
 	struct MHD_Daemon *d = MHD_start_daemon(
 		MHD_USE_TLS | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL, NULL,
-		handle, s, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd, MHD_OPTION_HTTPS_CERT_CALLBACK,
-		&pick_certificate, MHD_OPTION_NOTIFY_CONNECTION, &track, s,
+		handle, s,
+		MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
+		/* RFC 8461 §3.3: the certificate of mta-sts.<domain>, chosen by SNI */
+		MHD_OPTION_HTTPS_CERT_CALLBACK, &pick_certificate,
+		MHD_OPTION_NOTIFY_CONNECTION, &track, s,
+		/* idle time only: the lifetime cap is the sweeper's */
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)c->timeout,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)c->max_connections,
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)c->max_per_ip,
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, c->max_header_bytes, MHD_OPTION_END);
+		/* request line and headers beyond this: 431 */
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, c->max_header_bytes,
+		MHD_OPTION_END);
+	/* clang-format on */
 	if (d == NULL) {
 		close(fd);
 		snprintf(err, errlen, "listen %s: libmicrohttpd could not start", spec);
