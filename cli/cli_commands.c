@@ -14,6 +14,7 @@ const struct cli_command *const cli_commands[] = {
 	&cli_cmd_queue_delete,
 	&cli_cmd_queue_run,
 	&cli_cmd_policyd,
+	&cli_cmd_serve,
 	&cli_cmd_config,
 	&cli_cmd_dane_verify,
 	&cli_cmd_dane_tlsa,

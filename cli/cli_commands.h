@@ -21,6 +21,7 @@ extern const struct cli_command cli_cmd_queue_run;
 /* The delivery daemon's configuration-file keys (CLI.md, `queue run`). */
 extern const char *const cli_queue_option_keys[];
 extern const struct cli_command cli_cmd_policyd;
+extern const struct cli_command cli_cmd_serve;
 extern const struct cli_command cli_cmd_config;
 extern const struct cli_command cli_cmd_dane_verify;
 extern const struct cli_command cli_cmd_dane_tlsa;

@@ -10,7 +10,8 @@ http/, the HTTPS client; http/ includes only util/ and itself); dkim/ (DKIM
 signing, on GnuTLS) includes util/ and itself; tlsrpt/ (RFC 8460 reports; jansson and zlib are
 confined to it) includes util/ and itself; delivery/ also includes tlsrpt/ (the public TLS-RPT
 API joins the context to it); util/ includes only
-util/ (and the public headers it implements); include/mxtls/ includes only include/mxtls/.
+util/ (and the public headers it implements); owner/ (audit, publish, serve; libmicrohttpd is
+confined to it) includes util/, validator/, dane/, sts/ and http/; include/mxtls/ includes only include/mxtls/.
 Each third-party library is confined to its module (convention 8).
 """
 import os
@@ -39,8 +40,9 @@ ALLOWED = {
     # (ARCHITECTURE.md: delivery -> validator, smtp, dkim, tlsrpt, store; store/ does not
     # exist yet).
     "delivery": {"util", "validator", "smtp", "dkim", "tlsrpt"},
-    # The domain owner's tools (ARCHITECTURE.md: owner -> validator, dane, sts, http); util/
-    # as every module.  Not tlsrpt/: publish checks report URIs with a small check of its own.
+    # The domain owner's tools: audit, publish, serve (ARCHITECTURE.md: owner -> validator,
+    # dane, sts, http); util/ as every module.  Not tlsrpt/: publish checks report URIs with a
+    # small check of its own.
     "owner": {"util", "validator", "dane", "sts", "http"},
     "policyd": set(),
     "cli": {"policyd"},
@@ -54,7 +56,10 @@ THIRD_PARTY = [
     # JSON only through jansson, gzip only through zlib, both in tlsrpt/ (ARCHITECTURE.md).
     (re.compile(r"^jansson\.h$"), {"tlsrpt"}),
     (re.compile(r"^zlib\.h$"), {"tlsrpt"}),
-    (re.compile(r"^gnutls/"), {"dane", "smtp", "dkim"}),
+    # owner/: mxtls serve hands its certificates and keys to libmicrohttpd's GnuTLS callback.
+    (re.compile(r"^gnutls/"), {"dane", "smtp", "dkim", "owner"}),
+    # The HTTPS server library of mxtls serve, confined to owner/.
+    (re.compile(r"^microhttpd\.h$"), {"owner"}),
     # delivery/: the daemon's loop, the scheduler and the SMTP submission listener.
     (re.compile(r"^event2/"), {"dns", "http", "sts", "smtp", "validator", "delivery", "policyd",
                                "cli"}),

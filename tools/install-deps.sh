@@ -9,6 +9,8 @@ packages=(
   libgnutls28-dev libunbound-dev libcurl4-gnutls-dev libevent-dev libsqlite3-dev check
   # build: RFC 8460 reports (tlsrpt/): JSON with jansson, gzip with zlib
   libjansson-dev zlib1g-dev
+  # build: mxtls serve's HTTPS server (owner/; Debian's libmicrohttpd is built on GnuTLS)
+  libmicrohttpd-dev
   # run time: the DNSSEC root trust anchor, and the system CA store
   dns-root-data ca-certificates
   # tests: certificate tools, network namespaces, the signed test network (tests/net/)

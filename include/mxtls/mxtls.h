@@ -13,6 +13,7 @@
 #include <mxtls/queue.h>
 #include <mxtls/result.h>
 #include <mxtls/send.h>
+#include <mxtls/serve.h>
 #include <mxtls/sts.h>
 #include <mxtls/sts_fetch.h>
 #include <mxtls/tlsrpt.h>

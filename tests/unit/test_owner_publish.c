@@ -353,7 +353,7 @@ END_TEST
 
 static Suite *owner_suite(void)
 {
-	Suite *s = suite_create("owner");
+	Suite *s = suite_create("owner_publish");
 	TCase *tc = tcase_create("policy");
 	tcase_add_loop_test(tc, policy_text, 0, ARRAY_LEN(policy_cases));
 	suite_add_tcase(s, tc);
