@@ -13,6 +13,35 @@ void cli_json_init(struct cli_json *j, FILE *out)
 	j->first[0] = true;
 }
 
+/*
+ * The length of the UTF-8 sequence at p (n bytes left) when it is well formed as RFC 3629 §4
+ * defines it (no overlong forms, no surrogates, nothing above U+10FFFF), else 0.
+ */
+static size_t utf8_len(const unsigned char *p, size_t n)
+{
+	unsigned char c = p[0];
+	size_t len;
+	unsigned char lo = 0x80, hi = 0xbf; /* the range of the second byte */
+	if (c >= 0xc2 && c <= 0xdf)
+		len = 2;
+	else if (c >= 0xe0 && c <= 0xef) {
+		len = 3;
+		lo = c == 0xe0 ? 0xa0 : 0x80;
+		hi = c == 0xed ? 0x9f : 0xbf;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		len = 4;
+		lo = c == 0xf0 ? 0x90 : 0x80;
+		hi = c == 0xf4 ? 0x8f : 0xbf;
+	} else
+		return 0;
+	if (n < len || p[1] < lo || p[1] > hi)
+		return 0;
+	for (size_t i = 2; i < len; i++)
+		if (p[i] < 0x80 || p[i] > 0xbf)
+			return 0;
+	return len;
+}
+
 static void put_escaped(FILE *out, const char *s, size_t n)
 {
 	fputc('"', out);
@@ -35,12 +64,23 @@ static void put_escaped(FILE *out, const char *s, size_t n)
 			fputs("\\t", out);
 			break;
 		default:
-			/* Control bytes and anything non-ASCII are escaped, so hostile bytes from the
-			 * network cannot produce invalid UTF-8 in our output. */
-			if (c < 0x20 || c >= 0x7f)
+			/* RFC 8259 §8.1: JSON text is UTF-8.  Well-formed UTF-8 (an SMTPUTF8
+			 * address, a reply in another language) goes out as it is; control bytes are
+			 * escaped; a byte that starts no well-formed sequence (hostile bytes from the
+			 * network) becomes U+FFFD, so the output is always valid UTF-8. */
+			if (c < 0x20 || c == 0x7f) {
 				fprintf(out, "\\u%04x", c);
-			else
+			} else if (c < 0x80) {
 				fputc(c, out);
+			} else {
+				size_t len = utf8_len((const unsigned char *)s + i, n - i);
+				if (len == 0) {
+					fputs("\\ufffd", out);
+				} else {
+					fwrite(s + i, 1, len, out);
+					i += len - 1;
+				}
+			}
 		}
 	}
 	fputc('"', out);

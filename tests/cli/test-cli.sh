@@ -78,6 +78,13 @@ expect "bad CLI key value in config" 78 'badv.conf:1: verbose: expected a number
 expect "unreadable config file, exit 78" 78 'nonexistent.conf: No such file' \
   -- "$mxtls" --config "$tmp/nonexistent.conf" config
 
+# --json is UTF-8 (RFC 8259 §8.1): well-formed UTF-8 goes out as it is, a byte that starts no
+# well-formed sequence becomes \ufffd.  (It used to escape every byte
+# >= 0x80 on its own, turning "ä" into "\u00c3\u00a4".)
+printf 'tlsrpt-organization = B\303\244ckerei M\303\274ller \377\342\202 x\n' >"$tmp/utf8.conf"
+expect "--json passes UTF-8 through" 0 '"tlsrpt-organization":"Bäckerei Müller \\ufffd\\ufffd\\ufffd x"' \
+  -- "$mxtls" --config "$tmp/utf8.conf" --json config
+
 # Precedence: command line > config file > defaults.
 mkdir -p "$tmp/sd-file" "$tmp/sd-cli"
 printf 'state-dir = %s\nca-file = %s\n' "$tmp/sd-file" "$none" >"$tmp/good.conf"
