@@ -53,6 +53,9 @@ static int flush(struct mxtls_ctx *ctx, struct rpt_state *rs, char *err, size_t 
 	char e[256] = "";
 	int rc = tlsrpt_batch_flush(rs->batch, rs->st, e, sizeof e);
 	if (rc != MXTLS_OK) {
+		/* The counts stay; the next try comes a second later, not with every session
+		 * (a full disk must not cost each delivery a failing transaction). */
+		clock_gettime(CLOCK_MONOTONIC, &rs->since);
 		util_log_kv(&ctx->log, MXTLS_LOG_WARNING, 0, "tlsrpt-record-failed", "why",
 			    e[0] != '\0' ? e : mxtls_strerror(rc), NULL);
 		if (err != NULL)
