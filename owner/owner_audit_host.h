@@ -16,9 +16,11 @@
 #include "validator/host_dane.h"
 #include "validator/mxtls_decision_view.h"
 
-/* A certificate whose whole life is at most this long is renewed by a tool (ACME clients renew
- * 90-day certificates), which may make a new key each time. */
-#define AUDIT_SHORT_LIVED_SECONDS (100 * 86400LL)
+/* A CA-issued certificate whose whole life is at most this long is replaced by a renewal
+ * (often a tool's, which may make a new key each time): CA/Browser Forum ballot SC-081 caps
+ * public TLS certificates issued from 15 March 2026 at 200 days (100 from 2027, 47 from 2029),
+ * and ACME certificates live 90. */
+#define AUDIT_SHORT_LIVED_SECONDS (200 * 86400LL)
 
 /* What a DNS lookup the audit made itself found, for the findings the decision does not carry
  * (why an address lookup failed, TLSA in an unsigned zone). */
