@@ -52,12 +52,18 @@ struct host_state {
 	size_t insecure_tlsa;
 };
 
-/* One https rua and what the POST to it got. */
+/* One rua destination: an https collector and what the POST to it got, or a mailto: address
+ * and what the MX lookup of its domain found (AUD-RPT-03). */
 struct post_state {
 	char *uri;
+	bool mailto;
 	struct report_post *op;
+	struct dns_query *q;
 	bool done;
 	struct http_post_result res;
+	enum audit_dns mx;
+	bool null_mx, nxdomain;
+	char why[200];
 };
 
 /* What a callback needs to find its place: a host (i) and an address (k), or a post (i). */
@@ -178,6 +184,31 @@ static void on_tlsa_lookup(void *arg, struct dns_answer *a)
 	finished_one(s->run);
 }
 
+/* RFC 7505: a null MX is one record of preference 0 naming the root (rdata 00 00 00). */
+static bool is_null_mx(const struct dns_answer *a)
+{
+	return a->n == 1 && a->rdlen[0] == 3 && a->rdata[0][0] == 0 && a->rdata[0][1] == 0 &&
+	       a->rdata[0][2] == 0;
+}
+
+static void on_rua_mx(void *arg, struct dns_answer *a)
+{
+	struct slot *s = arg;
+	struct post_state *p = &s->run->posts[s->i];
+	p->q = NULL;
+	p->done = true;
+	p->mx = dns_class(a);
+	p->null_mx = a != NULL && p->mx == AUDIT_DNS_DATA && is_null_mx(a);
+	p->nxdomain = a != NULL && a->outcome == DNS_NXDOMAIN;
+	snprintf(p->why, sizeof p->why, "%s",
+		 a == NULL        ? "out of memory"
+		 : a->why != NULL ? a->why
+		 : p->null_mx     ? "null MX"
+				  : dns_outcome_name(a->outcome));
+	dns_answer_free(a);
+	finished_one(s->run);
+}
+
 static void on_posted(void *arg, const struct http_post_result *res)
 {
 	struct slot *s = arg;
@@ -203,14 +234,27 @@ static int start_posts(struct run *r, const char *record)
 	char err[200];
 	int rc = mxtls_ctx_http(r->ctx, &http, err, sizeof err);
 	for (size_t k = 0; k < rua.ndest && rc == MXTLS_OK; k++) {
-		if (rua.dest[k].kind != TLSRPT_DEST_HTTPS)
-			continue;
 		struct post_state *p = &r->posts[r->nposts];
 		if ((p->uri = strdup(rua.dest[k].text)) == NULL) {
 			rc = MXTLS_E_NOMEM;
 			break;
 		}
 		r->nposts++;
+		if (rua.dest[k].kind == TLSRPT_DEST_MAILTO) {
+			/* Reports arrive by mail: the address's domain must take mail. */
+			p->mailto = true;
+			rc = dns_resolve(r->resolver, tlsrpt_addr_domain(p->uri), DNS_TYPE_MX,
+					 on_rua_mx, slot_new(r, r->nposts - 1, 0), &p->q);
+			if (rc == MXTLS_OK)
+				r->pending++;
+			else if (rc != MXTLS_E_NOMEM) {
+				p->done = true;
+				p->mx = AUDIT_DNS_FAILED;
+				snprintf(p->why, sizeof p->why, "%s", mxtls_strerror(rc));
+				rc = MXTLS_OK;
+			}
+			continue;
+		}
 		struct http_post_opts o = {.ca_file = r->ctx->ca_file};
 		rc = report_post_start(r->resolver, http, p->uri, probe_body, sizeof probe_body, &o,
 				       on_posted, slot_new(r, r->nposts - 1, 0), &p->op);
@@ -290,6 +334,8 @@ static void cancel_all(struct run *r)
 	for (size_t i = 0; i < r->nposts; i++) {
 		report_post_cancel(r->posts[i].op);
 		r->posts[i].op = NULL;
+		dns_query_cancel(r->posts[i].q);
+		r->posts[i].q = NULL;
 	}
 }
 
@@ -357,6 +403,19 @@ static void tlsrpt_checks(struct run *r, struct audit_findings *f, const char *d
 		const struct post_state *p = &r->posts[k];
 		if (!p->done)
 			continue;
+		if (p->mailto) {
+			bool takes_mail = (p->mx == AUDIT_DNS_DATA && !p->null_mx) ||
+					  (p->mx == AUDIT_DNS_NONE && !p->nxdomain);
+			if (!takes_mail)
+				audit_add(
+					f, AUDIT_WARNING, "tlsrpt-endpoint", p->uri,
+					"send the reports to an address whose domain receives mail",
+					"reports to mailto:%s cannot be delivered: the MX lookup "
+					"of "
+					"its domain found %s",
+					p->uri, p->why);
+			continue;
+		}
 		long st = p->res.status;
 		bool answers = p->res.ok || st == 400 || st == 415 || st == 422;
 		if (!answers)
@@ -448,6 +507,20 @@ static void judge(struct run *r, struct mxtls_audit *a, int64_t now)
 		};
 		would_break += audit_host(&hv, f);
 	}
+	/* Every sender defers when no address of any host takes a session. */
+	size_t probed = 0, answered = 0;
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = 0; k < HOST_DANE_ADDRS_MAX; k++)
+			if (r->hs[i].probe[k] != NULL) {
+				probed++;
+				answered += r->hs[i].probe[k]->connected;
+			}
+	if (probed > 0 && answered == 0)
+		audit_add(f, AUDIT_ERROR, "mx-unreachable", NULL,
+			  "make at least one MX host accept connections on port 25 from anywhere",
+			  "no address of any MX host took an SMTP connection: every sender defers "
+			  "mail to %s",
+			  a->domain);
 	/* AUD-DANE-15: one host without DANE is the one an attacker steers mail to. */
 	if (dane_hosts > 0 && dane_hosts < n)
 		for (size_t i = 0; i < n; i++) {
@@ -487,7 +560,8 @@ static void note_incomplete(struct run *r, struct audit_findings *f, unsigned li
 		if (!r->posts[k].done)
 			audit_add(f, AUDIT_INFO, "audit-incomplete", r->posts[k].uri,
 				  "run the audit again with a longer --time-limit",
-				  "the POST had not ended after %u ms: not checked", limit_ms);
+				  "the %s had not ended after %u ms: not checked",
+				  r->posts[k].mailto ? "MX lookup" : "POST", limit_ms);
 }
 
 static int64_t mono_ms(void)

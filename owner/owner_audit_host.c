@@ -151,6 +151,33 @@ static size_t addr_checks(const struct audit_host_view *v, const struct weight *
 	return would_break;
 }
 
+/* AUD-DANE-05 (RFC 7672 §3.1, RFC 7671 §5.2.1, §10.1): the shapes senders handle worst. */
+static void shape_checks(const struct audit_host_view *v, struct audit_findings *f)
+{
+	const struct host_dane_result *d = v->dane;
+	size_t sha512 = 0, usable = 0;
+	for (size_t k = 0; k < d->ntlsa; k++) {
+		const struct dane_tlsa *t = &d->tlsa[k];
+		if (!t->usable)
+			continue;
+		usable++;
+		sha512 += t->mtype == 2;
+		if (t->mtype == 0)
+			audit_add(f, AUDIT_INFO, "tlsa-shape", v->name,
+				  "publish the SHA-256 digest instead (matching type 1)",
+				  "TLSA %u %u 0 carries the whole %s: large DNS answers, and RFC "
+				  "7671 "
+				  "section 10.1.2 does not recommend it",
+				  t->usage, t->selector, t->selector == 0 ? "certificate" : "key");
+	}
+	if (usable > 0 && sha512 == usable)
+		audit_add(
+			f, AUDIT_INFO, "tlsa-shape", v->name,
+			"add the SHA-256 (matching type 1) records beside the SHA-512 ones",
+			"every usable record is SHA-512 (matching type 2): RFC 7671 section 2 says "
+			"SHA-256 should always be published");
+}
+
 /* AUD-DANE-01/14: what DNS says about the host. */
 static bool dns_checks(const struct audit_host_view *v, struct audit_findings *f)
 {
@@ -196,6 +223,8 @@ static bool dns_checks(const struct audit_host_view *v, struct audit_findings *f
 			  "DNSSEC-signed: senders ignore them (RFC 7672 section 2.2)",
 			  v->insecure_tlsa, v->insecure_tlsa == 1 ? "" : "s", v->name);
 	}
+	if (d != NULL && d->state == HOST_DANE_USABLE)
+		shape_checks(v, f);
 	if (d != NULL && (d->state == HOST_DANE_USABLE || d->state == HOST_DANE_ENCRYPT)) {
 		for (size_t k = 0; k < d->ntlsa; k++) {
 			if (d->tlsa[k].usable)
