@@ -376,7 +376,7 @@ def audit(domain, *extra, glob=(), timeout=60):
 
 def check_shape(domain, j):
     where = domain
-    if not isinstance(j, dict) or set(j) < {"domain", "mode", "elapsed_ms", "findings"}:
+    if not isinstance(j, dict) or not {"domain", "mode", "elapsed_ms", "findings"} <= set(j):
         shape_errors.append(f"{where}: keys {sorted(j) if isinstance(j, dict) else j}")
         return
     if j["domain"] != domain:
