@@ -24,6 +24,7 @@ const struct cli_command *const cli_commands[] = {
 	&cli_cmd_sts_refresh,
 	&cli_cmd_tlsrpt_report,
 	&cli_cmd_tlsrpt_send,
+	&cli_cmd_audit,
 	&cli_cmd_publish,
 };
 const size_t cli_ncommands = sizeof cli_commands / sizeof cli_commands[0];

@@ -79,7 +79,7 @@ int mxtls_decide_flags_start(struct mxtls_ctx *ctx, const char *domain, unsigned
 			     struct mxtls_decide_op **opp, char *err, size_t errlen)
 {
 	if (ctx == NULL || domain == NULL || cb == NULL || err == NULL || errlen == 0 ||
-	    (flags & ~MXTLS_DECIDE_NO_MX) != 0)
+	    (flags & ~(MXTLS_DECIDE_NO_MX | MXTLS_DECIDE_STS_REFRESH)) != 0)
 		return MXTLS_E_INVAL;
 	struct dns_resolver *r;
 	struct sts_fetcher *f;
@@ -93,7 +93,8 @@ int mxtls_decide_flags_start(struct mxtls_ctx *ctx, const char *domain, unsigned
 	*op = (struct mxtls_decide_op){.ctx = ctx, .cb = cb, .arg = arg};
 	struct decision_req req = {.domain = domain, .now = mxtls_ctx_now(ctx), .log = &ctx->log,
 				   .log_id = mxtls_ctx_decision_id(ctx),
-				   .no_mx = (flags & MXTLS_DECIDE_NO_MX) != 0};
+				   .no_mx = (flags & MXTLS_DECIDE_NO_MX) != 0,
+				   .sts_refresh = (flags & MXTLS_DECIDE_STS_REFRESH) != 0};
 	rc = decision_start(r, f, c, &req, on_decided, op, &op->run);
 	if (rc != MXTLS_OK) {
 		free(op);

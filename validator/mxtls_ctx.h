@@ -70,6 +70,10 @@ int mxtls_ctx_lookups(struct mxtls_ctx *ctx, struct dns_resolver **r, struct sts
 /* The Web PKI roots (--ca-file, else the system store), for MX certificates under MTA-STS. */
 int mxtls_ctx_pkix(struct mxtls_ctx *ctx, struct dane_pkix **out, char *err, size_t errlen);
 
+/* The HTTPS client for uploads (TLS reports, the audit's POST to a collector), on the
+ * context's loop; MXTLS_E_NOMEM when it cannot be made. */
+int mxtls_ctx_http(struct mxtls_ctx *ctx, struct http_client **out, char *err, size_t errlen);
+
 /* Runs the context's loop until *done turns true (set by a callback).  Returns MXTLS_OK, or
  * MXTLS_E_INTERNAL with the reason in err when the loop fails. */
 int mxtls_ctx_wait(struct mxtls_ctx *ctx, const bool *done, char *err, size_t errlen);

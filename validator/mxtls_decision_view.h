@@ -19,6 +19,11 @@ const struct decision *mxtls_decision_inner(const struct mxtls_decision *md);
 /* The domain's MTA-STS discovery (borrowed; source STS_SOURCE_NONE when it could not run). */
 const struct sts_resolve_result *mxtls_decision_sts_result(const struct mxtls_decision *md);
 
+/* For the library's own tools (not in <mxtls/check.h>): mxtls_decide_flags() fetches the
+ * MTA-STS policy even when the cached id is current, as `mxtls audit` must see what the policy
+ * host serves now (and compare it with the body cached under the same id). */
+#define MXTLS_DECIDE_STS_REFRESH 0x100u
+
 /* The certificates a server presented after STARTTLS, DER, leaf first (owned). */
 #define MXTLS_PROBE_CHAIN_MAX 16
 struct mxtls_probe_chain {
@@ -41,5 +46,35 @@ int mxtls_decision_probe_chain(struct mxtls_ctx *ctx, const struct mxtls_decisio
 
 /* Frees what c holds and zeroes it; NULL is a no-op. */
 void mxtls_probe_chain_clear(struct mxtls_probe_chain *c);
+
+/* What one address of one MX host did when probed by mxtls_addr_probe_start(). */
+struct mxtls_addr_probe {
+	int error;             /* MXTLS_OK: the session reached QUIT; else why it ended early:
+				* MXTLS_E_IO (connection), MXTLS_E_TIMEOUT, MXTLS_E_SYNTAX (not
+				* SMTP), MXTLS_E_TLS (STARTTLS refused or the handshake failed) */
+	bool connected;
+	bool starttls_offered;
+	bool tls;              /* a TLS session was established */
+	char tls_version[16];
+	char reason[320];      /* one line: what happened */
+	struct mxtls_probe_chain chain; /* what the server presented (empty without TLS) */
+};
+
+/*
+ * Probes address addr of host i of md on ctx's loop, without blocking, for the owner's audit,
+ * which contacts every address of every MX host at once: connect, EHLO, STARTTLS when offered,
+ * the handshake with the decision's server name (any certificate is accepted and its chain
+ * copied: the caller judges it), EHLO, QUIT.  Hosts the MTA-STS policy excludes are probed too.
+ * cb runs once from the loop with the result (owned by the callee: clear its chain with
+ * mxtls_probe_chain_clear()), or NULL when memory ran out.  md must outlive the probe.  *op
+ * (may be NULL) is valid until cb runs.  Returns MXTLS_OK, MXTLS_E_INVAL (i or addr out of
+ * range, or the host has no addresses), MXTLS_E_CONFIG (the event loop), MXTLS_E_NOMEM.
+ */
+struct mxtls_addr_probe_op;
+int mxtls_addr_probe_start(struct mxtls_ctx *ctx, const struct mxtls_decision *md, size_t i,
+			   size_t addr, void (*cb)(void *arg, struct mxtls_addr_probe *res),
+			   void *arg, struct mxtls_addr_probe_op **op);
+/* Cancels a probe; its callback is not called.  NULL is a no-op. */
+void mxtls_addr_probe_cancel(struct mxtls_addr_probe_op *op);
 
 #endif

@@ -145,6 +145,20 @@ int mxtls_ctx_wait(struct mxtls_ctx *ctx, const bool *done, char *err, size_t er
 	return MXTLS_OK;
 }
 
+int mxtls_ctx_http(struct mxtls_ctx *ctx, struct http_client **out, char *err, size_t errlen)
+{
+	struct event_base *base;
+	int rc = mxtls_ctx_base(ctx, &base, err, errlen);
+	if (rc != MXTLS_OK)
+		return rc;
+	if (ctx->http == NULL && http_client_new(base, &ctx->http) != MXTLS_OK) {
+		snprintf(err, errlen, "the HTTPS client cannot be set up");
+		return MXTLS_E_NOMEM;
+	}
+	*out = ctx->http;
+	return MXTLS_OK;
+}
+
 int mxtls_ctx_pkix(struct mxtls_ctx *ctx, struct dane_pkix **out, char *err, size_t errlen)
 {
 	if (ctx->pkix == NULL) {

@@ -96,19 +96,15 @@ int report_https_post(struct mxtls_ctx *ctx, const char *url, const void *body, 
 		      char *why, size_t whylen)
 {
 	struct dns_resolver *r;
-	struct event_base *base;
+	struct http_client *http = NULL;
 	char err[200] = "";
 	int rc = mxtls_ctx_resolver(ctx, &r, err, sizeof err);
 	if (rc == MXTLS_OK)
-		rc = mxtls_ctx_base(ctx, &base, err, sizeof err);
-	if (rc == MXTLS_OK && ctx->http == NULL && http_client_new(base, &ctx->http) != MXTLS_OK) {
-		snprintf(err, sizeof err, "the HTTPS client cannot be set up");
-		rc = MXTLS_E_NOMEM;
-	}
+		rc = mxtls_ctx_http(ctx, &http, err, sizeof err);
 	struct http_post_opts o = {.ca_file = ctx->ca_file};
 	struct post_wait w = {0};
 	if (rc == MXTLS_OK)
-		rc = report_post_start(r, ctx->http, url, body, len, &o, on_posted, &w, NULL);
+		rc = report_post_start(r, http, url, body, len, &o, on_posted, &w, NULL);
 	if (rc == MXTLS_OK)
 		rc = mxtls_ctx_wait(ctx, &w.done, err, sizeof err);
 	if (rc != MXTLS_OK) {

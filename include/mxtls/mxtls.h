@@ -3,6 +3,7 @@
 #ifndef MXTLS_MXTLS_H
 #define MXTLS_MXTLS_H
 
+#include <mxtls/audit.h>
 #include <mxtls/check.h>
 #include <mxtls/config.h>
 #include <mxtls/context.h>
