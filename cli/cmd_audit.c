@@ -72,8 +72,6 @@ static int exit_of(int rc)
 	switch (rc) {
 	case MXTLS_E_INVAL:
 		return EXIT_USAGE;
-	case MXTLS_E_NOTFOUND:
-		return EXIT_NEGATIVE;
 	case MXTLS_E_CONFIG:
 		return EXIT_CONFIG;
 	case MXTLS_E_NOMEM:
@@ -139,9 +137,9 @@ const struct cli_command cli_cmd_audit = {
 		   "next certificate renewal. Prints findings with a severity (error: a strict\n"
 		   "sender would defer mail; warning; info), a stable code and the fix.\n"
 		   "With an existing --state-dir the policy cache there remembers the policy\n"
-		   "seen under each id (sts-id-unchanged). Exit 0 no error, 1 errors found\n"
-		   "(or DOMAIN receives no mail), 64 bad arguments, 75 could not check (the MX\n"
-		   "lookup failed, or --time-limit ran out), 78 configuration error.",
+		   "seen under each id (sts-id-unchanged). Exit 0 no error, 1 errors found,\n"
+		   "64 bad arguments, 75 could not check (the MX lookup failed, or --time-limit\n"
+		   "ran out), 78 configuration error.",
 	.options = audit_options,
 	.run = run_audit,
 };

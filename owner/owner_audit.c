@@ -84,6 +84,7 @@ struct run {
 	struct dns_query *mxq;
 	enum audit_dns mx_lookup;
 	char mx_why[300];
+	bool no_mail; /* NXDOMAIN or null MX */
 	struct host_state *hs;
 	size_t nh;
 	struct post_state *posts;
@@ -370,14 +371,19 @@ static void tlsrpt_checks(struct run *r, struct audit_findings *f, const char *d
 			  "fails");
 		return;
 	}
-	if (strcmp(state, "multiple") == 0 || strcmp(state, "error") == 0) {
+	if (strcmp(state, "error") == 0) {
+		if (r->mx_lookup != AUDIT_DNS_BOGUS) /* else part of the dnssec-bogus finding */
+			audit_add(f, AUDIT_WARNING, "dns-failure", owner,
+				  "make the name servers of the zone answer TXT queries (and sign "
+				  "correctly)",
+				  "the TXT lookup failed: senders send no reports");
+		return;
+	}
+	if (strcmp(state, "multiple") == 0) {
 		audit_add(f, AUDIT_WARNING, "tlsrpt-invalid", owner,
-			  strcmp(state, "multiple") == 0 ? "keep exactly one v=TLSRPTv1 record"
-							 : "make the TXT lookup answer",
-			  strcmp(state, "multiple") == 0
-				  ? "more than one v=TLSRPTv1 record: senders send no reports (RFC "
-				    "8460 section 3)"
-				  : "the TXT lookup failed: senders send no reports");
+			  "keep exactly one v=TLSRPTv1 record",
+			  "more than one v=TLSRPTv1 record: senders send no reports (RFC 8460 "
+			  "section 3)");
 		return;
 	}
 	struct tlsrpt_rua rua;
@@ -482,6 +488,7 @@ static void judge(struct run *r, struct mxtls_audit *a, int64_t now)
 		.mx_hosts = names,
 		.nmx = n,
 		.every_host_dane = n > 0 && dane_hosts == n,
+		.zone_bogus = r->mx_lookup == AUDIT_DNS_BOGUS,
 		.now = now,
 	};
 	enum audit_sts_mode mode = audit_sts(&sv, f, covered);
@@ -545,6 +552,22 @@ static void judge(struct run *r, struct mxtls_audit *a, int64_t now)
 	free(covered);
 }
 
+/* RFC 7505 / RFC 5321 §5.1: a domain that takes no mail has nothing for senders to check. */
+static void no_mail(struct run *r, struct mxtls_audit *a)
+{
+	if (strcmp(mxtls_decision_mx_status(r->md), "nxdomain") == 0)
+		audit_add(&a->f, AUDIT_ERROR, "mx-nxdomain", NULL,
+			  "check the spelling, or publish the domain and its MX records",
+			  "%s does not exist (NXDOMAIN): no mail can be delivered to it",
+			  a->domain);
+	else
+		audit_add(&a->f, AUDIT_INFO, "mx-null", NULL, "",
+			  "%s publishes a null MX (RFC 7505): it receives no mail, so MTA-STS, "
+			  "DANE and TLS-RPT do not apply",
+			  a->domain);
+	a->complete = true;
+}
+
 /* What did not finish before the time limit, so that the owner knows what was not judged. */
 static void note_incomplete(struct run *r, struct audit_findings *f, unsigned limit_ms)
 {
@@ -600,7 +623,9 @@ static int phase_decide(struct run *r, struct mxtls_audit *a, char *err, size_t 
 	r->pending = 1;
 	rc = wait_all(r, err, errlen);
 	if (rc == MXTLS_OK && r->timed_out) {
-		snprintf(err, errlen, "the time limit ran out before the MX lookup of %s finished",
+		snprintf(err, errlen,
+			 "the time limit ran out before the sender's decision for %s (MX, "
+			 "addresses, TLSA, the MTA-STS policy fetch) was made",
 			 a->domain);
 		return MXTLS_E_TEMPFAIL;
 	}
@@ -611,9 +636,8 @@ static int phase_decide(struct run *r, struct mxtls_audit *a, char *err, size_t 
 	snprintf(a->mode, sizeof a->mode, "%s", mxtls_decision_mode(r->md));
 	const char *mx = mxtls_decision_mx_status(r->md);
 	if (strcmp(mx, "null-mx") == 0 || strcmp(mx, "nxdomain") == 0) {
-		snprintf(err, errlen, "%s receives no mail (%s): there is nothing to audit",
-			 a->domain, mx);
-		return MXTLS_E_NOTFOUND;
+		r->no_mail = true; /* one finding says it; nothing else applies */
+		return MXTLS_OK;
 	}
 	if (strcmp(mx, "tempfail") != 0)
 		return MXTLS_OK;
@@ -695,17 +719,20 @@ int mxtls_audit(struct mxtls_ctx *ctx, const struct mxtls_audit_req *req, struct
 		evtimer_add(r.timer, &tv);
 		rc = phase_decide(&r, a, err, errlen);
 	}
-	if (rc == MXTLS_OK)
+	if (rc == MXTLS_OK && r.no_mail) {
+		no_mail(&r, a);
+	} else if (rc == MXTLS_OK) {
 		rc = phase_contact(&r, err, errlen);
-	if (rc == MXTLS_OK) {
+	}
+	if (rc == MXTLS_OK && !r.no_mail) {
 		judge(&r, a, mxtls_ctx_now(ctx));
 		a->complete = !r.timed_out;
 		if (r.timed_out)
 			note_incomplete(&r, &a->f, limit);
 		audit_findings_sort(&a->f);
-		if (a->f.nomem)
-			rc = MXTLS_E_NOMEM;
 	}
+	if (rc == MXTLS_OK && a->f.nomem)
+		rc = MXTLS_E_NOMEM;
 	run_free(&r);
 	if (rc != MXTLS_OK) {
 		if (rc == MXTLS_E_NOMEM)

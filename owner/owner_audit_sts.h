@@ -29,6 +29,8 @@ struct audit_sts_view {
 	const char *const *mx_hosts; /* the MX host names, preference order */
 	size_t nmx;
 	bool every_host_dane; /* every MX host has usable DNSSEC-signed TLSA */
+	bool zone_bogus;      /* the MX lookup failed validation: a failed TXT lookup is part of
+			       * that finding, not one of its own */
 	long long now;        /* for the id the fixes suggest (Unix seconds) */
 };
 

@@ -468,7 +468,8 @@ int decision_start(struct dns_resolver *r, struct sts_fetcher *f, struct sts_cac
 	char rptname[DNS_NAME_TEXT_MAX + 16];
 	snprintf(rptname, sizeof rptname, "_smtp._tls.%s", d->domain);
 	struct sts_resolve_req sr = {.domain = d->domain, .now = req->now,
-				     .refresh = req->sts_refresh, .log = req->log,
+				     .refresh = req->sts_refresh,
+				     .no_backoff = req->sts_no_backoff, .log = req->log,
 				     .log_id = req->log_id};
 	/* Step 1: three independent lookups, all at once; a next-hop host has no MX step. */
 	int rc = req->no_mx ? MXTLS_OK : mx_lookup_start(r, d->domain, on_mx, run, &run->mxq);

@@ -91,6 +91,7 @@ struct decision_req {
 	const char *domain;
 	int64_t now;
 	bool sts_refresh;               /* fetch the policy even when the cached id is current */
+	bool sts_no_backoff;            /* ... and even while a failed fetch holds fetches back */
 	bool no_mx;                     /* domain is a next-hop host: no MX lookup (RFC 7672
 					 * §2.2.2, see start_host_only()) */
 	const struct util_log *log;     /* may be NULL */

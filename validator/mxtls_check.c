@@ -94,7 +94,8 @@ int mxtls_decide_flags_start(struct mxtls_ctx *ctx, const char *domain, unsigned
 	struct decision_req req = {.domain = domain, .now = mxtls_ctx_now(ctx), .log = &ctx->log,
 				   .log_id = mxtls_ctx_decision_id(ctx),
 				   .no_mx = (flags & MXTLS_DECIDE_NO_MX) != 0,
-				   .sts_refresh = (flags & MXTLS_DECIDE_STS_REFRESH) != 0};
+				   .sts_refresh = (flags & MXTLS_DECIDE_STS_REFRESH) != 0,
+				   .sts_no_backoff = (flags & MXTLS_DECIDE_STS_REFRESH) != 0};
 	rc = decision_start(r, f, c, &req, on_decided, op, &op->run);
 	if (rc != MXTLS_OK) {
 		free(op);

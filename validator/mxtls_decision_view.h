@@ -20,8 +20,9 @@ const struct decision *mxtls_decision_inner(const struct mxtls_decision *md);
 const struct sts_resolve_result *mxtls_decision_sts_result(const struct mxtls_decision *md);
 
 /* For the library's own tools (not in <mxtls/check.h>): mxtls_decide_flags() fetches the
- * MTA-STS policy even when the cached id is current, as `mxtls audit` must see what the policy
- * host serves now (and compare it with the body cached under the same id). */
+ * MTA-STS policy even when the cached id is current and even while an earlier failure holds
+ * fetches back, as `mxtls audit` must see what the policy host serves now (and compare it with
+ * the body cached under the same id). */
 #define MXTLS_DECIDE_STS_REFRESH 0x100u
 
 /* The certificates a server presented after STARTTLS, DER, leaf first (owned). */

@@ -28,6 +28,7 @@ struct sts_resolve {
 	void *arg;
 	int64_t now;
 	bool refresh;
+	bool no_backoff;
 	const struct util_log *log;
 	uint64_t log_id;
 	struct sts_resolve_result *res;
@@ -417,7 +418,7 @@ static void txt_and_cache_done(struct sts_resolve *s)
 		return;
 	}
 	int64_t until;
-	if (s->have_failure &&
+	if (s->have_failure && !s->no_backoff &&
 	    sts_cache_failure_backoff(&s->failure, res->txt_id, s->now, &until)) {
 		res->backoff = true;
 		snprintf(res->fetch_error, sizeof res->fetch_error,
@@ -451,6 +452,7 @@ int sts_resolve_start(struct dns_resolver *r, struct sts_fetcher *f, struct sts_
 	s->arg = arg;
 	s->now = req->now;
 	s->refresh = req->refresh;
+	s->no_backoff = req->no_backoff;
 	s->log = req->log;
 	s->log_id = req->log_id;
 	snprintf(s->res->domain, sizeof s->res->domain, "%s", domain);

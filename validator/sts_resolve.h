@@ -33,6 +33,8 @@ struct sts_resolve_req {
 	const char *domain; /* the policy domain: the recipient domain, before any CNAME (STS-42) */
 	int64_t now;        /* Unix seconds */
 	bool refresh;       /* fetch even when the TXT id is unchanged (proactive refresh, STS-35) */
+	bool no_backoff;    /* fetch even while an earlier failure holds fetches back (the owner's
+			     * audit must see what the policy host serves now) */
 	const struct util_log *log; /* may be NULL */
 	uint64_t log_id;
 };

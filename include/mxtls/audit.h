@@ -32,10 +32,11 @@ struct mxtls_audit_req {
  * and by the host's TLSA records; all at once), TLSA rollover safety, and the _smtp._tls
  * record (an https rua is sent a small POST).  Findings carry CLI.md's stable codes.
  * On MXTLS_OK *out is set, also when the time limit cut the audit short
- * (mxtls_audit_complete() says).  Returns MXTLS_E_INVAL (not a domain name), MXTLS_E_NOTFOUND
- * (the domain receives no mail: NXDOMAIN or null MX; err says which), MXTLS_E_TEMPFAIL (the
- * MX lookup failed other than by DNSSEC validation, or time ran out before it finished:
- * nothing can be checked), MXTLS_E_CONFIG, MXTLS_E_NOMEM.
+ * (mxtls_audit_complete() says).  A domain that receives no mail gets one finding: error
+ * mx-nxdomain (NXDOMAIN) or info mx-null (a null MX, RFC 7505).  Returns MXTLS_E_INVAL (not a
+ * domain name), MXTLS_E_TEMPFAIL (the MX lookup failed other than by DNSSEC validation, or time
+ * ran out before the sender's decision was made: nothing can be checked), MXTLS_E_CONFIG,
+ * MXTLS_E_NOMEM.
  */
 MXTLS_API int mxtls_audit(struct mxtls_ctx *ctx, const struct mxtls_audit_req *req,
 			  struct mxtls_audit **out, char *err, size_t errlen);
