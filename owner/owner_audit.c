@@ -236,7 +236,9 @@ static int start_posts(struct run *r, const char *record)
 	int rc = mxtls_ctx_http(r->ctx, &http, err, sizeof err);
 	for (size_t k = 0; k < rua.ndest && rc == MXTLS_OK; k++) {
 		struct post_state *p = &r->posts[r->nposts];
-		if ((p->uri = strdup(rua.dest[k].text)) == NULL) {
+		bool mailto = rua.dest[k].kind == TLSRPT_DEST_MAILTO;
+		if (asprintf(&p->uri, "%s%s", mailto ? "mailto:" : "", rua.dest[k].text) < 0) {
+			p->uri = NULL;
 			rc = MXTLS_E_NOMEM;
 			break;
 		}
@@ -244,8 +246,9 @@ static int start_posts(struct run *r, const char *record)
 		if (rua.dest[k].kind == TLSRPT_DEST_MAILTO) {
 			/* Reports arrive by mail: the address's domain must take mail. */
 			p->mailto = true;
-			rc = dns_resolve(r->resolver, tlsrpt_addr_domain(p->uri), DNS_TYPE_MX,
-					 on_rua_mx, slot_new(r, r->nposts - 1, 0), &p->q);
+			rc = dns_resolve(r->resolver, tlsrpt_addr_domain(rua.dest[k].text),
+					 DNS_TYPE_MX, on_rua_mx, slot_new(r, r->nposts - 1, 0),
+					 &p->q);
 			if (rc == MXTLS_OK)
 				r->pending++;
 			else if (rc != MXTLS_E_NOMEM) {

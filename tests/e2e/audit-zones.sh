@@ -33,7 +33,7 @@ V6=fd00:25::3
 
 # ------------------------------------------------------------------ certificates
 policy_hosts=(audok audnotcov audselfsigned audtxtmulti audidsame audv6 audrptmissing
-    audrptinvalid audrpttwo audrpt404 audtlsabogus audpub)
+    audrptinvalid audrpttwo audrpt404 audrptnomail audtlsabogus audpub)
 mx_hosts=(mx1.audok.sts.test mx2.audok.sts.test mx1.audv6.sts.test mx1.audtlsabogus.sts.test
     mx1.audpub.sts.test mx1.audinsec.plain.test)
 names=()
@@ -107,6 +107,7 @@ policy mta-sts.audrptmissing.sts.test mx1.enforce.sts.test
 policy mta-sts.audrptinvalid.sts.test mx1.enforce.sts.test
 policy mta-sts.audrpttwo.sts.test mx1.enforce.sts.test
 policy mta-sts.audrpt404.sts.test mx1.enforce.sts.test
+policy mta-sts.audrptnomail.sts.test mx1.enforce.sts.test
 policy mta-sts.audtlsabogus.sts.test mx1.audtlsabogus.sts.test
 policy mta-sts.audinsec.plain.test mx1.audinsec.plain.test
 # audpub: nothing yet; test_audit.py serves what mxtls publish writes
@@ -182,6 +183,10 @@ EOF
     sts audrpt404
     printf '_smtp._tls.audrpt404.sts.test. TXT "v=TLSRPTv1; rua=https://rpt.sts.test/gone"\n'
     printf 'audrpt404.sts.test.            MX   10 mx1.enforce.sts.test.\n'
+    printf '; audrptnomail: a mailto rua whose domain publishes a null MX\n'
+    sts audrptnomail
+    printf '_smtp._tls.audrptnomail.sts.test. TXT "v=TLSRPTv1; rua=mailto:tlsrpt@nullmx.test"\n'
+    printf 'audrptnomail.sts.test.         MX   10 mx1.enforce.sts.test.\n'
     printf '; audtlsabogus: the TLSA name is a secure CNAME into bogus.test (TLSA lookup bogus)\n'
     sts audtlsabogus
     rpt audtlsabogus.sts.test

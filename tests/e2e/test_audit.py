@@ -339,6 +339,10 @@ def check_scenarios():
     ok(out.count("v=TLSRPTv1") == 2, "setup: audrpttwo: two records", out)
     out, _ = dns("_smtp._tls.audrpt404.sts.test", "TXT")
     ok("rua=https://rpt.sts.test/gone" in out, "setup: audrpt404: rua /gone", out)
+    out, _ = dns("_smtp._tls.audrptnomail.sts.test", "TXT")
+    mx, _ = dns("nullmx.test", "MX")
+    ok("rua=mailto:tlsrpt@nullmx.test" in out and "0 ." in mx,
+       "setup: audrptnomail: rua mailto:tlsrpt@nullmx.test, nullmx.test MX 0 .", out + mx)
     # 13. bogus
     recs, st = tlsa_of("_25._tcp.mx1.audtlsabogus.sts.test")
     _, ast = dns("mx1.audtlsabogus.sts.test", "A")
@@ -499,6 +503,23 @@ def main():
            [("warning", "tlsrpt-invalid", "_smtp._tls.audrpttwo.sts.test")])
     expect("https rua answering 404", "audrpt404.sts.test", 0,
            [("warning", "tlsrpt-endpoint", "https://rpt.sts.test/gone")])
+    expect("mailto rua whose domain takes no mail", "audrptnomail.sts.test", 0,
+           [("warning", "tlsrpt-endpoint", "mailto:tlsrpt@nullmx.test")])
+    # Scenarios of the delivery tests, audited as they are (tests/net/README.md):
+    # danepart: mx1 DANE (self-signed, so not Web-valid under enforce), mx2 Web-valid without
+    # TLSA; testing: mx1's certificate names another host, mx2 is not in the policy.
+    expect("partial DANE", "danepart.sts.test", 1,
+           [("error", "mx-cert-not-trusted", "mx1.danepart.sts.test"),
+            ("warning", "tlsa-partial", "mx2.danepart.sts.test"),
+            ("warning", "sts-max-age", "mta-sts.danepart.sts.test"),
+            ("warning", "tlsrpt-missing", "_smtp._tls.danepart.sts.test")])
+    r, j = expect("testing policy: problems are warnings", "testing.sts.test", 0,
+                  [("warning", "mx-cert-name-mismatch", "mx1.testing.sts.test"),
+                   ("warning", "sts-mx-not-covered", "mx2.testing.sts.test"),
+                   ("warning", "sts-max-age", "mta-sts.testing.sts.test"),
+                   ("warning", "tlsrpt-missing", "_smtp._tls.testing.sts.test")])
+    ok(len(find(j, "sts-not-ready")) == 1 and not find(j, "sts-ready-for-enforce"),
+       "testing.sts.test: info sts-not-ready", show(r, j))
     expect("TLSA lookup bogus", "audtlsabogus.sts.test", 1,
            [("error", "dnssec-bogus", "mx1.audtlsabogus.sts.test")])
     expect("secure MX, bogus address", "mxbogus.test", 1,
