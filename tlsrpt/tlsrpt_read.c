@@ -74,6 +74,11 @@ static int why(struct ctx *c, int rc, const char *fmt, ...)
 		va_start(ap, fmt);
 		vsnprintf(c->err, c->errlen, fmt, ap);
 		va_end(ap);
+		/* One line: jansson's messages quote the input ("near '...'"), which may hold
+		 * a line break or another control character. */
+		for (char *e = c->err; *e != '\0'; e++)
+			if ((unsigned char)*e < 0x20 || *e == 0x7f)
+				*e = '?';
 	}
 	return rc;
 }

@@ -173,6 +173,8 @@ static const struct str_case {
 	{"[]", 0, MXTLS_E_SYNTAX, "the report is not a JSON object"},
 	{"\"x\"", 0, MXTLS_E_SYNTAX, NULL},
 	{"{\"a\":1}\0", 8, MXTLS_E_SYNTAX, NULL},
+	/* jansson quotes the bad token, here "\<LF>": the reason must stay one line (fuzz) */
+	{"{\"a\":\"0\\\n]\"}", 0, MXTLS_E_SYNTAX, NULL},
 	{"{\"organization-name\":\"\"}", 0, MXTLS_E_SYNTAX, "organization-name: empty"},
 	{"{\"organization-name\":null}", 0, MXTLS_E_SYNTAX, "organization-name: not a string"},
 	{"{\"organization-name\":\"o\",\"date-range\":[]}", 0, MXTLS_E_SYNTAX,
