@@ -7,12 +7,16 @@
 #include <stdint.h>
 
 /* Caps.  A message over a cap is refused as a whole (MXTLS_E_LIMIT), never truncated. */
-#define TLSRPT_MIME_MESSAGE_MAX (32u * 1024 * 1024) /* the whole message, in bytes */
-#define TLSRPT_MIME_FIELDS_MAX  500   /* header fields in one header section (message or part) */
-#define TLSRPT_MIME_FIELD_MAX   16384 /* one header field as sent (folded), name included */
-#define TLSRPT_MIME_PARTS_MAX   64    /* body parts, both levels counted */
-#define TLSRPT_MIME_DECODED_MAX (16u * 1024 * 1024) /* the decoded report (TLSRPT_READ_JSON_MAX)   \
-						     */
+/* The whole message, in bytes. */
+#define TLSRPT_MIME_MESSAGE_MAX (32u * 1024 * 1024)
+/* Header fields in one header section (the message's or a part's). */
+#define TLSRPT_MIME_FIELDS_MAX 500
+/* One header field as sent (folded, without its last line break), name included. */
+#define TLSRPT_MIME_FIELD_MAX 16384
+/* Body parts, both levels counted. */
+#define TLSRPT_MIME_PARTS_MAX 64
+/* The decoded report: the reader's cap on inflated JSON (TLSRPT_READ_JSON_MAX). */
+#define TLSRPT_MIME_DECODED_MAX (16u * 1024 * 1024)
 /* RFC 2046 §5.1.1: a boundary has 1 to 70 characters. */
 #define TLSRPT_MIME_BOUNDARY_MAX 70
 
