@@ -59,8 +59,12 @@ struct tlsrpt_mime {
  * application/tlsrpt+json (any case); its Content-Transfer-Encoding may be base64 (CR, LF, SP
  * and TAB ignored; any other character, misplaced or missing "=" padding and non-zero pad bits
  * refused), 7bit (no NUL or 8-bit byte), 8bit (no NUL) or binary; absent is 7bit;
- * quoted-printable and others are refused.  The header fields the result holds may appear at
- * most once, as may Content-Type and Content-Transfer-Encoding in every header section.
+ * quoted-printable and others are refused.  The line break before a delimiter belongs to the
+ * delimiter, so a 7bit report ends without the line break that stood before it.  The header
+ * fields the result holds may appear at most once, as may Content-Type in every header section
+ * and Content-Transfer-Encoding in a part's.  Tolerated: an mbox "From " line before the header
+ * (as .eml files may have), white space before a field's ":", an empty parameter (a trailing
+ * ";"), comments in the structured fields.
  *
  * On success *out is set (release with tlsrpt_mime_clear()).  Returns MXTLS_OK, MXTLS_E_SYNTAX
  * (malformed; why in err, one line), MXTLS_E_LIMIT (over a cap; which in err), MXTLS_E_NOMEM,
