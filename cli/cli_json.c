@@ -1,16 +1,19 @@
 /* SPDX-License-Identifier: MIT */
-/* The JSON writer behind --json. */
+/* The JSON writer behind --json, on jansson (ARCHITECTURE.md: JSON is read and written with one
+ * library, never by hand).  The callers stream members and values; the document is built as a
+ * jansson tree and written when its outermost container closes. */
 #include "cli_json.h"
 
 #include <assert.h>
-#include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <jansson.h>
 
 void cli_json_init(struct cli_json *j, FILE *out)
 {
+	memset(j, 0, sizeof *j);
 	j->out = out;
-	j->depth = 0;
-	j->first[0] = true;
 }
 
 /*
@@ -42,126 +45,119 @@ static size_t utf8_len(const unsigned char *p, size_t n)
 	return len;
 }
 
-static void put_escaped(FILE *out, const char *s, size_t n)
+/*
+ * RFC 8259 §8.1: JSON text is UTF-8.  Well-formed UTF-8 (an SMTPUTF8 address, a reply in
+ * another language) goes out as it is; a byte that starts no well-formed sequence (hostile
+ * bytes from the network) becomes U+FFFD, so that jansson, which takes only valid UTF-8, takes
+ * every string and the output is always valid UTF-8.  Control bytes are escaped by jansson.
+ */
+static json_t *string_value(const char *s, size_t n)
 {
-	fputc('"', out);
-	for (size_t i = 0; i < n; i++) {
+	char *clean = malloc(n * 3 + 1); /* each bad byte becomes EF BF BD */
+	if (clean == NULL)
+		return NULL;
+	size_t k = 0;
+	for (size_t i = 0; i < n;) {
 		unsigned char c = (unsigned char)s[i];
-		switch (c) {
-		case '"':
-			fputs("\\\"", out);
-			break;
-		case '\\':
-			fputs("\\\\", out);
-			break;
-		case '\n':
-			fputs("\\n", out);
-			break;
-		case '\r':
-			fputs("\\r", out);
-			break;
-		case '\t':
-			fputs("\\t", out);
-			break;
-		default:
-			/* RFC 8259 §8.1: JSON text is UTF-8.  Well-formed UTF-8 (an SMTPUTF8
-			 * address, a reply in another language) goes out as it is; control bytes are
-			 * escaped; a byte that starts no well-formed sequence (hostile bytes from the
-			 * network) becomes U+FFFD, so the output is always valid UTF-8. */
-			if (c < 0x20 || c == 0x7f) {
-				fprintf(out, "\\u%04x", c);
-			} else if (c < 0x80) {
-				fputc(c, out);
-			} else {
-				size_t len = utf8_len((const unsigned char *)s + i, n - i);
-				if (len == 0) {
-					fputs("\\ufffd", out);
-				} else {
-					fwrite(s + i, 1, len, out);
-					i += len - 1;
-				}
-			}
+		size_t len = c < 0x80 ? 1 : utf8_len((const unsigned char *)s + i, n - i);
+		if (len == 0) {
+			memcpy(clean + k, "\xef\xbf\xbd", 3);
+			k += 3;
+			i++;
+			continue;
 		}
+		memcpy(clean + k, s + i, len);
+		k += len;
+		i += len;
 	}
-	fputc('"', out);
+	json_t *v = json_stringn(clean, k);
+	free(clean);
+	return v;
 }
 
-/* Writes the separator and, inside an object, the member name. */
-static void member(struct cli_json *j, const char *key)
+/* Puts v (a new reference; NULL when memory ran out) as member key of the open object, or
+ * appends it to the open array, or makes it the document.  A value that cannot be made is
+ * written as null: the document keeps its shape. */
+static void put(struct cli_json *j, const char *key, json_t *v)
 {
-	if (!j->first[j->depth])
-		fputc(',', j->out);
-	j->first[j->depth] = false;
-	if (key != NULL) {
-		put_escaped(j->out, key, strlen(key));
-		fputc(':', j->out);
+	if (v == NULL)
+		v = json_null();
+	if (j->depth == 0) {
+		json_decref(j->root);
+		j->root = v;
+		return;
 	}
+	json_t *parent = j->stack[j->depth - 1];
+	if (json_is_object(parent))
+		json_object_set_new(parent, key != NULL ? key : "", v);
+	else
+		json_array_append_new(parent, v);
 }
 
-static void open_container(struct cli_json *j, const char *key, char c)
+static void open_container(struct cli_json *j, const char *key, json_t *c)
 {
-	member(j, key);
-	fputc(c, j->out);
-	assert(j->depth + 1 < CLI_JSON_DEPTH_MAX);
-	j->first[++j->depth] = true;
+	assert(j->depth < CLI_JSON_DEPTH_MAX);
+	if (c == NULL)
+		c = json_null(); /* out of memory: members put into it are dropped */
+	put(j, key, json_incref(c));
+	j->stack[j->depth++] = c;
 }
 
-static void close_container(struct cli_json *j, char c)
+/* Closing the outermost container writes the document and a newline. */
+static void close_container(struct cli_json *j)
 {
 	assert(j->depth > 0);
-	fputc(c, j->out);
-	if (--j->depth == 0)
-		fputc('\n', j->out);
+	json_decref(j->stack[--j->depth]);
+	if (j->depth > 0)
+		return;
+	if (j->root == NULL || json_dumpf(j->root, j->out, JSON_COMPACT | JSON_PRESERVE_ORDER) != 0)
+		fputs("null", j->out);
+	fputc('\n', j->out);
+	json_decref(j->root);
+	j->root = NULL;
 }
 
 void cli_json_object_begin(struct cli_json *j, const char *key)
 {
-	open_container(j, key, '{');
+	open_container(j, key, json_object());
 }
 
 void cli_json_object_end(struct cli_json *j)
 {
-	close_container(j, '}');
+	close_container(j);
 }
 
 void cli_json_array_begin(struct cli_json *j, const char *key)
 {
-	open_container(j, key, '[');
+	open_container(j, key, json_array());
 }
 
 void cli_json_array_end(struct cli_json *j)
 {
-	close_container(j, ']');
-}
-
-void cli_json_string_n(struct cli_json *j, const char *key, const char *s, size_t n)
-{
-	member(j, key);
-	if (s == NULL)
-		fputs("null", j->out);
-	else
-		put_escaped(j->out, s, n);
+	close_container(j);
 }
 
 void cli_json_string(struct cli_json *j, const char *key, const char *s)
 {
-	cli_json_string_n(j, key, s, s != NULL ? strlen(s) : 0);
+	put(j, key, s != NULL ? string_value(s, strlen(s)) : json_null());
+}
+
+void cli_json_string_n(struct cli_json *j, const char *key, const char *s, size_t n)
+{
+	put(j, key, s != NULL ? string_value(s, n) : json_null());
 }
 
 void cli_json_int(struct cli_json *j, const char *key, int64_t v)
 {
-	member(j, key);
-	fprintf(j->out, "%" PRId64, v);
+	put(j, key, json_integer((json_int_t)v));
 }
 
 void cli_json_bool(struct cli_json *j, const char *key, bool v)
 {
-	member(j, key);
-	fputs(v ? "true" : "false", j->out);
+	put(j, key, json_boolean(v));
 }
 
 void cli_json_null(struct cli_json *j, const char *key)
 {
-	member(j, key);
-	fputs("null", j->out);
+	put(j, key, json_null());
 }

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* A small streaming JSON writer for --json output (one document on stdout). */
+/* The JSON writer for --json output (one document on stdout), on jansson. */
 #ifndef MXTLS_CLI_JSON_H
 #define MXTLS_CLI_JSON_H
 
@@ -10,11 +10,15 @@
 
 #define CLI_JSON_DEPTH_MAX 16
 
-/* Writer state: commas and nesting are tracked so callers only name members and values. */
+struct json_t;
+
+/* Writer state: the document being built and the open containers, so that callers only name
+ * members and values. */
 struct cli_json {
-	FILE *out;         /* borrowed */
+	FILE *out; /* borrowed */
 	int depth;
-	bool first[CLI_JSON_DEPTH_MAX]; /* no member written yet at this depth */
+	struct json_t *root;                      /* the document */
+	struct json_t *stack[CLI_JSON_DEPTH_MAX]; /* the open containers, outermost first */
 };
 
 void cli_json_init(struct cli_json *j, FILE *out);
@@ -23,7 +27,8 @@ void cli_json_init(struct cli_json *j, FILE *out);
 void cli_json_object_begin(struct cli_json *j, const char *key);
 void cli_json_object_end(struct cli_json *j);
 void cli_json_array_begin(struct cli_json *j, const char *key);
-void cli_json_array_end(struct cli_json *j); /* also ends the document with a newline at depth 0 */
+void cli_json_array_end(struct cli_json *j);
+/* Closing the outermost container writes the whole document, then a newline. */
 
 /* Scalars; s may be NULL (written as null).  Strings are escaped as RFC 8259 requires. */
 void cli_json_string(struct cli_json *j, const char *key, const char *s);
