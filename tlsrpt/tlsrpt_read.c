@@ -249,6 +249,11 @@ static int opt_string(struct ctx *c, const json_t *obj, const char *key, const c
 	const json_t *v = json_object_get(obj, key);
 	if (v == NULL)
 		return MXTLS_OK;
+	if (json_is_null(v)) {
+		/* Real reports send null for what they do not know; the member is absent. */
+		c->quirks |= TLSRPT_QUIRK_NULL_MEMBER;
+		return MXTLS_OK;
+	}
 	char p[PATH_MAX_LEN];
 	path_fmt(p, "%s.%s", path, key);
 	int rc;
@@ -369,11 +374,20 @@ static int read_policy_object(struct ctx *c, const json_t *pol, const char *path
 	if (rc != MXTLS_OK)
 		return rc;
 	lower(p->policy_type);
-	if ((rc = req_string(c, pol, "policy-domain", path, &p->policy_domain)) != MXTLS_OK)
-		return rc;
-	domain_norm(p->policy_domain);
-	if (p->policy_domain[0] == '\0')
-		return why(c, MXTLS_E_SYNTAX, "%s.policy-domain: empty", path);
+	/* Postfix's reporter leaves policy-domain out of no-policy-found policies; the report's
+	 * other policies still count, so the policy is read with policy_domain "". */
+	const json_t *pd = json_object_get(pol, "policy-domain");
+	if ((pd == NULL || json_is_null(pd)) && strcmp(p->policy_type, "no-policy-found") == 0) {
+		if ((p->policy_domain = strdup("")) == NULL)
+			return why(c, MXTLS_E_NOMEM, "out of memory");
+		c->quirks |= TLSRPT_QUIRK_NO_POLICY_DOMAIN;
+	} else {
+		if ((rc = req_string(c, pol, "policy-domain", path, &p->policy_domain)) != MXTLS_OK)
+			return rc;
+		domain_norm(p->policy_domain);
+		if (p->policy_domain[0] == '\0')
+			return why(c, MXTLS_E_SYNTAX, "%s.policy-domain: empty", path);
+	}
 
 	char pp[PATH_MAX_LEN];
 	path_fmt(pp, "%s.policy-string", path);

@@ -30,7 +30,8 @@ struct tlsrpt_read_policy {
 	char *policy_type;     /* "sts", "tlsa", "no-policy-found" (others kept, lower case) */
 	char **policy_string;  /* owned; a JSON array encoded inside one element is unwrapped */
 	size_t npolicy_string;
-	char *policy_domain;   /* lower case, no trailing dot; never NULL */
+	char *policy_domain;   /* lower case, no trailing dot; never NULL ("" only for a
+				* no-policy-found policy that named none) */
 	char **mx_host;        /* owned; sent as a string or an array of strings */
 	size_t nmx_host;
 	uint64_t total_successful;
@@ -47,6 +48,9 @@ struct tlsrpt_read_policy {
 #define TLSRPT_QUIRK_MX_HOST_STRING 0x10u   /* mx-host a string, not an array */
 #define TLSRPT_QUIRK_NO_SENDING_IP 0x20u    /* a failure-details element without sending-mta-ip */
 #define TLSRPT_QUIRK_END_NEXT_DAY 0x40u     /* the range ends at the next day's 00:00:00Z */
+#define TLSRPT_QUIRK_NO_POLICY_DOMAIN 0x80u /* a no-policy-found policy without policy-domain
+					     * (Postfix's reporter): policy_domain is "" */
+#define TLSRPT_QUIRK_NULL_MEMBER 0x100u     /* an optional member sent as null: read as absent */
 
 struct tlsrpt_read_report {
 	char *organization_name;
@@ -62,8 +66,9 @@ struct tlsrpt_read_report {
  * Parses one report (json, len: untrusted bytes, borrowed; need not be NUL-terminated) into
  * *out (zeroed first; release with tlsrpt_read_clear()).  Required: organization-name,
  * report-id, date-range.start-datetime / end-datetime (start <= end), policies[] with each
- * policy.policy-type, policy.policy-domain and summary's two counts (non-negative integers up
- * to 2^53 - 1).  Unknown members anywhere are ignored (the caller keeps the raw text).
+ * policy.policy-type, policy.policy-domain (but for no-policy-found) and summary's two counts
+ * (non-negative integers up to 2^53 - 1).  An optional member that is null reads as absent.
+ * Unknown members anywhere are ignored (the caller keeps the raw text).
  * Duplicate keys, invalid UTF-8 and trailing garbage are errors (jansson's strict decoding).
  * Returns MXTLS_OK; MXTLS_E_SYNTAX (not a report: why in err); MXTLS_E_LIMIT (over a cap);
  * MXTLS_E_NOMEM.  On failure *out is empty.

@@ -15,6 +15,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 Q_NO_ZONE, Q_PS_JSON, Q_CONTACT_NULL, Q_NO_FD, Q_MX_STRING, Q_NO_IP, Q_NEXT_DAY = (
     0x01, 0x02, 0x04, 0x08, 0x10, 0x20, 0x40)
+Q_NO_POLICY_DOMAIN, Q_NULL_MEMBER = 0x80, 0x100
 
 cases = []
 
@@ -413,13 +414,22 @@ bad('range-reversed.json', 'syntax', json.dumps(wt).encode())
 wt = json.loads(base)
 wt['policies'] = []
 bad('policies-empty.json', 'syntax', json.dumps(wt).encode())
-# no-policy-found without policy-domain (the shape sys4/tlsrpt-reporter issue #51 shows):
-# refused while the header makes policy-domain required.
+# no-policy-found without policy-domain (the shape sys4/tlsrpt-reporter issue #51 shows): read,
+# with policy-domain "" (a report is never dropped for a member real senders leave out).
 wt = json.loads(base)
 wt['policies'] = [{'summary': {'total-failure-session-count': 0,
                                'total-successful-session-count': 1},
                    'policy': {'policy-type': 'no-policy-found'}, 'failure-details': []}]
-bad('no-policy-domain.json', 'syntax', json.dumps(wt).encode())
+wt['report-id'] = 'no-policy-domain-1'
+ok('no-policy-domain.json', wt, Q_NO_POLICY_DOMAIN, text=json.dumps(wt))
+# optional failure-details members sent as null (receiving-ip, additional-information): read as
+# absent.
+wt = json.loads(base)
+wt['report-id'] = 'optional-null-1'
+for fd in wt['policies'][0]['failure-details']:
+    fd['receiving-ip'] = None
+    fd['additional-information'] = None
+ok('optional-null.json', wt, Q_NULL_MEMBER, text=json.dumps(wt))
 # 3000 levels of nesting in an unknown member: jansson's depth limit (2048).
 bad('deep-nesting.json', 'syntax',
     base.replace('{', '{"x-deep": ' + '[' * 3000 + ']' * 3000 + ',', 1).encode())
