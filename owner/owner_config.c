@@ -21,6 +21,8 @@ static const char *const keys[] = {
 	"max-connections",
 	"max-connections-per-ip",
 	"max-header-bytes",
+	"reports-path",
+	"reports-store",
 	NULL,
 };
 
@@ -60,7 +62,30 @@ void mxtls_serve_config_free(struct mxtls_serve_config *c)
 	}
 	free(c->certs);
 	free(c->policy_dir);
+	free(c->reports_path);
+	free(c->reports_store);
 	free(c);
+}
+
+void mxtls_serve_config_set_log(struct mxtls_serve_config *c,
+				void (*fn)(void *arg, enum mxtls_log_level level, const char *line),
+				void *arg)
+{
+	if (c == NULL)
+		return;
+	c->log = fn;
+	c->log_arg = arg;
+}
+
+/* Replaces *slot with a copy of value. */
+static int set_string(char **slot, const char *value)
+{
+	char *d = strdup(value);
+	if (d == NULL)
+		return MXTLS_E_NOMEM;
+	free(*slot);
+	*slot = d;
+	return MXTLS_OK;
 }
 
 static int number(const char *key, const char *value, unsigned long lo, unsigned long hi,
@@ -155,6 +180,23 @@ int mxtls_serve_config_set(struct mxtls_serve_config *c, const char *key, const 
 	}
 	if (strcmp(key, "cert") == 0)
 		return add_cert(c, value, err, errlen);
+	if (strcmp(key, "reports-path") == 0) {
+		if (!owner_route_reports_path_ok(value)) {
+			snprintf(err, errlen,
+				 "reports-path: expected an absolute URL path such as /tlsrpt "
+				 "(letters, digits, \"-._~\" between slashes; not %s), got '%s'",
+				 OWNER_ROUTE_PATH, value);
+			return MXTLS_E_CONFIG;
+		}
+		return set_string(&c->reports_path, value);
+	}
+	if (strcmp(key, "reports-store") == 0) {
+		if (value[0] == '\0') {
+			snprintf(err, errlen, "reports-store: expected a file name");
+			return MXTLS_E_CONFIG;
+		}
+		return set_string(&c->reports_store, value);
+	}
 	if (strcmp(key, "timeout") == 0) {
 		if ((rc = number(key, value, 1, 3600, &v, err, errlen)) == MXTLS_OK)
 			c->timeout = (unsigned)v;
@@ -194,7 +236,13 @@ struct mxtls_serve_config *owner_config_dup(const struct mxtls_serve_config *c)
 	d->ncerts = 0;
 	d->certs = NULL;
 	d->policy_dir = NULL;
+	d->reports_path = NULL;
+	d->reports_store = NULL;
 	if (c->policy_dir != NULL && (d->policy_dir = strdup(c->policy_dir)) == NULL)
+		goto fail;
+	if (c->reports_path != NULL && (d->reports_path = strdup(c->reports_path)) == NULL)
+		goto fail;
+	if (c->reports_store != NULL && (d->reports_store = strdup(c->reports_store)) == NULL)
 		goto fail;
 	for (size_t i = 0; i < c->nlisten; i++) {
 		if ((d->listen[i] = strdup(c->listen[i])) == NULL)

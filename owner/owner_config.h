@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 
+#include <mxtls/log.h>
 #include <mxtls/serve.h>
 
 /* One --cert DOMAIN:CERT:KEY. All owned. */
@@ -29,6 +30,11 @@ struct mxtls_serve_config {
 	unsigned max_connections;
 	unsigned max_per_ip;
 	size_t max_header_bytes;
+	char *reports_path;  /* owned; NULL: no report endpoint */
+	char *reports_store; /* owned; the SQLite file of received reports */
+	/* Where the daemon's log lines go (mxtls_serve_config_set_log()); NULL: nowhere. */
+	void (*log)(void *arg, enum mxtls_log_level level, const char *line);
+	void *log_arg;
 };
 
 /* A deep copy of c; NULL when out of memory. */

@@ -64,7 +64,13 @@ static int equals(const char *p, size_t len, const char *lit)
 	return len == strlen(lit) && memcmp(p, lit, len) == 0;
 }
 
-int owner_route(const struct owner_request *req)
+static void set_allow(const char **allow, const char *v)
+{
+	if (allow != NULL)
+		*allow = v;
+}
+
+int owner_route(const struct owner_request *req, const char **allow)
 {
 	if (req->host == NULL)
 		return 400;
@@ -76,12 +82,86 @@ int owner_route(const struct owner_request *req)
 	if (n < 0 || req->sni_domain == NULL || (size_t)n != req->sni_len ||
 	    memcmp(host, req->sni_domain, req->sni_len) != 0)
 		return 421;
+	/* RFC 8460 §5.4: reports are POSTed to the URI of the rua; the endpoint takes nothing
+	 * else. */
+	if (req->reports_path != NULL && req->path_len == req->reports_path_len &&
+	    memcmp(req->path, req->reports_path, req->path_len) == 0) {
+		if (equals(req->method, req->method_len, "POST"))
+			return OWNER_ROUTE_REPORT;
+		set_allow(allow, "POST");
+		return 405;
+	}
 	/* RFC 8461 §3.3: the policy is at the path "/.well-known/mta-sts.txt"; nothing else is
 	 * served. */
 	if (!equals(req->path, req->path_len, OWNER_ROUTE_PATH))
 		return 404;
 	if (!equals(req->method, req->method_len, "GET") &&
-	    !equals(req->method, req->method_len, "HEAD"))
+	    !equals(req->method, req->method_len, "HEAD")) {
+		set_allow(allow, "GET, HEAD");
 		return 405;
+	}
 	return 200;
+}
+
+static int unreserved(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '-' || c == '.' || c == '_' || c == '~';
+}
+
+int owner_route_reports_path_ok(const char *path)
+{
+	if (path == NULL || path[0] != '/' || strcmp(path, OWNER_ROUTE_PATH) == 0)
+		return 0;
+	size_t len = strlen(path);
+	if (len > OWNER_ROUTE_REPORTS_PATH_MAX)
+		return 0;
+	/* Each segment after a "/": non-empty, unreserved characters, not "." or "..". */
+	size_t i = 0;
+	while (i < len) {
+		size_t start = ++i; /* past the "/" */
+		while (i < len && path[i] != '/') {
+			if (!unreserved(path[i]))
+				return 0;
+			i++;
+		}
+		size_t seg = i - start;
+		if (seg == 0 || (seg == 1 && path[start] == '.') ||
+		    (seg == 2 && path[start] == '.' && path[start + 1] == '.'))
+			return 0;
+	}
+	return 1;
+}
+
+static int equals_nocase(const char *p, size_t len, const char *lit)
+{
+	if (len != strlen(lit))
+		return 0;
+	for (size_t i = 0; i < len; i++)
+		if (lower(p[i]) != lit[i])
+			return 0;
+	return 1;
+}
+
+int owner_route_report_type(const char *ct, size_t len)
+{
+	if (ct == NULL)
+		return 0;
+	size_t i = 0;
+	while (i < len && (ct[i] == ' ' || ct[i] == '\t'))
+		i++;
+	size_t start = i;
+	while (i < len && ct[i] != ';' && ct[i] != ' ' && ct[i] != '\t')
+		i++;
+	size_t end = i;
+	while (i < len && (ct[i] == ' ' || ct[i] == '\t'))
+		i++;
+	/* Only parameters may follow the media type. */
+	if (i < len && ct[i] != ';')
+		return 0;
+	if (equals_nocase(ct + start, end - start, "application/tlsrpt+gzip"))
+		return OWNER_ROUTE_TYPE_GZIP;
+	if (equals_nocase(ct + start, end - start, "application/tlsrpt+json"))
+		return OWNER_ROUTE_TYPE_JSON;
+	return 0;
 }

@@ -24,7 +24,14 @@ struct owner_request {
 	size_t path_len;
 	const char *sni_domain;
 	size_t sni_len;
+	/* The report endpoint's path (the reports-path setting), NULL when there is none. */
+	const char *reports_path;
+	size_t reports_path_len;
 };
+
+/* What owner_route() returns for a POST to the report endpoint: not an HTTP status, the
+ * request goes to the report handler (which answers 201, 200, 4xx or 503 itself). */
+#define OWNER_ROUTE_REPORT 1
 
 /*
  * Extracts the policy domain from a policy host name: "mta-sts.<domain>", in any case, with an
@@ -38,9 +45,33 @@ int owner_route_domain(const char *name, size_t len, int allow_port, char *out, 
 /*
  * The status for a request: 200 (serve the policy of sni_domain), 400 (no Host header), 421
  * (the Host header does not name mta-sts.<sni_domain>: the request was meant for another
- * host, RFC 9110 §15.5.20), 404 (any path but OWNER_ROUTE_PATH), 405 (any method but GET and
- * HEAD on that path; the reply carries "Allow: GET, HEAD").  Checked in that order.
+ * host, RFC 9110 §15.5.20), OWNER_ROUTE_REPORT (a POST to reports_path, when set), 405 (any
+ * other method on reports_path: *allow is set to "POST"), 404 (any path but OWNER_ROUTE_PATH
+ * and reports_path), 405 (any method but GET and HEAD on OWNER_ROUTE_PATH: *allow is set to
+ * "GET, HEAD").  Checked in that order.  allow may be NULL; it is set only with a 405 (a
+ * static string for the reply's Allow header).
  */
-int owner_route(const struct owner_request *req);
+int owner_route(const struct owner_request *req, const char **allow);
+
+/*
+ * Whether path (NUL-terminated) may be the reports-path setting: an absolute URL path of at
+ * most OWNER_ROUTE_REPORTS_PATH_MAX bytes, made of "/"-separated segments of RFC 3986
+ * unreserved characters (letters, digits, "-._~"), no empty, "." or ".." segment, and not
+ * OWNER_ROUTE_PATH (the policy's).  Returns 1 or 0.
+ */
+int owner_route_reports_path_ok(const char *path);
+#define OWNER_ROUTE_REPORTS_PATH_MAX 255
+
+/* The two media types of a TLS report upload (RFC 8460 §5.4, §6). */
+#define OWNER_ROUTE_TYPE_GZIP 1 /* application/tlsrpt+gzip */
+#define OWNER_ROUTE_TYPE_JSON 2 /* application/tlsrpt+json */
+
+/*
+ * The media type of a Content-Type header value (ct, len: borrowed, any bytes; NULL when the
+ * header is missing): OWNER_ROUTE_TYPE_GZIP or OWNER_ROUTE_TYPE_JSON when the type/subtype is
+ * one of those two in any case (RFC 9110 §8.3.1), with optional white space and parameters
+ * after a ";"; otherwise 0.
+ */
+int owner_route_report_type(const char *ct, size_t len);
 
 #endif

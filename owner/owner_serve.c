@@ -21,6 +21,7 @@
 #include <mxtls/serve.h>
 
 #include "owner/owner_config.h"
+#include "owner/owner_inbox.h"
 #include "owner/owner_route.h"
 #include "owner/owner_sites.h"
 
@@ -53,6 +54,7 @@ struct mxtls_serve {
 	pthread_cond_t wake;       /* the sweeper's timer; signalled to stop */
 	struct owner_sites *sites; /* the current generation; older ones hang off it */
 	struct tracked *conns;
+	struct owner_inbox *inbox; /* the report store; NULL without reports-path */
 	pthread_t sweeper;
 	bool sweeper_started;
 	bool stopping;
@@ -176,7 +178,8 @@ static void *sweep(void *arg)
 	return NULL;
 }
 
-static enum MHD_Result reply(struct MHD_Connection *conn, int status, const char *body, size_t len)
+static enum MHD_Result reply(struct MHD_Connection *conn, int status, const char *body, size_t len,
+			     const char *allow)
 {
 	struct MHD_Response *r =
 		MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
@@ -184,8 +187,8 @@ static enum MHD_Result reply(struct MHD_Connection *conn, int status, const char
 		return MHD_NO;
 	/* RFC 8461 §3.3: the policy is served as "text/plain" (the error bodies too). */
 	enum MHD_Result ok = MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain");
-	if (ok == MHD_YES && status == MHD_HTTP_METHOD_NOT_ALLOWED)
-		ok = MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+	if (ok == MHD_YES && allow != NULL)
+		ok = MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
 	if (ok == MHD_YES)
 		ok = MHD_queue_response(conn, (unsigned)status, r);
 	MHD_destroy_response(r);
@@ -213,6 +216,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 			      size_t *upload_data_size, void **con_cls)
 {
 	struct mxtls_serve *s = cls;
+	/* The body of a report upload, and its end: the request was routed at its headers. */
+	if (*con_cls != NULL)
+		return owner_inbox_handle(s->inbox, conn, upload_data, upload_data_size, con_cls);
 	const union MHD_ConnectionInfo *ci =
 		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
 	char domain[OWNER_ROUTE_DOMAIN_MAX + 1];
@@ -228,25 +234,43 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 		.path_len = strlen(url),
 		.sni_domain = n >= 0 ? domain : NULL,
 		.sni_len = n >= 0 ? (size_t)n : 0,
+		.reports_path = s->cfg->reports_path,
+		.reports_path_len = s->cfg->reports_path != NULL ? strlen(s->cfg->reports_path) : 0,
 	};
+	const char *allow = NULL;
+	int status = owner_route(&req, &allow);
+	if (status == OWNER_ROUTE_REPORT)
+		return owner_inbox_handle(s->inbox, conn, upload_data, upload_data_size, con_cls);
 	/* Answered at once, before any request body: a body is never read (libmicrohttpd then
 	 * closes the connection after the reply). */
-	int status = owner_route(&req);
 	if (status != 200) {
 		const char *r = reason(status);
-		return reply(conn, status, r, strlen(r));
+		if (status == 405 && allow != NULL && strcmp(allow, "POST") == 0)
+			owner_inbox_log_refusal(s->inbox, conn, status,
+						"method not allowed at the report endpoint");
+		return reply(conn, status, r, strlen(r), allow);
 	}
 	pthread_mutex_lock(&s->lock);
 	const struct owner_site *site = owner_sites_find(s->sites, domain, (size_t)n);
 	enum MHD_Result rc;
 	if (site != NULL) {
-		rc = reply(conn, 200, site->policy, site->policy_len);
+		rc = reply(conn, 200, site->policy, site->policy_len, NULL);
 	} else {
 		/* The domain was dropped by a reload after this connection's handshake. */
-		rc = reply(conn, 421, reason(421), strlen(reason(421)));
+		rc = reply(conn, 421, reason(421), strlen(reason(421)), NULL);
 	}
 	pthread_mutex_unlock(&s->lock);
 	return rc;
+}
+
+/* libmicrohttpd's request-completed callback: frees a report upload. */
+static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+		      enum MHD_RequestTerminationCode toe)
+{
+	(void)cls;
+	(void)conn;
+	(void)toe;
+	owner_inbox_done(con_cls);
 }
 
 /* "HOST:PORT" or "[V6]:PORT" -> a bound, listening socket. */
@@ -309,6 +333,8 @@ static int start_daemon(struct mxtls_serve *s, const char *spec, char *err, size
 		/* RFC 8461 §3.3: the certificate of mta-sts.<domain>, chosen by SNI */
 		MHD_OPTION_HTTPS_CERT_CALLBACK, &pick_certificate,
 		MHD_OPTION_NOTIFY_CONNECTION, &track, s,
+		/* a report upload's buffer, whether the request ended well or not */
+		MHD_OPTION_NOTIFY_COMPLETED, &completed, s,
 		/* idle time only: the lifetime cap is the sweeper's */
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)c->timeout,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)c->max_connections,
@@ -335,6 +361,11 @@ int mxtls_serve_start(const struct mxtls_serve_config *c, struct mxtls_serve **o
 		snprintf(err, errlen, "nothing to listen on: listen HOST:PORT is needed");
 		return MXTLS_E_CONFIG;
 	}
+	if (c->reports_path != NULL && c->reports_store == NULL) {
+		snprintf(err, errlen, "reports-path %s: reports-store FILE is needed too",
+			 c->reports_path);
+		return MXTLS_E_CONFIG;
+	}
 	struct mxtls_serve *s = calloc(1, sizeof *s);
 	if (s == NULL)
 		return MXTLS_E_NOMEM;
@@ -349,6 +380,8 @@ int mxtls_serve_start(const struct mxtls_serve_config *c, struct mxtls_serve **o
 	pthread_cond_init(&s->wake, &ca);
 	pthread_condattr_destroy(&ca);
 	int rc = owner_sites_load(s->cfg, &s->sites, err, errlen);
+	if (rc == MXTLS_OK)
+		rc = owner_inbox_open(s->cfg, &s->inbox, err, errlen);
 	if (rc != MXTLS_OK) {
 		mxtls_serve_stop(s);
 		return rc;
@@ -434,6 +467,7 @@ void mxtls_serve_stop(struct mxtls_serve *s)
 		running = NULL;
 	pthread_mutex_unlock(&running_lock);
 	owner_sites_free(s->sites);
+	owner_inbox_close(s->inbox);
 	pthread_cond_destroy(&s->wake);
 	pthread_mutex_destroy(&s->lock);
 	mxtls_serve_config_free(s->cfg);

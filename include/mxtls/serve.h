@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* mxtls serve: a small HTTPS daemon that serves MTA-STS policy files (RFC 8461 §3.3). */
+/* mxtls serve: a small HTTPS daemon that serves MTA-STS policy files (RFC 8461 §3.3) and,
+ * when asked, receives TLS reports (RFC 8460 §5.4). */
 #ifndef MXTLS_SERVE_H
 #define MXTLS_SERVE_H
 
 #include <stddef.h>
+
+#include <mxtls/log.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -38,11 +41,30 @@ MXTLS_API void mxtls_serve_config_free(struct mxtls_serve_config *c);
  *   max-connections-per-ip N   connections at once from one address (default 16)
  *   max-header-bytes N         memory for one request's line and headers; beyond it the
  *                              request is refused (default 8192)
+ *   reports-path PATH          receive TLS reports (RFC 8460 §5.4) POSTed to this absolute
+ *                              URL path (e.g. /tlsrpt) on every mta-sts.DOMAIN served:
+ *                              application/tlsrpt+gzip or application/tlsrpt+json, stored in
+ *                              reports-store; answered 201 (stored), 200 (already stored),
+ *                              4xx (refused, logged) or 503 (not stored now: retry).  Not
+ *                              the policy's path.  Unset: no endpoint.
+ *   reports-store FILE         the SQLite file the reports are stored in (the command uses
+ *                              STATE_DIR/reports.sqlite); required with reports-path
  * Returns MXTLS_OK, MXTLS_E_NOTFOUND (no such key), MXTLS_E_CONFIG (a bad value; the reason
  * in err), MXTLS_E_NOMEM.
  */
 MXTLS_API int mxtls_serve_config_set(struct mxtls_serve_config *c, const char *key,
 				     const char *value, char *err, size_t errlen);
+
+/*
+ * Sends the daemon's log lines (key=value, see <mxtls/log.h>: one per refused or stored
+ * report, with the peer address, the status and the reason) to fn(arg, level, line); fn is
+ * called from the server's threads, several at once.  fn NULL: no log.  Copied by
+ * mxtls_serve_start().
+ */
+MXTLS_API void mxtls_serve_config_set_log(struct mxtls_serve_config *c,
+					  void (*fn)(void *arg, enum mxtls_log_level level,
+						     const char *line),
+					  void *arg);
 
 /* The i-th setting name (0-based), NULL past the last: the keys mxtls_serve_config_set()
  * takes. Static. */
@@ -52,11 +74,12 @@ MXTLS_API const char *mxtls_serve_config_key(size_t i);
  * Loads every certificate, key and policy, binds every listen address and starts serving in
  * threads of the server's own (the caller's thread returns at once).  A policy that the
  * sender's parser rejects, a key that does not match its certificate, or a certificate that
- * does not name mta-sts.DOMAIN refuses the start.  The configuration is copied.  On MXTLS_OK
- * *out is set (stop with mxtls_serve_stop()); otherwise MXTLS_E_CONFIG, MXTLS_E_IO (a file
- * or a socket; reason in err), MXTLS_E_INVAL (another server is running in this process),
- * MXTLS_E_NOMEM.  Signals are the caller's: block them before the call so that the threads
- * inherit the mask.
+ * does not name mta-sts.DOMAIN refuses the start; so does a report store that cannot be
+ * opened (or created) or reports-path without reports-store.  The configuration is copied.
+ * On MXTLS_OK *out is set (stop with mxtls_serve_stop()); otherwise MXTLS_E_CONFIG,
+ * MXTLS_E_IO (a file, a socket or the report store; reason in err), MXTLS_E_INVAL (another
+ * server is running in this process), MXTLS_E_NOMEM.  Signals are the caller's: block them
+ * before the call so that the threads inherit the mask.
  */
 MXTLS_API int mxtls_serve_start(const struct mxtls_serve_config *c, struct mxtls_serve **out,
 				char *err, size_t errlen);

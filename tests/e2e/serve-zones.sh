@@ -20,3 +20,10 @@ mta-sts.srv1     A   127.0.44.20
 _mta-sts.srv2    TXT "v=STSv1; id=srv2a"
 mta-sts.srv2     A   127.0.44.20
 ZONE
+cat >>"$1/zones.d/sts.test.zone" <<'ZONE'
+; the report endpoint (mxtls serve --reports-path /tlsrpt): srv1's only MX is outside its
+; enforce policy, so a probe records one validation-failure; its reports go to its own server
+srv1             MX  10 mx9.srv1
+mx9.srv1         A   127.0.44.21
+_smtp._tls.srv1  TXT "v=TLSRPTv1; rua=https://mta-sts.srv1.sts.test/tlsrpt"
+ZONE

@@ -85,7 +85,7 @@ fetch() {
 		--json sts fetch --refresh "$1" 2>"$tmp/fetch.err"
 }
 
-echo "1..38"
+echo "1..69"
 
 # --- refused at start: a policy senders would reject, a key of another certificate ---
 printf 'version: STSv1\nmode: enforce\nmax_age: 86400\n' >"$tmp/bad.txt"
@@ -236,5 +236,131 @@ check "after the floods: still serving" "$status" 200
 stop
 check "SIGTERM: exit 0 (caps)" "$stopped" 0
 
-[ "$n" = 38 ] || echo "# ran $n checks, planned 38"
+# --- the TLS report endpoint (RFC 8460 §5.4, issue 18) ---
+rstate=$tmp/rstate
+# post HOST PATH TYPE FILE [curl args...]: the status of a POST of FILE as TYPE
+post() {
+	local host=$1 path=$2 type=$3 file=$4
+	shift 4
+	: >"$tmp/body"
+	curl -sS --max-time 20 --cacert "$ca" --resolve "$host:443:$addr" -o "$tmp/body" \
+		-D "$tmp/headers" -w '%{http_code}' -H "Content-Type: $type" --data-binary "@$file" \
+		"$@" "https://$host$path" 2>"$tmp/curl.err"
+}
+# stored ORG: "reports successes failures" for ORG's reports in the daemon's store
+stored() {
+	sqlite3 "$rstate/reports.sqlite" "SELECT count(DISTINCT r.id), coalesce(sum(p.successes), 0),
+		coalesce(sum(p.failures), 0) FROM report r LEFT JOIN policy p ON p.report = r.id
+		WHERE r.organization = '$1'" | tr '|' ' '
+}
+gz=application/tlsrpt+gzip
+out=$(timeout 10 "$mxtls" --state-dir "$rstate" serve --policy-dir "$pol" "${certs[@]}" \
+	--listen "$addr:443" --reports-path /.well-known/mta-sts.txt 2>&1)
+check "--reports-path on the policy's path: refused (exit 64)" "$?" 64 "$out"
+printf 'version: STSv1\nmode: enforce\nmx: mx1.srv1.sts.test\nmax_age: 86400\n' >"$pol/srv1.sts.test.txt"
+: >"$tmp/serve4.log"
+"$mxtls" --state-dir "$rstate" serve --policy-dir "$pol" "${certs[@]}" --listen "$addr:443" \
+	--reports-path /tlsrpt --timeout 2 --max-connection-time 8 2>"$tmp/serve4.log" &
+pid=$!
+for _ in $(seq 1 100); do grep -q 'event=ready' "$tmp/serve4.log" && break; sleep 0.05; done
+check "serve --reports-path /tlsrpt: ready, the store created" \
+	"$(grep -c event=ready "$tmp/serve4.log") $(test -s "$rstate/reports.sqlite" && echo store)" "1 store" \
+	"$(cat "$tmp/serve4.log")"
+c=$clients
+/usr/bin/python3 "$c" report "$tmp/r1.json.gz" example.net r1 srv2.sts.test 10 2
+status=$(post mta-sts.srv1.sts.test /tlsrpt $gz "$tmp/r1.json.gz")
+check "a gzip report: 201 Created" "$status $(head -c 6 "$tmp/body")" "201 stored" "$(cat "$tmp/curl.err")"
+check "the store holds it: 1 report, 10 sessions, 2 failures" "$(stored example.net)" "1 10 2"
+status=$(post mta-sts.srv1.sts.test /tlsrpt $gz "$tmp/r1.json.gz")
+check "the same report again: 200, already stored" "$status $(head -c 14 "$tmp/body")" "200 already stored"
+check "the same report again: still one" "$(stored example.net)" "1 10 2"
+/usr/bin/python3 "$c" report "$tmp/r2.json" example.net r2 srv2.sts.test 5 0
+status=$(post mta-sts.srv2.sts.test /tlsrpt 'Application/TLSRPT+JSON; charset=utf-8' "$tmp/r2.json")
+check "a +json report (type in any case, a parameter) on srv2's host: 201" "$status" 201
+check "the store: 2 reports, 15 sessions" "$(stored example.net)" "2 15 2"
+status=$(post mta-sts.srv1.sts.test /tlsrpt application/json "$tmp/r2.json")
+check "application/json: 415" "$status" 415
+status=$(post mta-sts.srv1.sts.test /tlsrpt application/tlsrpt+gzipx "$tmp/r1.json.gz")
+check "application/tlsrpt+gzipx: 415" "$status" 415
+head -c $((10 * 1024 * 1024 + 1)) /dev/zero >"$tmp/big"
+status=$(post mta-sts.srv1.sts.test /tlsrpt $gz "$tmp/big")
+check "10 MiB + 1 byte with Content-Length: 413" "$status" 413 "$(cat "$tmp/curl.err")"
+status=$(post mta-sts.srv1.sts.test /tlsrpt $gz "$tmp/big" -H 'Transfer-Encoding: chunked')
+check "10 MiB + 1 byte chunked (no Content-Length): 413 while reading" "$status" 413 \
+	"$(cat "$tmp/curl.err")"
+/usr/bin/python3 "$c" bomb "$tmp/bomb.gz" 20
+status=$(post mta-sts.srv1.sts.test /tlsrpt $gz "$tmp/bomb.gz")
+check "a gzip bomb ($(stat -c %s "$tmp/bomb.gz") bytes, 20 MiB inflated): 413" "$status" 413
+printf '{"organization-name":"x","report-id":' >"$tmp/bad.json"
+status=$(post mta-sts.srv1.sts.test /tlsrpt application/tlsrpt+json "$tmp/bad.json")
+check "bad JSON: 400 with a one-line reason" "$status $(wc -l <"$tmp/body") $(head -c 16 "$tmp/body")" \
+	"400 1 not a TLS report" "$(cat "$tmp/body")"
+printf '{"organization-name":"x","report-id":"y"}' >"$tmp/notrep.json"
+status=$(post mta-sts.srv1.sts.test /tlsrpt application/tlsrpt+json "$tmp/notrep.json")
+check "JSON that is not a report (no date-range, no policies): 400" "$status" 400 "$(cat "$tmp/body")"
+gzip -c "$tmp/r2.json" | head -c 40 >"$tmp/trunc.gz"
+status=$(post mta-sts.srv1.sts.test /tlsrpt $gz "$tmp/trunc.gz")
+check "truncated gzip: 400" "$status" 400
+status=$(curl -sS --cacert "$ca" --resolve "mta-sts.srv1.sts.test:443:$addr" -o /dev/null \
+	-D "$tmp/headers" -w '%{http_code}' https://mta-sts.srv1.sts.test/tlsrpt)
+check "GET on the report path: 405 with Allow: POST" "$status $(header allow)" "405 POST"
+status=$(post mta-sts.srv1.sts.test /tlsrpt $gz "$tmp/r1.json.gz" -H 'Host: mta-sts.srv2.sts.test')
+check "a report with the Host of another domain than the SNI name: 421" "$status" 421
+status=$(post mta-sts.srv1.sts.test /tlsrpt/ $gz "$tmp/r1.json.gz")
+check "POST to /tlsrpt/: 404" "$status" 404
+check "the store after the refusals: still 2 reports" "$(stored example.net)" "2 15 2"
+check "every refusal logged with peer, status and reason (415 415 413 413 413 400 400 400 405)" \
+	"$(grep 'event=report-refused' "$tmp/serve4.log" | sed -n 's/.*peer=127.0.0.1 status=\([0-9]*\) reason=.*/\1/p' | tr '\n' ' ')" \
+	"415 415 413 413 413 400 400 400 405 " "$(cat "$tmp/serve4.log")"
+# A store that cannot take the report now (another writer holds it for 7 s; the inbox waits
+# 5 s): 503 and Retry-After, so that the sender tries again; then it is stored.
+/usr/bin/python3 -c 'import sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1], isolation_level=None); db.execute("BEGIN IMMEDIATE")
+print("locked", flush=True); time.sleep(7)' "$rstate/reports.sqlite" >"$tmp/lock.out" &
+lockpid=$!
+for _ in $(seq 1 50); do grep -q locked "$tmp/lock.out" && break; sleep 0.1; done
+/usr/bin/python3 "$c" report "$tmp/r3.json.gz" example.net r3 srv2.sts.test 1 0
+status=$(post mta-sts.srv1.sts.test /tlsrpt $gz "$tmp/r3.json.gz")
+check "the store busy: 503 with Retry-After" "$status $(header retry-after)" "503 300" "$(cat "$tmp/body")"
+wait "$lockpid"
+status=$(post mta-sts.srv1.sts.test /tlsrpt $gz "$tmp/r3.json.gz")
+check "the store free again: the retry is stored (201)" "$status $(stored example.net)" "201 3 16 2"
+# A POST body one byte every 0.5 s is never idle for the 2 s timeout: the 8 s lifetime cuts it.
+out=$(/usr/bin/python3 "$c" slowpost "$addr" 443 mta-sts.srv1.sts.test "$ca" /tlsrpt)
+secs=${out##*seconds=}
+check "a slow POST body: cut, no response" "${out% seconds=*}" "closed=1 response_bytes=0" "$out"
+check "a slow POST body: cut between 8 and 10 s" \
+	"$(awk -v s="$secs" 'BEGIN { print (s >= 7.9 && s < 10.0) ? "yes" : "no (" s " s)" }')" yes
+
+# The round trip: mxtls's own sender (a probe of srv1, whose MX is outside its enforce policy)
+# reports to the rua of _smtp._tls.srv1: https://mta-sts.srv1.sts.test/tlsrpt, this daemon.
+sender=$tmp/sender
+mkdir -p "$sender"
+printf 'tlsrpt-organization = mxtls e2e\ntlsrpt-contact = tlsrpt@sender.test\n' >"$sender/mxtls.conf"
+snd=("$mxtls" --config "$sender/mxtls.conf" --unbound-conf "$MXTLS_TEST_UNBOUND_CONF" --ca-file "$ca"
+	--state-dir "$sender" --connect-timeout 2)
+day=$(date -u +%F)
+"${snd[@]}" check srv1.sts.test --connect --tlsrpt-record >"$tmp/check.out" 2>&1
+"${snd[@]}" tlsrpt send --day "$day" >"$tmp/send.out" 2>&1
+rc=$?
+check "mxtls tlsrpt send to https://mta-sts.srv1.sts.test/tlsrpt: sent (exit 0)" \
+	"$rc $(grep -c '^srv1.sts.test sent' "$tmp/send.out")" "0 1" "$(cat "$tmp/check.out" "$tmp/send.out")"
+check "the sender's report is in the store: 1 report, 0 successes, 1 failure" "$(stored 'mxtls e2e')" "1 0 1"
+check "... a validation-failure at mx9.srv1.sts.test, policy sts for srv1.sts.test" \
+	"$(sqlite3 "$rstate/reports.sqlite" "SELECT p.type, p.domain, f.result_type, f.receiving_mx_hostname,
+		f.count, r.source FROM report r JOIN policy p ON p.report = r.id JOIN failure f ON f.policy = p.id
+		WHERE r.organization = 'mxtls e2e'")" \
+	"sts|srv1.sts.test|validation-failure|mx9.srv1.sts.test|1|https"
+"${snd[@]}" tlsrpt report --day "$day" --out "$tmp/reports" >/dev/null 2>&1
+file=$(ls "$tmp/reports"/*'!srv1.sts.test!'*.json.gz 2>/dev/null | head -1)
+status=$(post mta-sts.srv1.sts.test /tlsrpt $gz "$file")
+check "the sender's report file POSTed by curl: 200 already stored, still one" \
+	"$status $(stored 'mxtls e2e')" "200 1 0 1" "$file"
+check "stored reports logged: 4 stored (r1, r2, r3, the sender's), 2 duplicates" \
+	"$(grep -c 'event=report-stored' "$tmp/serve4.log") $(grep -c 'event=report-duplicate' "$tmp/serve4.log")" "4 2" \
+	"$(cat "$tmp/serve4.log")"
+stop
+check "SIGTERM: exit 0 (reports)" "$stopped" 0
+
+[ "$n" = 69 ] || echo "# ran $n checks, planned 69"
 exit $((fails > 0))
