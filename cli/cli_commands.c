@@ -24,6 +24,9 @@ const struct cli_command *const cli_commands[] = {
 	&cli_cmd_sts_refresh,
 	&cli_cmd_tlsrpt_report,
 	&cli_cmd_tlsrpt_send,
+	&cli_cmd_tlsrpt_ingest,
+	&cli_cmd_tlsrpt_summary,
+	&cli_cmd_tlsrpt_ready,
 	&cli_cmd_audit,
 	&cli_cmd_publish,
 };

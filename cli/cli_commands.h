@@ -33,6 +33,9 @@ extern const struct cli_command cli_cmd_tlsrpt_report;
 extern const struct cli_command cli_cmd_tlsrpt_send;
 extern const struct cli_command cli_cmd_publish;
 extern const struct cli_command cli_cmd_audit;
+extern const struct cli_command cli_cmd_tlsrpt_ingest;
+extern const struct cli_command cli_cmd_tlsrpt_summary;
+extern const struct cli_command cli_cmd_tlsrpt_ready;
 
 extern const struct cli_command *const cli_commands[];
 extern const size_t cli_ncommands;

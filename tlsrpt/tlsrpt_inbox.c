@@ -562,3 +562,67 @@ void tlsrpt_inbox_summary_clear(struct tlsrpt_inbox_summary *s)
 	counts_free(s->orgs, s->norgs);
 	memset(s, 0, sizeof *s);
 }
+
+int tlsrpt_inbox_blame(struct tlsrpt_inbox *b, const char *domain, int64_t from, int64_t to,
+		       struct tlsrpt_inbox_blame **out, size_t *n, char *err, size_t errlen)
+{
+	if (b == NULL || domain == NULL || out == NULL || n == NULL)
+		return MXTLS_E_INVAL;
+	*out = NULL;
+	*n = 0;
+	struct query q;
+	int rc = MXTLS_OK;
+	if (q_open(b, &q,
+		   "SELECT f.result_type, " INBOX_MX_OF ", r.organization, SUM(f.count)" INBOX_FAILURES
+		   " GROUP BY 1, 2, 3 ORDER BY 4 DESC, 1, 2, 3",
+		   domain, from, to))
+		while (rc == MXTLS_OK && q_row(&q)) {
+			struct tlsrpt_inbox_blame *nv = grow(*out, n, sizeof *nv);
+			if (nv == NULL) {
+				rc = MXTLS_E_NOMEM;
+				break;
+			}
+			*out = nv;
+			struct tlsrpt_inbox_blame *x = &nv[*n - 1];
+			x->result_type = col_text(q.st, 0);
+			x->mx = col_text(q.st, 1);
+			x->org = col_text(q.st, 2);
+			x->n = (uint64_t)sqlite3_column_int64(q.st, 3);
+			if (x->result_type == NULL || x->mx == NULL || x->org == NULL)
+				rc = MXTLS_E_NOMEM;
+		}
+	int qrc = q_close(&q);
+	if (rc == MXTLS_OK && qrc != MXTLS_OK)
+		rc = db_error(b, err, errlen);
+	if (rc != MXTLS_OK) {
+		tlsrpt_inbox_blame_free(*out, *n);
+		*out = NULL;
+		*n = 0;
+	}
+	return rc;
+}
+
+void tlsrpt_inbox_blame_free(struct tlsrpt_inbox_blame *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].result_type);
+		free(v[i].mx);
+		free(v[i].org);
+	}
+	free(v);
+}
+
+int tlsrpt_inbox_first(struct tlsrpt_inbox *b, const char *domain, int64_t *first, char *err,
+		       size_t errlen)
+{
+	if (b == NULL || domain == NULL || first == NULL)
+		return MXTLS_E_INVAL;
+	*first = 0;
+	struct query q;
+	if (q_open(b, &q, "SELECT MIN(r.start)" INBOX_WHERE, domain, INT64_MIN, INT64_MAX) &&
+	    q_row(&q) && sqlite3_column_type(q.st, 0) != SQLITE_NULL)
+		*first = sqlite3_column_int64(q.st, 0);
+	if (q_close(&q) != MXTLS_OK)
+		return db_error(b, err, errlen);
+	return MXTLS_OK;
+}

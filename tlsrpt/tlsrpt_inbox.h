@@ -89,4 +89,22 @@ int tlsrpt_inbox_summary(struct tlsrpt_inbox *b, const char *domain, int64_t fro
 			 struct tlsrpt_inbox_summary *out, char *err, size_t errlen);
 void tlsrpt_inbox_summary_clear(struct tlsrpt_inbox_summary *s);
 
+/* Failed sessions of one result type at one MX host as one organisation reported them. */
+struct tlsrpt_inbox_blame {
+	char *result_type;
+	char *mx; /* receiving-mx-hostname, else receiving-ip, else "" */
+	char *org;
+	uint64_t n;
+};
+
+/* The failures about domain (as tlsrpt_inbox_summary()) over [from, to), most first, then by
+ * result type, MX and organisation.  Returns MXTLS_OK, MXTLS_E_IO, MXTLS_E_NOMEM. */
+int tlsrpt_inbox_blame(struct tlsrpt_inbox *b, const char *domain, int64_t from, int64_t to,
+		       struct tlsrpt_inbox_blame **out, size_t *n, char *err, size_t errlen);
+void tlsrpt_inbox_blame_free(struct tlsrpt_inbox_blame *v, size_t n);
+
+/* The start of the earliest report about domain, any time (*first = 0: none). */
+int tlsrpt_inbox_first(struct tlsrpt_inbox *b, const char *domain, int64_t *first, char *err,
+		       size_t errlen);
+
 #endif

@@ -12,6 +12,7 @@
 #include <mxtls/log.h>
 #include <mxtls/publish.h>
 #include <mxtls/queue.h>
+#include <mxtls/reports.h>
 #include <mxtls/result.h>
 #include <mxtls/send.h>
 #include <mxtls/serve.h>
