@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* RFC 6376 §3.4 relaxed canonicalisation of header fields and bodies, and the header walk.  Pure.
- */
+/* RFC 6376 §3.4 simple and relaxed canonicalisation of header fields and bodies, the header walk.
+ * Pure. */
 #include "dkim_canon.h"
 
 #include <string.h>
@@ -29,6 +29,12 @@ void dkim_body_canon_init(struct dkim_body_canon *c, dkim_canon_emit_fn emit, vo
 	memset(c, 0, sizeof *c);
 	c->emit = emit;
 	c->arg = arg;
+}
+
+void dkim_body_canon_init_simple(struct dkim_body_canon *c, dkim_canon_emit_fn emit, void *arg)
+{
+	dkim_body_canon_init(c, emit, arg);
+	c->simple = true;
 }
 
 static const char crlfs[] = "\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n";
@@ -98,7 +104,7 @@ int dkim_body_canon_update(struct dkim_body_canon *c, const char *p, size_t len)
 			c->wsp = false;
 			c->blank_lines++;
 			i++;
-		} else if (is_wsp(ch)) {
+		} else if (is_wsp(ch) && !c->simple) {
 			c->wsp = true;
 			i++;
 		} else {
@@ -131,8 +137,10 @@ int dkim_body_canon_final(struct dkim_body_canon *c)
 	}
 	c->wsp = false;
 	c->blank_lines = 0;
-	/* §3.4.4 b: a non-empty body ends with exactly one CRLF; an empty one stays empty. */
-	if (c->any)
+	/* §3.4.4 b: a non-empty body ends with exactly one CRLF; an empty one stays empty.
+	 * §3.4.3: "simple" ignores empty lines at the end and ends with one CRLF: "If there is no
+	 * body or no trailing CRLF on the message body, a CRLF is added." */
+	if (c->any || c->simple)
 		return c->emit(c->arg, "\r\n", 2);
 	return 0;
 }
@@ -149,6 +157,69 @@ int dkim_canon_body_relaxed(const char *p, size_t len, struct util_buf *out)
 	int rc = dkim_body_canon_update(&c, p, len);
 	if (rc == 0)
 		rc = dkim_body_canon_final(&c);
+	return rc;
+}
+
+int dkim_canon_body_simple(const char *p, size_t len, struct util_buf *out)
+{
+	struct dkim_body_canon c;
+	dkim_body_canon_init_simple(&c, emit_buf, out);
+	int rc = dkim_body_canon_update(&c, p, len);
+	if (rc == 0)
+		rc = dkim_body_canon_final(&c);
+	return rc;
+}
+
+/* The field's name up to the colon, checked as dkim_canon_header_relaxed() does: its length
+ * without WSP before the colon, or MXTLS_E_SYNTAX. */
+static int field_name(const char *p, size_t len, const char **colon)
+{
+	*colon = memchr(p, ':', len);
+	if (*colon == NULL)
+		return MXTLS_E_SYNTAX;
+	size_t name_len = (size_t)(*colon - p);
+	while (name_len > 0 && is_wsp(p[name_len - 1]))
+		name_len--;
+	if (name_len == 0)
+		return MXTLS_E_SYNTAX;
+	for (size_t i = 0; i < name_len; i++)
+		if (!is_ftext(p[i]))
+			return MXTLS_E_SYNTAX;
+	return (int)name_len;
+}
+
+/*
+ * RFC 6376 §3.4.1, the "simple" header canonicalisation: "does not change header fields in any
+ * way".  The message may have bare LF line ends (mxtls reads files from disk); each is taken
+ * as the CRLF it stands for, as the SMTP client sends it.
+ */
+int dkim_canon_header_simple(const char *p, size_t len, struct util_buf *out)
+{
+	if (len > DKIM_FIELD_MAX)
+		return MXTLS_E_LIMIT;
+	const char *colon;
+	int nl = field_name(p, len, &colon);
+	if (nl < 0)
+		return nl;
+	size_t mark = out->len;
+	int rc = 0;
+	size_t i = 0;
+	while (i < len && rc == 0) {
+		const char *lf = memchr(p + i, '\n', len - i);
+		size_t e = lf != NULL ? (size_t)(lf - p) : len;
+		size_t end = e > i && lf != NULL && p[e - 1] == '\r' ? e - 1 : e;
+		rc = util_buf_append(out, p + i, end - i);
+		if (rc == 0 && lf != NULL)
+			rc = util_buf_append(out, "\r\n", 2);
+		i = lf != NULL ? e + 1 : len;
+	}
+	if (rc == 0 && (out->len - mark < 2 || memcmp(out->data + out->len - 2, "\r\n", 2) != 0))
+		rc = util_buf_append(out, "\r\n", 2);
+	if (rc != 0) {
+		out->len = mark;
+		if (out->data != NULL)
+			out->data[mark] = '\0';
+	}
 	return rc;
 }
 

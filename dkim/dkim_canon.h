@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* RFC 6376 §3.4 relaxed canonicalisation of header fields and bodies, and the header walk.  Pure.
- */
+/* RFC 6376 §3.4 simple and relaxed canonicalisation of header fields and bodies, the header walk.
+ * Pure. */
 #ifndef MXTLS_DKIM_CANON_H
 #define MXTLS_DKIM_CANON_H
 
@@ -32,10 +32,18 @@ struct dkim_body_canon {
 	bool wsp;           /* WSP seen in this line since its last content byte */
 	bool cr;            /* the previous byte was CR, not yet known to end the line */
 	bool any;           /* some content byte has been emitted */
+	bool simple;        /* "simple" (§3.4.3): WSP is content, an empty body is one CRLF */
 };
 
 /* Starts a canonicaliser that hands its output to emit(arg, ...) (both borrowed). */
 void dkim_body_canon_init(struct dkim_body_canon *c, dkim_canon_emit_fn emit, void *arg);
+
+/*
+ * Starts a "simple" body canonicaliser (RFC 6376 §3.4.3): as dkim_body_canon_init(), but WSP
+ * is kept as it is, and dkim_body_canon_final() always ends the body with one CRLF (an empty
+ * body becomes CRLF).  A bare LF ends a line as CRLF does, as for relaxed.
+ */
+void dkim_body_canon_init_simple(struct dkim_body_canon *c, dkim_canon_emit_fn emit, void *arg);
 
 /* Feeds len bytes of body (borrowed, any bytes, no NUL needed).  0 or emit()'s error. */
 int dkim_body_canon_update(struct dkim_body_canon *c, const char *p, size_t len);
@@ -48,6 +56,17 @@ int dkim_body_canon_final(struct dkim_body_canon *c);
  * MXTLS_OK, or MXTLS_E_LIMIT / MXTLS_E_NOMEM with out holding a prefix (callers discard it).
  */
 int dkim_canon_body_relaxed(const char *p, size_t len, struct util_buf *out);
+
+/* The whole simple canonical body (RFC 6376 §3.4.3) of p[0..len), as dkim_canon_body_relaxed(). */
+int dkim_canon_body_simple(const char *p, size_t len, struct util_buf *out);
+
+/*
+ * One header field p[0..len) (as for dkim_canon_header_relaxed()) in simple form (RFC 6376
+ * §3.4.1): unchanged, except that each line end (CRLF or a bare LF) is written CRLF, and CRLF
+ * is added when the field has none at its end.  MXTLS_E_SYNTAX / MXTLS_E_LIMIT / MXTLS_E_NOMEM
+ * as dkim_canon_header_relaxed(); on error out is unchanged.
+ */
+int dkim_canon_header_simple(const char *p, size_t len, struct util_buf *out);
 
 /*
  * One header field as it appears in the message (p[0..len): the name, the colon and the value
