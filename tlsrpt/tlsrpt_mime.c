@@ -545,6 +545,7 @@ static int base64(struct ctx *c, const char *p, size_t n, uint8_t *o, size_t *ol
 				o[on++] = (uint8_t)(acc >> 10);
 				o[on++] = (uint8_t)(acc >> 2);
 			}
+			dq = 0;
 			done = true;
 			continue;
 		}
