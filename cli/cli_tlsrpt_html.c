@@ -42,11 +42,11 @@ static const char *colour(const char *type)
 	static const struct {
 		const char *type, *rgb;
 	} map[] = {
-		{"starttls-not-supported", "#d62728"},   {"certificate-host-mismatch", "#ff7f0e"},
-		{"certificate-expired", "#8c564b"},      {"certificate-not-trusted", "#e377c2"},
-		{"validation-failure", "#9467bd"},       {"tlsa-invalid", "#17becf"},
-		{"dnssec-invalid", "#1f77b4"},           {"dane-required", "#bcbd22"},
-		{"sts-policy-fetch-error", "#7f7f7f"},   {"sts-policy-invalid", "#393b79"},
+		{"starttls-not-supported", "#d62728"}, {"certificate-host-mismatch", "#ff7f0e"},
+		{"certificate-expired", "#8c564b"},    {"certificate-not-trusted", "#e377c2"},
+		{"validation-failure", "#9467bd"},     {"tlsa-invalid", "#17becf"},
+		{"dnssec-invalid", "#1f77b4"},         {"dane-required", "#bcbd22"},
+		{"sts-policy-fetch-error", "#7f7f7f"}, {"sts-policy-invalid", "#393b79"},
 		{"sts-webpki-invalid", "#843c39"},
 	};
 	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
@@ -55,70 +55,95 @@ static const char *colour(const char *type)
 	return "#aaaaaa";
 }
 
-#define CHART_H 220 /* drawing height of the bars, px */
-#define BAR_W 18
-#define GAP 10
+#define CHART_H 200 /* drawing height of the bars, px */
+#define BAR_W   16
+#define GAP     12
+#define LABEL_H 70 /* room under the bars for the rotated day labels */
 
-/* One group per day: the successful sessions as one bar, then one bar per result type of the
- * failed sessions, all on one scale (the largest day's sessions).  Each bar is a rect of class
- * "bar" with data-day and data-kind, and a title (the tooltip). */
+/* The height of a bar for n on a scale of max: at least 1 px when n > 0, so that one failed
+ * session still shows. */
+static unsigned bar_h(uint64_t n, uint64_t max)
+{
+	unsigned h = (unsigned)((double)n / (double)(max ? max : 1) * CHART_H);
+	return n > 0 && h == 0 ? 1 : h;
+}
+
+static void bar(FILE *out, const char *day, const char *kind, size_t x, unsigned h,
+		const char *fill, uint64_t n)
+{
+	fprintf(out, "<rect class=\"bar\" data-day=\"%s\" data-kind=\"", day);
+	esc(out, kind);
+	fprintf(out,
+		"\" x=\"%zu\" y=\"%u\" width=\"%d\" height=\"%u\" fill=\"%s\"><title>%s: %llu ", x,
+		20 + CHART_H - h, BAR_W, h, fill, day, (unsigned long long)n);
+	esc(out, kind);
+	fputs("</title></rect>\n", out);
+}
+
+static void day_label(FILE *out, size_t x, const char *day)
+{
+	fprintf(out,
+		"<text x=\"%zu\" y=\"%d\" class=\"axis\" transform=\"rotate(45 %zu "
+		"%d)\">%s</text>\n",
+		x + 4, CHART_H + 32, x + 4, CHART_H + 32, day);
+}
+
+/* Two charts, each on its own scale (failures are a fraction of a percent of the sessions and
+ * would not show on the sessions' scale): the successful sessions per day, then the failed
+ * sessions per day, one bar per result type.  Each bar is a rect of class "bar" with data-day
+ * and data-kind, and a title (the tooltip). */
 static void chart(FILE *out, const struct mxtls_report_summary *s)
 {
 	size_t nd = mxtls_report_summary_day_count(s);
-	uint64_t max = 1;
-	size_t bars = 0;
+	uint64_t max_ok = 0, max_bad = 0;
+	size_t bad_bars = 0;
 	for (size_t i = 0; i < nd; i++) {
 		uint64_t ok = mxtls_report_summary_day_sessions(s, i) -
 			      mxtls_report_summary_day_failures(s, i);
-		max = ok > max ? ok : max;
+		max_ok = ok > max_ok ? ok : max_ok;
 		for (size_t k = 0; k < mxtls_report_summary_day_result_count(s, i); k++) {
 			uint64_t n = 0;
 			mxtls_report_summary_day_result(s, i, k, &n);
-			max = n > max ? n : max;
+			max_bad = n > max_bad ? n : max_bad;
 		}
-		bars += 1 + mxtls_report_summary_day_result_count(s, i);
+		bad_bars += mxtls_report_summary_day_result_count(s, i);
 	}
-	size_t width = bars * BAR_W + nd * GAP + 60;
 	fprintf(out,
-		"<svg id=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%zu\" height=\"%d\" "
-		"role=\"img\" aria-label=\"sessions and failures per day\">\n",
-		width, CHART_H + 60);
-	fprintf(out, "<text x=\"0\" y=\"12\" class=\"axis\">max %llu</text>\n",
-		(unsigned long long)max);
+		"<h3>Successful sessions</h3>\n<svg id=\"sessions\" "
+		"xmlns=\"http://www.w3.org/2000/svg\" width=\"%zu\" height=\"%d\" role=\"img\" "
+		"aria-label=\"successful sessions per day\">\n"
+		"<text x=\"0\" y=\"12\" class=\"axis\">max %llu</text>\n",
+		nd * (BAR_W + GAP) + 140, CHART_H + LABEL_H, (unsigned long long)max_ok);
 	size_t x = 50;
-	for (size_t i = 0; i < nd; i++) {
+	for (size_t i = 0; i < nd; i++, x += BAR_W + GAP) {
 		const char *day = mxtls_report_summary_day(s, i);
 		uint64_t ok = mxtls_report_summary_day_sessions(s, i) -
 			      mxtls_report_summary_day_failures(s, i);
-		size_t x0 = x;
-		/* Height of a bar for n: at least 1 px when n > 0, so that one failure shows. */
-		unsigned h = (unsigned)((double)ok / (double)max * CHART_H);
-		h = ok > 0 && h == 0 ? 1 : h;
-		fprintf(out,
-			"<rect class=\"bar\" data-day=\"%s\" data-kind=\"successful\" x=\"%zu\" "
-			"y=\"%u\" width=\"%d\" height=\"%u\" fill=\"#2ca02c\"><title>%s: %llu "
-			"successful</title></rect>\n",
-			day, x, 20 + CHART_H - h, BAR_W, h, day, (unsigned long long)ok);
-		x += BAR_W;
-		for (size_t k = 0; k < mxtls_report_summary_day_result_count(s, i); k++) {
+		bar(out, day, "successful", x, bar_h(ok, max_ok), "#2ca02c", ok);
+		day_label(out, x, day);
+	}
+	fputs("</svg>\n<h3>Failed sessions by result type</h3>\n", out);
+	if (bad_bars == 0) {
+		fputs("<p>No failed session was reported.</p>\n", out);
+		return;
+	}
+	fprintf(out,
+		"<svg id=\"failures\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%zu\" "
+		"height=\"%d\" role=\"img\" aria-label=\"failed sessions per day and result "
+		"type\">\n"
+		"<text x=\"0\" y=\"12\" class=\"axis\">max %llu</text>\n",
+		bad_bars * BAR_W + nd * GAP + 140, CHART_H + LABEL_H, (unsigned long long)max_bad);
+	x = 50;
+	for (size_t i = 0; i < nd; i++, x += GAP) {
+		const char *day = mxtls_report_summary_day(s, i);
+		size_t nk = mxtls_report_summary_day_result_count(s, i);
+		if (nk > 0)
+			day_label(out, x, day);
+		for (size_t k = 0; k < nk; k++, x += BAR_W) {
 			uint64_t n = 0;
 			const char *type = mxtls_report_summary_day_result(s, i, k, &n);
-			h = (unsigned)((double)n / (double)max * CHART_H);
-			h = n > 0 && h == 0 ? 1 : h;
-			fprintf(out, "<rect class=\"bar\" data-day=\"%s\" data-kind=\"", day);
-			esc(out, type);
-			fprintf(out, "\" x=\"%zu\" y=\"%u\" width=\"%d\" height=\"%u\" fill=\"%s\">", x,
-				20 + CHART_H - h, BAR_W, h, colour(type));
-			fprintf(out, "<title>%s: %llu ", day, (unsigned long long)n);
-			esc(out, type);
-			fputs("</title></rect>\n", out);
-			x += BAR_W;
+			bar(out, day, type, x, bar_h(n, max_bad), colour(type), n);
 		}
-		fprintf(out,
-			"<text x=\"%zu\" y=\"%d\" class=\"axis\" transform=\"rotate(30 %zu %d)\">%s"
-			"</text>\n",
-			x0, CHART_H + 34, x0, CHART_H + 34, day);
-		x += GAP;
 	}
 	fputs("</svg>\n", out);
 }
@@ -180,7 +205,8 @@ static void mx_table(FILE *out, const struct mxtls_report_summary *s)
 int cli_tlsrpt_html(FILE *out, const struct mxtls_report_summary *s, unsigned days)
 {
 	const char *d = mxtls_report_summary_domain(s);
-	fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>TLS reports: ",
+	fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>TLS "
+	      "reports: ",
 	      out);
 	esc(out, d);
 	fputs("</title>\n<style>\n"
@@ -192,7 +218,8 @@ int cli_tlsrpt_html(FILE *out, const struct mxtls_report_summary *s, unsigned da
 	      "</style></head><body>\n<h1>TLS reports about ",
 	      out);
 	esc(out, d);
-	fprintf(out, "</h1>\n<p>The last %u day%s: %llu report%s from %zu organisation%s, "
+	fprintf(out,
+		"</h1>\n<p>The last %u day%s: %llu report%s from %zu organisation%s, "
 		"%llu sessions, <b>%llu failed</b>. The %u days before: %llu sessions, %llu "
 		"failed.</p>\n",
 		days, days == 1 ? "" : "s", (unsigned long long)mxtls_report_summary_reports(s),

@@ -43,9 +43,11 @@ static void one(struct ingest_run *run, const char *path)
 		run->unreadable++;
 		snprintf(res.why, sizeof res.why, "%s", err);
 	} else {
-		int rc = mxtls_reports_ingest(run->store, data, len, "file", path, run->flags, &res);
+		int rc =
+			mxtls_reports_ingest(run->store, data, len, "file", path, run->flags, &res);
 		if (rc != MXTLS_OK) {
-			cli_errorf(run->env, "%s: %s", path, res.why[0] ? res.why : mxtls_strerror(rc));
+			cli_errorf(run->env, "%s: %s", path,
+				   res.why[0] ? res.why : mxtls_strerror(rc));
 			run->failed = 1;
 			free(data);
 			return;
@@ -62,7 +64,8 @@ static void one(struct ingest_run *run, const char *path)
 		cli_json_string(&run->j, "path", path);
 		cli_json_string(&run->j, "status", status);
 		cli_json_string(&run->j, "kind", res.kind[0] ? res.kind : NULL);
-		cli_json_string(&run->j, "organization", res.organization[0] ? res.organization : NULL);
+		cli_json_string(&run->j, "organization",
+				res.organization[0] ? res.organization : NULL);
 		cli_json_string(&run->j, "report_id", res.report_id[0] ? res.report_id : NULL);
 		cli_json_string(&run->j, "dkim", res.dkim[0] ? res.dkim : NULL);
 		cli_json_string(&run->j, "why", res.why[0] ? res.why : NULL);
@@ -105,7 +108,8 @@ static void directory(struct ingest_run *run, const char *dir)
 		if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
 			continue;
 		if (n == INGEST_DIR_MAX) {
-			cli_errorf(run->env, "%s: more than %d files; none read", dir, INGEST_DIR_MAX);
+			cli_errorf(run->env, "%s: more than %d files; none read", dir,
+				   INGEST_DIR_MAX);
 			run->failed = 1;
 			break;
 		}
@@ -165,7 +169,9 @@ static void path_arg(struct ingest_run *run, const char *path)
 static int run_ingest(struct cli_env *env)
 {
 	if (env->npos == 0) {
-		cli_errorf(env, "tlsrpt ingest takes at least one PATH (a file, a directory, a Maildir)");
+		cli_errorf(
+			env,
+			"tlsrpt ingest takes at least one PATH (a file, a directory, a Maildir)");
 		return EXIT_USAGE;
 	}
 	struct ingest_run run = {.env = env};
@@ -201,9 +207,9 @@ static int run_ingest(struct cli_env *env)
 			fprintf(env->out, "%zu stored, %zu duplicates, %zu refused\n", run.stored,
 				run.duplicates, run.refused + run.unreadable);
 		}
-		ex = run.failed ? EXIT_TEMPFAIL
+		ex = run.failed                         ? EXIT_TEMPFAIL
 		     : run.refused + run.unreadable > 0 ? EXIT_DATAERR
-							 : EXIT_OK;
+							: EXIT_OK;
 	}
 	mxtls_reports_close(run.store);
 	mxtls_ctx_free(ctx);
@@ -221,14 +227,15 @@ const struct cli_command cli_cmd_tlsrpt_ingest = {
 	.name = "tlsrpt ingest",
 	.usage = "[--accept-unsigned] PATH ...",
 	.summary = "store received TLS reports (.json, .json.gz, mail, Maildir) for summary/ready",
-	.details = "Each PATH is a file, a directory of files, or a Maildir (new/ and cur/). A file\n"
-		   "is a JSON report, a gzip'd one, or a mail message with the report attached\n"
-		   "(RFC 8460 5.3), told apart by its bytes. A mail report is stored only when a\n"
-		   "DKIM signature of its submitter's domain verifies (the key's s= allowing\n"
-		   "tlsrpt, looked up with DNSSEC validation), unless --accept-unsigned. A report\n"
-		   "already stored (same organisation and report-id) is not stored again.\n"
-		   "Reports go to STATE_DIR/reports.sqlite. One line per input; exit 0 every input\n"
-		   "stored or a duplicate, 65 some refused (each says why), 75 the store failed.",
+	.details =
+		"Each PATH is a file, a directory of files, or a Maildir (new/ and cur/). A file\n"
+		"is a JSON report, a gzip'd one, or a mail message with the report attached\n"
+		"(RFC 8460 5.3), told apart by its bytes. A mail report is stored only when a\n"
+		"DKIM signature of its submitter's domain verifies (the key's s= allowing\n"
+		"tlsrpt, looked up with DNSSEC validation), unless --accept-unsigned. A report\n"
+		"already stored (same organisation and report-id) is not stored again.\n"
+		"Reports go to STATE_DIR/reports.sqlite. One line per input; exit 0 every input\n"
+		"stored or a duplicate, 65 some refused (each says why), 75 the store failed.",
 	.options = ingest_options,
 	.run = run_ingest,
 };
@@ -259,7 +266,9 @@ static int open_store(struct cli_env *env, struct mxtls_ctx **ctx, struct mxtls_
 	if (rc == MXTLS_OK)
 		return EXIT_OK;
 	cli_errorf(env, "%s", err[0] ? err : mxtls_strerror(rc));
-	return rc == MXTLS_E_CONFIG ? EXIT_CONFIG : rc == MXTLS_E_NOTFOUND ? EXIT_TEMPFAIL : EXIT_TEMPFAIL;
+	return rc == MXTLS_E_CONFIG     ? EXIT_CONFIG
+	       : rc == MXTLS_E_NOTFOUND ? EXIT_TEMPFAIL
+					: EXIT_TEMPFAIL;
 }
 
 static void results_json(struct cli_json *j, const struct mxtls_report_summary *s, size_t i,
@@ -525,9 +534,10 @@ static int run_ready(struct cli_env *env)
 			cli_json_object_end(&j);
 			fputc('\n', env->out);
 		} else {
-			fprintf(env->out, "%s: %s (%u organisations, reports for %u days, audit %s)\n",
+			fprintf(env->out,
+				"%s: %s (%u organisations, reports for %u days, audit %s)\n",
 				env->pos[0],
-				strcmp(verdict, "ready") == 0	   ? "enforce is safe"
+				strcmp(verdict, "ready") == 0       ? "enforce is safe"
 				: strcmp(verdict, "not-ready") == 0 ? "not ready for enforce"
 								    : "not enough data yet",
 				mxtls_ready_orgs(v), mxtls_ready_days(v), mxtls_ready_audit(v));
@@ -535,7 +545,7 @@ static int run_ready(struct cli_env *env)
 				fprintf(env->out, "  %-8s %s\n", mxtls_ready_reason_kind(v, i),
 					mxtls_ready_reason(v, i));
 		}
-		ex = strcmp(verdict, "ready") == 0	 ? EXIT_OK
+		ex = strcmp(verdict, "ready") == 0       ? EXIT_OK
 		     : strcmp(verdict, "not-ready") == 0 ? EXIT_NEGATIVE
 							 : EXIT_TEMPFAIL;
 	}

@@ -32,7 +32,8 @@ int mxtls_reports_open(struct mxtls_ctx *ctx, int create, struct mxtls_reports *
 	int rc = tlsrpt_inbox_open(path, create != 0, &r->inbox, err, errlen);
 	if (rc != MXTLS_OK) {
 		if (rc == MXTLS_E_NOTFOUND)
-			util_errmsg(err, errlen, "no report store at %s (nothing ingested yet)", path);
+			util_errmsg(err, errlen, "no report store at %s (nothing ingested yet)",
+				    path);
 		free(r);
 		return rc;
 	}
@@ -96,9 +97,8 @@ int owner_reports_store_json(struct mxtls_reports *r, const char *json, size_t l
 	return MXTLS_OK;
 }
 
-int mxtls_reports_ingest(struct mxtls_reports *r, const void *data, size_t len,
-			 const char *source, const char *origin, unsigned flags,
-			 struct mxtls_ingest_result *res)
+int mxtls_reports_ingest(struct mxtls_reports *r, const void *data, size_t len, const char *source,
+			 const char *origin, unsigned flags, struct mxtls_ingest_result *res)
 {
 	if (r == NULL || (data == NULL && len > 0) || res == NULL ||
 	    (flags & ~MXTLS_INGEST_ACCEPT_UNSIGNED) != 0)

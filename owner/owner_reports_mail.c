@@ -17,6 +17,7 @@
 #include "tlsrpt/tlsrpt_mime.h"
 #include "tlsrpt/tlsrpt_read.h"
 #include "util/util_dnsname.h"
+#include "util/util_errmsg.h"
 #include "validator/mxtls_ctx.h"
 
 /* RFC 8460 §3: "the reporting domain SHOULD ... sign" with a key whose service type is
@@ -28,8 +29,8 @@
 static bool speaks_for(const char *d, const char *submitter)
 {
 	size_t dl = strlen(d), sl = strlen(submitter);
-	return strcasecmp(d, submitter) == 0 ||
-	       (sl > dl && submitter[sl - dl - 1] == '.' && strcasecmp(submitter + sl - dl, d) == 0);
+	return strcasecmp(d, submitter) == 0 || (sl > dl && submitter[sl - dl - 1] == '.' &&
+						 strcasecmp(submitter + sl - dl, d) == 0);
 }
 
 /* The key record of sig through the validating resolver, its TXT strings joined (RFC 6376
@@ -45,36 +46,38 @@ static void key_and_verify(struct mxtls_reports *r, const char *msg, size_t len,
 	struct dns_answer *a = NULL;
 	if (dkim_verify_key_name(sig, name, sizeof name) != MXTLS_OK) {
 		res->verdict = DKIM_PERMERROR;
-		snprintf(res->reason, sizeof res->reason, "no key name for d=%s s=%s", sig->domain,
-			 sig->selector);
+		util_errmsg(res->reason, sizeof res->reason, "no key name for d=%s s=%s",
+			    sig->domain, sig->selector);
 		return;
 	}
 	if (mxtls_ctx_resolver(r->ctx, &resolver, err, sizeof err) != MXTLS_OK ||
 	    dns_resolve_sync(resolver, name, DNS_TYPE_TXT, &a) != MXTLS_OK || a == NULL) {
 		res->verdict = DKIM_TEMPERROR;
-		snprintf(res->reason, sizeof res->reason, "the key lookup %s could not run", name);
+		util_errmsg(res->reason, sizeof res->reason, "the key lookup %s could not run",
+			    name);
 		dns_answer_free(a);
 		return;
 	}
 	if (a->outcome != DNS_DATA || a->n == 0) {
 		bool gone = a->outcome == DNS_NXDOMAIN || a->outcome == DNS_NODATA;
 		res->verdict = gone ? DKIM_PERMERROR : DKIM_TEMPERROR;
-		snprintf(res->reason, sizeof res->reason, "key %s: %s", name,
-			 gone ? "no such record" : dns_outcome_name(a->outcome));
+		util_errmsg(res->reason, sizeof res->reason, "key %s: %s", name,
+			    gone ? "no such record" : dns_outcome_name(a->outcome));
 		dns_answer_free(a);
 		return;
 	}
 	/* One key record is expected; with several, each is tried (RFC 6376 §3.6.2.2 lets the
 	 * verifier pick; trying all refuses nothing valid). */
 	res->verdict = DKIM_PERMERROR;
-	snprintf(res->reason, sizeof res->reason, "key %s: not a key record", name);
+	util_errmsg(res->reason, sizeof res->reason, "key %s: not a key record", name);
 	for (size_t i = 0; i < a->n; i++) {
 		char rec[DKIM_KEY_RECORD_MAX + 1];
 		size_t rl = 0;
 		if (dns_rdata_txt(a->rdata[i], a->rdlen[i], rec, sizeof rec, &rl) != MXTLS_OK)
 			continue;
 		struct dkim_result one;
-		dkim_verify(msg, len, sig, rec, rl, REPORT_DKIM_SERVICE, mxtls_ctx_now(r->ctx), &one);
+		dkim_verify(msg, len, sig, rec, rl, REPORT_DKIM_SERVICE, mxtls_ctx_now(r->ctx),
+			    &one);
 		if (one.verdict == DKIM_PASS || i == 0)
 			*res = one;
 		if (one.verdict == DKIM_PASS)
@@ -99,45 +102,47 @@ static const char *verdict_name(enum dkim_verdict v)
 
 /* RFC 8460 §3: a signature by the submitter's domain that verifies, with a key for tlsrpt.
  * Returns true on a pass; dkim (dlen bytes) says what was found either way. */
-static bool dkim_check(struct mxtls_reports *r, const char *msg, size_t len,
-		       const char *submitter, char *dkim, size_t dlen)
+static bool dkim_check(struct mxtls_reports *r, const char *msg, size_t len, const char *submitter,
+		       char *dkim, size_t dlen)
 {
 	struct dkim_sig sigs[DKIM_VERIFY_SIGS_MAX];
 	size_t n = 0, ignored = 0;
 	if (dkim_verify_find(msg, len, sigs, DKIM_VERIFY_SIGS_MAX, &n, &ignored) != MXTLS_OK ||
 	    n == 0) {
-		snprintf(dkim, dlen, "none: the message carries no DKIM signature");
+		util_errmsg(dkim, dlen, "none: the message carries no DKIM signature");
 		return false;
 	}
 	if (submitter == NULL) {
-		snprintf(dkim, dlen, "none: no TLS-Report-Submitter field names the signer to trust");
+		util_errmsg(dkim, dlen,
+			    "none: no TLS-Report-Submitter field names the signer to trust");
 		return false;
 	}
 	bool tried = false;
 	for (size_t i = 0; i < n; i++) {
 		if (sigs[i].status != MXTLS_OK) {
 			if (!tried)
-				snprintf(dkim, dlen, "permerror: %s", sigs[i].reason);
+				util_errmsg(dkim, dlen, "permerror: %s", sigs[i].reason);
 			continue;
 		}
 		if (!speaks_for(sigs[i].domain, submitter)) {
 			if (!tried)
-				snprintf(dkim, dlen, "none: signed by d=%s, not by the submitter %s",
-					 sigs[i].domain, submitter);
+				util_errmsg(dkim, dlen,
+					    "none: signed by d=%s, not by the submitter %s",
+					    sigs[i].domain, submitter);
 			continue;
 		}
 		struct dkim_result res;
 		key_and_verify(r, msg, len, &sigs[i], &res);
 		tried = true;
 		if (res.verdict == DKIM_PASS && !res.testing) {
-			snprintf(dkim, dlen, "pass d=%s s=%s", res.domain, res.selector);
+			util_errmsg(dkim, dlen, "pass d=%s s=%s", res.domain, res.selector);
 			return true;
 		}
-		snprintf(dkim, dlen, "%s d=%s s=%s: %s",
-			 res.verdict == DKIM_PASS ? "testing" : verdict_name(res.verdict), res.domain,
-			 res.selector,
-			 res.verdict == DKIM_PASS ? "the key says t=y (treated as unsigned)"
-						  : res.reason);
+		util_errmsg(dkim, dlen, "%s d=%s s=%s: %s",
+			    res.verdict == DKIM_PASS ? "testing" : verdict_name(res.verdict),
+			    res.domain, res.selector,
+			    res.verdict == DKIM_PASS ? "the key says t=y (treated as unsigned)"
+						     : res.reason);
 	}
 	return false;
 }
@@ -153,8 +158,9 @@ int owner_reports_ingest_mail(struct mxtls_reports *r, const char *msg, size_t l
 		return rc;
 	if (rc != MXTLS_OK) {
 		res->status = MXTLS_INGEST_REFUSED;
-		snprintf(res->why, sizeof res->why, "not a TLS report (neither JSON, gzip nor a "
-						    "report message): %s",
+		snprintf(res->why, sizeof res->why,
+			 "not a TLS report (neither JSON, gzip nor a "
+			 "report message): %s",
 			 why);
 		return MXTLS_OK;
 	}
@@ -174,8 +180,8 @@ int owner_reports_ingest_mail(struct mxtls_reports *r, const char *msg, size_t l
 		return MXTLS_OK;
 	}
 	char stored_dkim[400];
-	snprintf(stored_dkim, sizeof stored_dkim, "%s%s", pass ? "" : "accepted unsigned: ",
-		 res->dkim);
+	snprintf(stored_dkim, sizeof stored_dkim, "%s%s",
+		 pass ? "" : "accepted unsigned: ", res->dkim);
 	if (m.kind == TLSRPT_MIME_GZIP) {
 		char *json = NULL;
 		size_t jlen = 0;
@@ -192,8 +198,8 @@ int owner_reports_ingest_mail(struct mxtls_reports *r, const char *msg, size_t l
 		}
 		free(json);
 	} else {
-		rc = owner_reports_store_json(r, (const char *)m.report, m.report_len, "mail", origin,
-					      stored_dkim, res);
+		rc = owner_reports_store_json(r, (const char *)m.report, m.report_len, "mail",
+					      origin, stored_dkim, res);
 	}
 	(void)source;
 	tlsrpt_mime_clear(&m);

@@ -18,7 +18,7 @@
 #include "util/util_dnsname.h"
 #include "validator/mxtls_ctx.h"
 
-#define READY_DAY 86400
+#define READY_DAY      86400
 #define READY_MIN_ORGS 3
 #define READY_MIN_DAYS 14
 /* The most reasons listed; the rest are counted in the last one. */
@@ -136,9 +136,10 @@ static int reports_side(struct mxtls_reports *r, const char *domain, unsigned mi
 		}
 		bool counts = attributable(b[i].result_type) && own_host(b[i].mx, domain, d);
 		*blocks = *blocks || counts;
-		add(v, counts ? "failures" : "note", "%llu failed session%s: %s%s%s (reported by %s)%s",
-		    (unsigned long long)total, total == 1 ? "" : "s", b[i].result_type,
-		    b[i].mx[0] ? " at " : "", b[i].mx, orgs,
+		add(v, counts ? "failures" : "note",
+		    "%llu failed session%s: %s%s%s (reported by %s)%s", (unsigned long long)total,
+		    total == 1 ? "" : "s", b[i].result_type, b[i].mx[0] ? " at " : "", b[i].mx,
+		    orgs,
 		    counts ? "" : ": not caused by the domain's MTA-STS set-up, not blocking");
 	}
 	tlsrpt_inbox_blame_free(b, nb);
@@ -147,8 +148,8 @@ static int reports_side(struct mxtls_reports *r, const char *domain, unsigned mi
 		return rc;
 	if (v->orgs < min_orgs) {
 		*short_data = true;
-		add(v, "data", "%u organisation%s reported over the last %u days; %u needed", v->orgs,
-		    v->orgs == 1 ? "" : "s", min_days, min_orgs);
+		add(v, "data", "%u organisation%s reported over the last %u days; %u needed",
+		    v->orgs, v->orgs == 1 ? "" : "s", min_days, min_orgs);
 	}
 	if (v->days < min_days) {
 		*short_data = true;

@@ -48,7 +48,8 @@ int mxtls_reports_summary(struct mxtls_reports *r, const char *domain, unsigned 
 	for (size_t i = 0; rc == MXTLS_OK && i < s->now.ndays; i++) {
 		time_t t = (time_t)s->now.days[i].day;
 		struct tm tm;
-		if (gmtime_r(&t, &tm) == NULL || strftime(s->day[i], sizeof s->day[i], "%Y-%m-%d", &tm) == 0)
+		if (gmtime_r(&t, &tm) == NULL ||
+		    strftime(s->day[i], sizeof s->day[i], "%Y-%m-%d", &tm) == 0)
 			snprintf(s->day[i], sizeof s->day[i], "?");
 	}
 	if (rc != MXTLS_OK) {
@@ -183,8 +184,8 @@ size_t mxtls_report_summary_mx_result_count(const struct mxtls_report_summary *s
 	return mx(s, i) != NULL ? mx(s, i)->nby_result : 0;
 }
 
-const char *mxtls_report_summary_mx_result(const struct mxtls_report_summary *s, size_t i,
-					   size_t k, uint64_t *n)
+const char *mxtls_report_summary_mx_result(const struct mxtls_report_summary *s, size_t i, size_t k,
+					   uint64_t *n)
 {
 	const struct tlsrpt_inbox_mx *m = mx(s, i);
 	return count_at(m != NULL ? m->by_result : NULL, m != NULL ? m->nby_result : 0, k, n);

@@ -10,7 +10,11 @@
 
 #include <mxtls/error.h>
 
+#include "tlsrpt/tlsrpt_read.h"
 #include "util/util_text.h"
+
+/* A JSON report decoded here must be one the reader (tlsrpt_read.h) can take whole. */
+_Static_assert(TLSRPT_MIME_DECODED_MAX <= TLSRPT_READ_JSON_MAX, "decoded cap above the JSON cap");
 
 /*
  * What this file reads (RFC 5322 §2.2, RFC 2045 §5.1 and §6, RFC 2046 §5.1.1, RFC 6522 §3):

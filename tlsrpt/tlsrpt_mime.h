@@ -7,12 +7,16 @@
 #include <stdint.h>
 
 /* Caps.  A message over a cap is refused as a whole (MXTLS_E_LIMIT), never truncated. */
-#define TLSRPT_MIME_MESSAGE_MAX (32u * 1024 * 1024) /* the whole message, in bytes */
-#define TLSRPT_MIME_FIELDS_MAX  500   /* header fields in one header section (message or part) */
-#define TLSRPT_MIME_FIELD_MAX   16384 /* one header field as sent (folded), name included */
-#define TLSRPT_MIME_PARTS_MAX   64    /* body parts, both levels counted */
-#define TLSRPT_MIME_DECODED_MAX (16u * 1024 * 1024) /* the decoded report (TLSRPT_READ_JSON_MAX)   \
-						     */
+/* The whole message, in bytes. */
+#define TLSRPT_MIME_MESSAGE_MAX (32u * 1024 * 1024)
+/* Header fields in one header section (the message's or a part's). */
+#define TLSRPT_MIME_FIELDS_MAX 500
+/* One header field as sent (folded, without its last line break), name included. */
+#define TLSRPT_MIME_FIELD_MAX 16384
+/* Body parts, both levels counted. */
+#define TLSRPT_MIME_PARTS_MAX 64
+/* The decoded report: the reader's cap on inflated JSON (TLSRPT_READ_JSON_MAX). */
+#define TLSRPT_MIME_DECODED_MAX (16u * 1024 * 1024)
 /* RFC 2046 §5.1.1: a boundary has 1 to 70 characters. */
 #define TLSRPT_MIME_BOUNDARY_MAX 70
 
@@ -55,8 +59,12 @@ struct tlsrpt_mime {
  * application/tlsrpt+json (any case); its Content-Transfer-Encoding may be base64 (CR, LF, SP
  * and TAB ignored; any other character, misplaced or missing "=" padding and non-zero pad bits
  * refused), 7bit (no NUL or 8-bit byte), 8bit (no NUL) or binary; absent is 7bit;
- * quoted-printable and others are refused.  The header fields the result holds may appear at
- * most once, as may Content-Type and Content-Transfer-Encoding in every header section.
+ * quoted-printable and others are refused.  The line break before a delimiter belongs to the
+ * delimiter, so a 7bit report ends without the line break that stood before it.  The header
+ * fields the result holds may appear at most once, as may Content-Type in every header section
+ * and Content-Transfer-Encoding in a part's.  Tolerated: an mbox "From " line before the header
+ * (as .eml files may have), white space before a field's ":", an empty parameter (a trailing
+ * ";"), comments in the structured fields.
  *
  * On success *out is set (release with tlsrpt_mime_clear()).  Returns MXTLS_OK, MXTLS_E_SYNTAX
  * (malformed; why in err, one line), MXTLS_E_LIMIT (over a cap; which in err), MXTLS_E_NOMEM,

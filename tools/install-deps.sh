@@ -39,6 +39,8 @@ packages=(
   # tests: e2e-tlsrpt-send runs `mxtls tlsrpt send` hours and a day ahead (RFC 8460 §5.5
   # retries) under libfaketime
   faketime
+  # tests: cli-tlsrpt-html renders `mxtls tlsrpt summary --html` in headless Chromium
+  chromium
 )
 # --list: print the package names only (for .ci/run and for packagers).
 if [ "${1:-}" = --list ]; then

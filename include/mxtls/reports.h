@@ -40,11 +40,11 @@ enum mxtls_ingest_status {
 
 struct mxtls_ingest_result {
 	enum mxtls_ingest_status status;
-	char kind[16];           /* "json", "gzip", "mail" */
-	char organization[256];  /* "" when unknown */
+	char kind[16];          /* "json", "gzip", "mail" */
+	char organization[256]; /* "" when unknown */
 	char report_id[256];
-	char dkim[320];          /* mail: "pass d=DOMAIN s=SELECTOR", or why not; else "" */
-	char why[512];           /* one line, "" when stored */
+	char dkim[320]; /* mail: "pass d=DOMAIN s=SELECTOR", or why not; else "" */
+	char why[512];  /* one line, "" when stored */
 };
 
 /* For a mail report without a DKIM signature that verifies: store it all the same (local files
@@ -95,8 +95,7 @@ MXTLS_API uint64_t mxtls_report_summary_day_sessions(const struct mxtls_report_s
 						     size_t i);
 MXTLS_API uint64_t mxtls_report_summary_day_failures(const struct mxtls_report_summary *s,
 						     size_t i);
-MXTLS_API size_t mxtls_report_summary_day_org_count(const struct mxtls_report_summary *s,
-						    size_t i);
+MXTLS_API size_t mxtls_report_summary_day_org_count(const struct mxtls_report_summary *s, size_t i);
 MXTLS_API const char *mxtls_report_summary_day_org(const struct mxtls_report_summary *s, size_t i,
 						   size_t k);
 MXTLS_API size_t mxtls_report_summary_day_result_count(const struct mxtls_report_summary *s,
@@ -108,12 +107,11 @@ MXTLS_API const char *mxtls_report_summary_day_result(const struct mxtls_report_
  * sessions, per result type, and the sending addresses of the failed sessions. */
 MXTLS_API size_t mxtls_report_summary_mx_count(const struct mxtls_report_summary *s);
 MXTLS_API const char *mxtls_report_summary_mx(const struct mxtls_report_summary *s, size_t i);
-MXTLS_API uint64_t mxtls_report_summary_mx_failures(const struct mxtls_report_summary *s,
-						    size_t i);
+MXTLS_API uint64_t mxtls_report_summary_mx_failures(const struct mxtls_report_summary *s, size_t i);
 MXTLS_API size_t mxtls_report_summary_mx_result_count(const struct mxtls_report_summary *s,
 						      size_t i);
-MXTLS_API const char *mxtls_report_summary_mx_result(const struct mxtls_report_summary *s,
-						     size_t i, size_t k, uint64_t *n);
+MXTLS_API const char *mxtls_report_summary_mx_result(const struct mxtls_report_summary *s, size_t i,
+						     size_t k, uint64_t *n);
 MXTLS_API size_t mxtls_report_summary_mx_ip_count(const struct mxtls_report_summary *s, size_t i);
 MXTLS_API const char *mxtls_report_summary_mx_ip(const struct mxtls_report_summary *s, size_t i,
 						 size_t k);
