@@ -697,6 +697,9 @@ def summary_and_ready():
     g = js(p) or {}
     want = expected_summary(reps + [bad], dom, 15, TODAY)
     check_summary(g, want, f"summary {dom} with the failure")
+    ok(len(g.get("by_mx", [])) == 1 and
+       all({"mx", "failures", "by_result"} <= set(m) for m in g.get("by_mx", [])),
+       "summary --json: by_mx[] entries with mx, failures, by_result", g.get("by_mx"))
     bars = len(want["days"]) + sum(len(d["by_result"]) for d in want["days"])
     try:
         with open(html, encoding="utf-8") as f:
