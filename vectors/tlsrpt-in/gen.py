@@ -441,6 +441,7 @@ wt = json.loads(base)
 wt['policies'] = [pol] * 10001
 bad('policies-over-cap.json.gz', 'limit', json.dumps(wt, separators=(',', ':')).encode(), True)
 wt['policies'] = [pol] * 10000
+wt['report-id'] = 'policies-at-cap-1'  # its own report, not a duplicate of the base's
 ok('policies-at-cap.json.gz', wt, 0, gzipped=True,
    text=json.dumps(wt, separators=(',', ':')))
 wt = json.loads(base)
