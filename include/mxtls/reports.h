@@ -135,8 +135,9 @@ struct mxtls_ready_req {
  * "ready" only when at least min_orgs organisations reported over the last min_days days, the
  * first report is at least min_days days old, those reports show no failed session the domain
  * causes (certificate-*, starttls-not-supported, sts-*, validation-failure, at one of its own MX
- * hosts or for its policy), and a live mxtls_audit() of the domain finds no error.  Otherwise "not-ready" with what blocks it, worst
- * first (failures by result type and MX host with the reporters, then the audit's errors); or
+ * hosts or for its policy), and a live mxtls_audit() of the domain finds no error.  Otherwise
+ * "not-ready" with what blocks it, worst first (failures by result type and MX host with the
+ * reporters, then the audit's errors); or
  * "not-enough-data" when nothing blocks but reports are missing, or the audit could not run.
  * Failures in the reports make it "not-ready" even when the audit cannot run.  Blocking (the
  * audit).  Returns MXTLS_OK, MXTLS_E_INVAL, MXTLS_E_IO, MXTLS_E_NOMEM.
