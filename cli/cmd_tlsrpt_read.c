@@ -361,8 +361,8 @@ static void summary_text(FILE *out, const struct mxtls_report_summary *s, unsign
 		(unsigned long long)mxtls_report_summary_sessions(s),
 		(unsigned long long)mxtls_report_summary_failures(s));
 	percent(out, mxtls_report_summary_failures(s), mxtls_report_summary_sessions(s));
-	fprintf(out, ")\n  the %u days before: %llu sessions, %llu failed (", days,
-		(unsigned long long)mxtls_report_summary_previous_sessions(s),
+	fprintf(out, ")\n  the %u day%s before: %llu sessions, %llu failed (", days,
+		days == 1 ? "" : "s", (unsigned long long)mxtls_report_summary_previous_sessions(s),
 		(unsigned long long)mxtls_report_summary_previous_failures(s));
 	percent(out, mxtls_report_summary_previous_failures(s),
 		mxtls_report_summary_previous_sessions(s));
@@ -535,12 +535,14 @@ static int run_ready(struct cli_env *env)
 			fputc('\n', env->out);
 		} else {
 			fprintf(env->out,
-				"%s: %s (%u organisations, reports for %u days, audit %s)\n",
+				"%s: %s (%u organisation%s, reports for %u day%s, audit %s)\n",
 				env->pos[0],
 				strcmp(verdict, "ready") == 0       ? "enforce is safe"
 				: strcmp(verdict, "not-ready") == 0 ? "not ready for enforce"
 								    : "not enough data yet",
-				mxtls_ready_orgs(v), mxtls_ready_days(v), mxtls_ready_audit(v));
+				mxtls_ready_orgs(v), mxtls_ready_orgs(v) == 1 ? "" : "s",
+				mxtls_ready_days(v), mxtls_ready_days(v) == 1 ? "" : "s",
+				mxtls_ready_audit(v));
 			for (size_t i = 0; i < mxtls_ready_reason_count(v); i++)
 				fprintf(env->out, "  %-8s %s\n", mxtls_ready_reason_kind(v, i),
 					mxtls_ready_reason(v, i));

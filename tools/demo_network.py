@@ -3,7 +3,7 @@
 # The demo's second half, run inside the test network by tools/demo.sh: mail to a DANE domain,
 # an MTA-STS domain and an unprotected domain, first on an honest network, then with an active
 # attacker that strips STARTTLS from all three MX hosts; then the same decisions as Postfix gets
-# them from `mxtls policyd`.
+# them from `mxtls policyd`; then the domain owner's side (audit, TLS reports, ready).
 import json
 import os
 import shlex
@@ -31,8 +31,12 @@ DOMAINS = [("dane-ee.mail.test", "DANE (TLSA 3 1 1, signed zone)", "127.0.25.1")
            ("plain.test", "none (unsigned zone, no policy)", "127.0.25.20")]
 
 
-def show(args):
-    print("\n$ mxtls " + " ".join(args[len(BASE):] if args[:len(BASE)] == BASE else args))
+def show(args, extra=""):
+    """Runs args (BASE, or a copy of it with other files, then the command), printing the
+    command as typed with the shell function above; extra: the options that differ from it."""
+    shown = args[len(BASE):] if args[:1] == BASE[:1] and len(args) > len(BASE) else args
+    text = " ".join(a.replace(WORKDIR, "$MXTLS_TEST_WORKDIR") for a in shown)
+    print("\n$ mxtls " + (extra + " " if extra else "") + text)
     sys.stdout.flush()
     subprocess.run(args)
 
@@ -167,6 +171,49 @@ def queue_part():
     table(["recipient", "receiver got it"], rows)
 
 
+def owner_part():
+    """The other side: the owner of testing.sts.test (an MTA-STS policy in mode testing) audits
+    the deployment, reads the TLS reports senders send, and asks whether enforce is safe."""
+    domain = "testing.sts.test"
+    print("\n== 5. The domain owner: audit, read the TLS reports, ready for enforce? ==")
+    print("\n%s publishes an MTA-STS policy in mode testing.  Its owner checks it the way"
+          "\nstrict senders will:" % domain)
+    show(BASE + ["audit", domain])
+    # Senders report what they saw (RFC 8460).  Here the sender is this demo's own mxtls, which
+    # recorded each TLS session it made; its report goes to the owner's store.
+    conf = os.path.join(WORKDIR, "demo-sender.conf")
+    with open(conf, "w", encoding="utf-8") as f:
+        f.write("tlsrpt-organization = mxtls demo sender\ntlsrpt-contact = tlsrpt@sender.test\n")
+    sender = [a if a != "/dev/null" else conf for a in BASE]
+    print("\nA sender delivers to %s (mode testing: a certificate that fails is reported,"
+          "\nnot enforced), then writes its daily TLS report:" % domain)
+    msg = "From: alice@sender.test\nTo: bob@%s\nSubject: hello\n\nhi\n" % domain
+    for _ in range(2):
+        print("\n$ mxtls send --from alice@sender.test --to bob@%s -" % domain)
+        sys.stdout.flush()
+        subprocess.run(sender + ["send", "--from", "alice@sender.test", "--to", "bob@" + domain,
+                                 "--helo", "sender.test", "-"], input=msg.encode())
+    day = time.strftime("%Y-%m-%d", time.gmtime())
+    reports = os.path.join(WORKDIR, "demo-reports")
+    os.makedirs(reports, exist_ok=True)
+    show(sender + ["tlsrpt", "report", "--day", day, "--domain", domain, "--out", reports],
+         "--config demo-sender.conf")
+    owner_state = os.path.join(WORKDIR, "owner")
+    os.makedirs(owner_state, exist_ok=True)
+    owner = [a if a != WORKDIR else owner_state for a in BASE]
+    OWNER = '--state-dir "$MXTLS_TEST_WORKDIR/owner"'
+    print("\nThe owner stores the report (mxtls serve --reports-path takes them over HTTPS,"
+          "\ntlsrpt ingest from files and mailboxes) and reads them:")
+    show(owner + ["tlsrpt", "ingest", reports], OWNER)
+    show(owner + ["tlsrpt", "summary", domain, "--days", "1"], OWNER)
+    print("\nReady for enforce?  (The defaults want 3 reporting organisations over 14 days; the"
+          "\ndemo has one sender and one day, so it asks for those.)")
+    show(owner + ["tlsrpt", "ready", domain, "--min-orgs", "1", "--min-days", "1"], OWNER)
+    print("\nNot yet: the reports show the certificate of mx1.%s failing for every sender that"
+          "\nchecks it, so the owner fixes it (and the audit's warnings) before switching to"
+          "\nenforce." % domain)
+
+
 def main():
     print("\nThe test network is up.  Every command shown below with a $ runs inside it; to type"
           " them\nyourself, open a shell in a fresh test network (as root, in this directory; exit the"
@@ -213,6 +260,7 @@ def main():
                 print("    " + f.read().replace("\n", "\n    ").rstrip())
     queue_part()
     policyd_part()
+    owner_part()
     return 0
 
 
