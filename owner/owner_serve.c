@@ -27,6 +27,8 @@
 
 /* The sweeper looks at the connections this often. */
 #define SWEEP_INTERVAL_MS 500
+/* Threads per listen address: a slow request (a report being stored) does not hold up the others. */
+#define SERVE_THREADS 4
 
 /*
  * One accepted connection, from libmicrohttpd's "started" notification to its "closed" one.
@@ -341,6 +343,11 @@ static int start_daemon(struct mxtls_serve *s, const char *spec, char *err, size
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)c->max_per_ip,
 		/* request line and headers beyond this: 431 */
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, c->max_header_bytes,
+		/* a report's parse and its fsync'd commit (or a store busy for up to 5 s) hold
+		 * the thread serving it: with one thread, policy GETs on that address waited.
+		 * libmicrohttpd divides CONNECTION_LIMIT among the pool's threads and keeps
+		 * the per-IP count in one place, so both caps hold as before. */
+		MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)SERVE_THREADS,
 		MHD_OPTION_END);
 	/* clang-format on */
 	if (d == NULL) {

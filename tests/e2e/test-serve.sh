@@ -85,7 +85,7 @@ fetch() {
 		--json sts fetch --refresh "$1" 2>"$tmp/fetch.err"
 }
 
-echo "1..69"
+echo "1..70"
 
 # --- refused at start: a policy senders would reject, a key of another certificate ---
 printf 'version: STSv1\nmode: enforce\nmax_age: 86400\n' >"$tmp/bad.txt"
@@ -320,8 +320,21 @@ print("locked", flush=True); time.sleep(7)' "$rstate/reports.sqlite" >"$tmp/lock
 lockpid=$!
 for _ in $(seq 1 50); do grep -q locked "$tmp/lock.out" && break; sleep 0.1; done
 /usr/bin/python3 "$c" report "$tmp/r3.json.gz" example.net r3 srv2.sts.test 1 0
-status=$(post mta-sts.srv1.sts.test /tlsrpt $gz "$tmp/r3.json.gz")
-check "the store busy: 503 with Retry-After" "$status $(header retry-after)" "503 300" "$(cat "$tmp/body")"
+# The POST waits for the store in the background; meanwhile a policy GET on the same address is
+# answered by another of the daemon's threads, before the POST's answer comes.
+(status=$(post mta-sts.srv1.sts.test /tlsrpt $gz "$tmp/r3.json.gz")
+	cp "$tmp/headers" "$tmp/post503.headers"
+	echo "$status" >"$tmp/post503.status") &
+postpid=$!
+sleep 1
+gstatus=$(get mta-sts.srv1.sts.test)
+posted=$([ -s "$tmp/post503.status" ] && echo answered || echo waiting)
+check "a policy GET while a report waits for the store: 200 before the POST is answered" \
+	"$gstatus $posted" "200 waiting"
+wait "$postpid"
+check "the store busy: 503 with Retry-After" \
+	"$(cat "$tmp/post503.status") $(tr -d '\r' <"$tmp/post503.headers" | grep -i '^retry-after:' | sed 's/^[^:]*: //')" \
+	"503 300"
 wait "$lockpid"
 status=$(post mta-sts.srv1.sts.test /tlsrpt $gz "$tmp/r3.json.gz")
 check "the store free again: the retry is stored (201)" "$status $(stored example.net)" "201 3 16 2"
