@@ -22,7 +22,7 @@
 /* The most files read from one directory (a Maildir folder): more is refused, not cut. */
 #define INGEST_DIR_MAX 100000
 
-enum { O_ACCEPT_UNSIGNED, O_DAYS, O_HTML, O_MIN_ORGS, O_MIN_DAYS, O_NO_AUDIT };
+enum { O_ACCEPT_UNSIGNED, O_DAYS, O_HTML, O_MIN_ORGS, O_MIN_DAYS, O_NO_AUDIT, O_EXPLAIN };
 
 struct ingest_run {
 	struct cli_env *env;
@@ -490,13 +490,30 @@ static int run_ready(struct cli_env *env)
 		return EXIT_USAGE;
 	}
 	struct mxtls_ready_req req = {.domain = env->pos[0]};
+	const char **explained = calloc(env->ngiven + 1, sizeof *explained);
+	if (explained == NULL)
+		return EXIT_SOFTWARE;
+	req.explained = explained;
 	for (size_t i = 0; i < env->ngiven; i++) {
 		const char *v = env->given[i].value;
-		if ((env->given[i].id == O_MIN_ORGS &&
-		     parse_count(env, "min-orgs", v, 1000, &req.min_orgs) != 0) ||
-		    (env->given[i].id == O_MIN_DAYS &&
-		     parse_count(env, "min-days", v, 366, &req.min_days) != 0))
+		bool bad = (env->given[i].id == O_MIN_ORGS &&
+			    parse_count(env, "min-orgs", v, 1000, &req.min_orgs) != 0) ||
+			   (env->given[i].id == O_MIN_DAYS &&
+			    parse_count(env, "min-days", v, 366, &req.min_days) != 0);
+		if (!bad && env->given[i].id == O_EXPLAIN) {
+			bad = v[0] == '\0' || v[0] == '@' || strchr(v, ' ') != NULL;
+			if (bad)
+				cli_errorf(env,
+					   "--explain takes RESULT-TYPE or RESULT-TYPE@MX-HOST, "
+					   "not '%s'",
+					   v);
+			else
+				explained[req.nexplained++] = v;
+		}
+		if (bad) {
+			free(explained);
 			return EXIT_USAGE;
+		}
 		if (env->given[i].id == O_NO_AUDIT)
 			req.no_audit = 1;
 	}
@@ -554,6 +571,7 @@ static int run_ready(struct cli_env *env)
 	mxtls_ready_free(v);
 	mxtls_reports_close(store);
 	mxtls_ctx_free(ctx);
+	free(explained);
 	return ex;
 }
 
@@ -563,18 +581,22 @@ static const struct cli_opt ready_options[] = {
 	{"min-days", 0, CLI_VALUE, O_MIN_DAYS, "D",
 	 "days of reports needed, and the window whose failures count (default 14)"},
 	{"no-audit", 0, CLI_FLAG, O_NO_AUDIT, NULL, "judge by the reports alone"},
+	{"explain", 0, CLI_VALUE, O_EXPLAIN, "TYPE[@HOST]",
+	 "failures of this result type (at this MX host) are explained: noted, not blocking "
+	 "(repeatable)"},
 	{NULL, 0, 0, 0, NULL, NULL},
 };
 
 const struct cli_command cli_cmd_tlsrpt_ready = {
 	.name = "tlsrpt ready",
-	.usage = "DOMAIN [--min-orgs K] [--min-days D] [--no-audit]",
+	.usage = "DOMAIN [--min-orgs K] [--min-days D] [--no-audit] [--explain TYPE[@HOST]]...",
 	.summary = "say whether DOMAIN's MTA-STS policy can move from testing to enforce",
 	.details = "Ready only when at least K organisations reported over the last D days, the\n"
 		   "first report is D days old, none of those reports has a failure the domain\n"
 		   "causes (certificate-*, starttls-not-supported, sts-*, validation-failure at\n"
-		   "its own MX hosts), and a live mxtls audit finds no error. Otherwise lists\n"
-		   "what blocks it, worst first, with hosts and reporters. Exit 0 ready, 1 not\n"
+		   "its own MX hosts) that --explain does not name, and a live mxtls audit\n"
+		   "finds no error. Otherwise lists what blocks it, worst first, with hosts and\n"
+		   "reporters. Exit 0 ready, 1 not\n"
 		   "ready, 64 bad arguments, 75 not enough data (nothing blocks, but reports are\n"
 		   "missing or the audit could not run; failures always make it 1).",
 	.options = ready_options,

@@ -87,9 +87,24 @@ static bool own_host(const char *mx, const char *domain, const struct mxtls_deci
 }
 
 /* The reports' side: thresholds and failures.  Returns whether failures block. */
-static int reports_side(struct mxtls_reports *r, const char *domain, unsigned min_orgs,
-			unsigned min_days, struct mxtls_ready *v, bool *blocks, bool *short_data,
-			char *err, size_t errlen)
+/* Whether the owner explained failures of type at mx: "TYPE" or "TYPE@HOST" (any case). */
+static bool explained(const struct mxtls_ready_req *req, const char *type, const char *mx)
+{
+	for (size_t i = 0; i < req->nexplained; i++) {
+		const char *e = req->explained[i];
+		const char *at = strchr(e, '@');
+		size_t tl = at != NULL ? (size_t)(at - e) : strlen(e);
+		if (strlen(type) == tl && strncasecmp(e, type, tl) == 0 &&
+		    (at == NULL || strcasecmp(at + 1, mx) == 0))
+			return true;
+	}
+	return false;
+}
+
+static int reports_side(struct mxtls_reports *r, const struct mxtls_ready_req *req,
+			const char *domain, unsigned min_orgs, unsigned min_days,
+			struct mxtls_ready *v, bool *blocks, bool *short_data, char *err,
+			size_t errlen)
 {
 	int64_t now = mxtls_ctx_now(r->ctx);
 	int64_t today = now - ((now % READY_DAY) + READY_DAY) % READY_DAY;
@@ -134,13 +149,17 @@ static int reports_side(struct mxtls_reports *r, const char *domain, unsigned mi
 			if (w > 0 && (size_t)w < sizeof orgs - used)
 				used += (size_t)w;
 		}
-		bool counts = attributable(b[i].result_type) && own_host(b[i].mx, domain, d);
+		bool caused = attributable(b[i].result_type) && own_host(b[i].mx, domain, d);
+		bool excused = caused && explained(req, b[i].result_type, b[i].mx);
+		bool counts = caused && !excused;
 		*blocks = *blocks || counts;
 		add(v, counts ? "failures" : "note",
 		    "%llu failed session%s: %s%s%s (reported by %s)%s", (unsigned long long)total,
 		    total == 1 ? "" : "s", b[i].result_type, b[i].mx[0] ? " at " : "", b[i].mx,
 		    orgs,
-		    counts ? "" : ": not caused by the domain's MTA-STS set-up, not blocking");
+		    excused  ? ": explained by the owner (--explain), not blocking"
+		    : counts ? ""
+			     : ": not caused by the domain's MTA-STS set-up, not blocking");
 	}
 	tlsrpt_inbox_blame_free(b, nb);
 	mxtls_decision_free(d);
@@ -207,7 +226,12 @@ int mxtls_reports_ready(struct mxtls_reports *r, const struct mxtls_ready_req *r
 		return MXTLS_E_NOMEM;
 	v->audit = "not-run";
 	bool blocks = false, short_data = false;
-	int rc = reports_side(r, domain, min_orgs, min_days, v, &blocks, &short_data, err, errlen);
+	if (req->nexplained > 0 && req->explained == NULL) {
+		mxtls_ready_free(v);
+		return MXTLS_E_INVAL;
+	}
+	int rc = reports_side(r, req, domain, min_orgs, min_days, v, &blocks, &short_data, err,
+			      errlen);
 	if (rc == MXTLS_OK && !req->no_audit)
 		rc = audit_side(r, domain, v, &blocks, &short_data);
 	if (rc != MXTLS_OK) {

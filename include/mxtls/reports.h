@@ -129,6 +129,10 @@ struct mxtls_ready_req {
 	unsigned min_orgs; /* distinct reporting organisations needed (0: 3) */
 	unsigned min_days; /* days of reports needed, and the window looked at (0: 14) */
 	int no_audit;      /* 1: skip the live audit (mxtls_audit()) */
+	/* Failures the owner has explained (borrowed): "RESULT-TYPE" or "RESULT-TYPE@MX-HOST";
+	 * matching failures are listed as notes, not blockers (e.g. a host retired since). */
+	const char *const *explained;
+	size_t nexplained;
 };
 
 /*

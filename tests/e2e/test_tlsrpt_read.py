@@ -692,6 +692,19 @@ def summary_and_ready():
     p, v = ready(base, dom, "--no-audit")
     ok(p.returncode == 1 and v.get("verdict") == "not-ready",
        "ready --no-audit with a failure: exit 1", out(p))
+    # The owner explains it (the host's certificate was replaced since): a note, not a blocker;
+    # an explanation for another host or another type explains nothing.
+    p, v = ready(base, dom, "--explain", "certificate-host-mismatch@mx1." + dom)
+    kinds = [r.get("kind") for r in v.get("reasons") or []]
+    ok(p.returncode == 0 and v.get("verdict") == "ready" and kinds == ["note"] and
+       "explained" in (v.get("reasons") or [{}])[0].get("text", ""),
+       "ready --explain certificate-host-mismatch@mx1: exit 0, the failure a note", out(p))
+    p, v = ready(base, dom, "--explain", "certificate-host-mismatch@mx2." + dom,
+                 "--explain", "certificate-expired")
+    ok(p.returncode == 1 and v.get("verdict") == "not-ready",
+       "ready --explain of another host and another type: still exit 1", out(p))
+    p = run(base + ["tlsrpt", "ready", dom, "--explain", "@mx1." + dom])
+    ok(p.returncode == 64, "ready --explain @HOST without a type: exit 64", out(p))
 
     # summary --html: one rect of class "bar" per day plus one per result type that day.
     html = os.path.join(TOP, "summary.html")
