@@ -57,6 +57,11 @@ struct cli_command {
  */
 int cli_open_ctx(struct cli_env *env, struct mxtls_ctx **out);
 
+/* The exit code of a library error for the commands that look things up (audit, publish): 64
+ * bad arguments (MXTLS_E_INVAL), 78 a setting, 70 no memory or a bug, 75 anything else (a
+ * lookup, a connection: worth another try). */
+int cli_exit_of(int rc);
+
 /*
  * cli_open_ctx() for commands that only read state (check, sts cache, sts refresh): when the
  * state directory does not exist it is not created, the context gets none (the MTA-STS cache

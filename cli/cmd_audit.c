@@ -67,21 +67,6 @@ static void print_text(FILE *out, const struct mxtls_audit *a)
 		mxtls_audit_complete(a) ? "" : "; the time limit cut the audit short");
 }
 
-static int exit_of(int rc)
-{
-	switch (rc) {
-	case MXTLS_E_INVAL:
-		return EXIT_USAGE;
-	case MXTLS_E_CONFIG:
-		return EXIT_CONFIG;
-	case MXTLS_E_NOMEM:
-	case MXTLS_E_INTERNAL:
-		return EXIT_SOFTWARE;
-	default:
-		return EXIT_TEMPFAIL;
-	}
-}
-
 static int run_audit(struct cli_env *env)
 {
 	if (env->npos != 1) {
@@ -109,7 +94,7 @@ static int run_audit(struct cli_env *env)
 		int rc = mxtls_audit(ctx, &req, &a, err, sizeof err);
 		if (rc != MXTLS_OK) {
 			cli_errorf(env, "%s", err[0] ? err : mxtls_strerror(rc));
-			ex = exit_of(rc);
+			ex = cli_exit_of(rc);
 		}
 	}
 	if (ex == EXIT_OK) {

@@ -118,21 +118,11 @@ static void print_json(FILE *out, const struct mxtls_publish *p, const char *dir
 
 static int exit_of(int rc)
 {
-	switch (rc) {
-	case MXTLS_E_INVAL:
-		return EXIT_USAGE;
-	case MXTLS_E_NOTFOUND:
+	if (rc == MXTLS_E_NOTFOUND)
 		return EXIT_NEGATIVE;
-	case MXTLS_E_SYNTAX: /* the DNS data: an MX record that names an address */
+	if (rc == MXTLS_E_SYNTAX) /* the DNS data: an MX record that names an address */
 		return EXIT_DATAERR;
-	case MXTLS_E_CONFIG:
-		return EXIT_CONFIG;
-	case MXTLS_E_NOMEM:
-	case MXTLS_E_INTERNAL:
-		return EXIT_SOFTWARE;
-	default:
-		return EXIT_TEMPFAIL;
-	}
+	return cli_exit_of(rc);
 }
 
 static int run_publish(struct cli_env *env)

@@ -97,6 +97,21 @@ int cli_open_ctx(struct cli_env *env, struct mxtls_ctx **out)
 	return EXIT_OK;
 }
 
+int cli_exit_of(int rc)
+{
+	switch (rc) {
+	case MXTLS_E_INVAL:
+		return EXIT_USAGE;
+	case MXTLS_E_CONFIG:
+		return EXIT_CONFIG;
+	case MXTLS_E_NOMEM:
+	case MXTLS_E_INTERNAL:
+		return EXIT_SOFTWARE;
+	default:
+		return EXIT_TEMPFAIL;
+	}
+}
+
 int cli_open_ctx_readonly(struct cli_env *env, struct mxtls_ctx **out)
 {
 	const char *dir = mxtls_config_get(env->cfg, "state-dir");
