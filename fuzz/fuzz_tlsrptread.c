@@ -43,7 +43,7 @@ static void check(const struct tlsrpt_read_report *r, int rc, const char *err)
 		return;
 	}
 	if (r->organization_name[0] == '\0' || r->report_id[0] == '\0' || r->start > r->end ||
-	    r->npolicies == 0 || r->npolicies > TLSRPT_READ_POLICIES_MAX || r->quirks > 0x7f)
+	    r->npolicies == 0 || r->npolicies > TLSRPT_READ_POLICIES_MAX || r->quirks > 0x1ff)
 		__builtin_trap();
 	if (r->contact_info != NULL && (r->quirks & TLSRPT_QUIRK_CONTACT_NULL))
 		__builtin_trap();
@@ -52,8 +52,11 @@ static void check(const struct tlsrpt_read_report *r, int rc, const char *err)
 		const struct tlsrpt_read_policy *p = &r->policies[i];
 		check_string(p->policy_type, 1); /* lower case only */
 		check_string(p->policy_domain, 2);
-		if (p->policy_domain[0] == '\0' || p->total_successful > 9007199254740991ULL ||
-		    p->total_failure > 9007199254740991ULL)
+		/* "" only for a no-policy-found policy that named no domain, with its quirk */
+		if ((p->policy_domain[0] == '\0' &&
+		     (strcmp(p->policy_type, "no-policy-found") != 0 ||
+		      !(r->quirks & TLSRPT_QUIRK_NO_POLICY_DOMAIN))) ||
+		    p->total_successful > 9007199254740991ULL || p->total_failure > 9007199254740991ULL)
 			__builtin_trap();
 		for (size_t j = 0; j < p->npolicy_string; j++)
 			check_string(p->policy_string[j], 0);
