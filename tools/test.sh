@@ -8,9 +8,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/install-deps.sh
 
+# run_config NAME DIR [MESON TEST ARGS --] SETUP ARGS...
 run_config() {
   local name=$1 dir=$2
   shift 2
+  local test_args=()
+  if [ "${1:-}" = --test-args ]; then
+    shift
+    while [ "$1" != -- ]; do test_args+=("$1"); shift; done
+    shift
+  fi
   echo "== $name configuration ($dir)"
   if [ -f "$dir/build.ninja" ]; then
     meson configure "$dir" "$@" >/dev/null
@@ -18,7 +25,7 @@ run_config() {
     meson setup "$dir" "$@"
   fi
   ninja -C "$dir"
-  meson test -C "$dir" --print-errorlogs
+  meson test -C "$dir" --print-errorlogs "${test_args[@]}"
 }
 
 for config in ${MXTLS_CONFIGS:-release asan}; do
@@ -27,8 +34,10 @@ for config in ${MXTLS_CONFIGS:-release asan}; do
   asan)
     export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
     export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-    run_config "ASan+UBSan" build-asan -Dwerror=true -Dbuildtype=debug \
-      -Db_sanitize=address,undefined -Db_lundef=false
+    # The suite "vectors" re-derives the DANE vectors' verdicts with the openssl command
+    # alone: no mxtls code runs in it, so the sanitizer build has nothing to find there.
+    run_config "ASan+UBSan" build-asan --test-args --no-suite vectors -- -Dwerror=true \
+      -Dbuildtype=debug -Db_sanitize=address,undefined -Db_lundef=false
     ;;
   *) echo "test.sh: unknown configuration '$config' (release, asan)" >&2; exit 64 ;;
   esac
