@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # README's test command: installs the Debian packages needed (as root), then configures, builds
 # with -Werror and runs the whole test suite twice: a release build in build/ and an
-# AddressSanitizer + UndefinedBehaviorSanitizer build in build-asan/.
+# AddressSanitizer + UndefinedBehaviorSanitizer build in build-asan/ (there without the suite
+# "vectors", which runs no mxtls code).
 # MXTLS_CONFIGS="release" (or "asan") limits the run to one configuration.
 set -euo pipefail
 cd "$(dirname "$0")/.."
