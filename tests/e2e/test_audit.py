@@ -53,24 +53,11 @@ BASE = [MXTLS, "--unbound-conf", CONF, "--ca-file", CA, "--connect-timeout", "3"
 # host's state, shared between runs.
 NOSTATE = os.path.join(AUD, "nostate")
 
-n = 0
-failed = 0
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import tap  # noqa: E402  (tests/e2e/tap.py)
 
-
-def ok(cond, name, detail=""):
-    global n, failed
-    n += 1
-    print(("ok" if cond else "not ok") + f" {n} - {name}", flush=True)
-    if not cond:
-        failed += 1
-        for line in str(detail).splitlines()[-40:]:
-            print(f"#   {line}")
-    return cond
-
-
-def comment(text):
-    for line in str(text).splitlines():
-        print(f"# {line}", flush=True)
+TAP = tap.Tap(tail=40)
+ok, comment = TAP.ok, TAP.comment
 
 
 def run(cmd, stdin=b"", timeout=60):
@@ -624,8 +611,7 @@ def main():
     server.shutdown()
     receiver.terminate()
     receiver.wait(10)
-    print(f"1..{n}")
-    return 1 if failed else 0
+    return TAP.plan()
 
 
 if __name__ == "__main__":

@@ -54,24 +54,11 @@ PINNED = "2026-12-06 12:00:00"
 PINNED_TODAY = calendar.timegm((2026, 12, 6, 0, 0, 0))
 ASAN_LATE = {"ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0"}
 
-n = 0
-failed = 0
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import tap  # noqa: E402  (tests/e2e/tap.py)
 
-
-def ok(cond, name, detail=""):
-    global n, failed
-    n += 1
-    print(("ok" if cond else "not ok") + f" {n} - {name}", flush=True)
-    if not cond:
-        failed += 1
-        for line in str(detail).splitlines()[-30:]:
-            print(f"#   {line}")
-    return cond
-
-
-def comment(text):
-    for line in str(text).splitlines():
-        print(f"# {line}", flush=True)
+TAP = tap.Tap(tail=30)
+ok, comment = TAP.ok, TAP.comment
 
 
 _states = 0
@@ -832,10 +819,9 @@ def main():
     keys = stored_everywhere()
     ok(len(keys) >= 30, f"in all: {len(keys)} distinct reports stored (at least 30)", keys)
     comment("elapsed %.1f s" % (time.monotonic() - t))
-    print(f"1..{n}")
-    if failed == 0:
+    if TAP.failed == 0:
         shutil.rmtree(TOP, ignore_errors=True)
-    return 1 if failed else 0
+    return TAP.plan()
 
 
 if __name__ == "__main__":
