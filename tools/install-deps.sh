@@ -41,6 +41,9 @@ packages=(
   faketime
   # tests: cli-tlsrpt-html renders `mxtls tlsrpt summary --html` in headless Chromium
   chromium
+  # tests: e2e-serve reads the report store of `mxtls serve --reports-path` with the sqlite3
+  # shell
+  sqlite3
 )
 # --list: print the package names only (for .ci/run and for packagers).
 if [ "${1:-}" = --list ]; then
