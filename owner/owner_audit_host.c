@@ -9,21 +9,16 @@
 
 #include "dane/dane_verify.h"
 #include "owner/owner_audit_host.h"
+#include "owner/owner_tlsa.h"
 
-/* "U S M hex" of the DER certificate for a record the fixes propose; "" when it cannot be
+/* "U 1 1 hex" of the DER certificate for a record the fixes propose; "" when it cannot be
  * computed (a certificate that is not DER). */
-static void assoc_text(const uint8_t *der, size_t len, unsigned usage, unsigned selector, char *out,
-		       size_t outlen)
+static void assoc_text(const uint8_t *der, size_t len, unsigned usage, char *out, size_t outlen)
 {
-	uint8_t *data = NULL;
-	size_t n = 0;
-	out[0] = '\0';
-	if (dane_cert_association(der, len, (uint8_t)selector, 1, &data, &n) != MXTLS_OK)
-		return;
-	int w = snprintf(out, outlen, "%u %u 1 ", usage, selector);
-	for (size_t i = 0; i < n && w > 0 && (size_t)w + 2 < outlen; i++)
-		w += snprintf(out + w, outlen - (size_t)w, "%02x", data[i]);
-	free(data);
+	char *t = NULL;
+	snprintf(out, outlen, "%s",
+		 owner_tlsa_spki(der, len, (uint8_t)usage, &t) == MXTLS_OK ? t : "");
+	free(t);
 }
 
 /* How a failed check weighs for this host (CLI.md "mxtls audit"). */
@@ -74,7 +69,7 @@ static void dane_check(const struct audit_host_view *v, const char *addr, struct
 	if (dv.result == MXTLS_RESULT_OK)
 		return;
 	char rec[200], fix[1200];
-	assoc_text(chain->certs[0].der, chain->certs[0].len, 3, 1, rec, sizeof rec);
+	assoc_text(chain->certs[0].der, chain->certs[0].len, 3, rec, sizeof rec);
 	snprintf(fix, sizeof fix,
 		 "publish _25._tcp.%s. IN TLSA %s (the key served now) next to the records there, "
 		 "or serve the certificate they name",
@@ -304,9 +299,9 @@ void audit_tlsa_rollover(const char *host, const struct dane_tlsa *set, size_t n
 	if (spare > 0 || pin_cert + pin_key == 0)
 		return;
 	char key[200], issuer[200] = "", fix[1200];
-	assoc_text(der, len, 3, 1, key, sizeof key);
+	assoc_text(der, len, 3, key, sizeof key);
 	if (chain->n > 1)
-		assoc_text(chain->certs[1].der, chain->certs[1].len, 2, 1, issuer, sizeof issuer);
+		assoc_text(chain->certs[1].der, chain->certs[1].len, 2, issuer, sizeof issuer);
 	long long days = 0;
 	if (pin_key == 0) {
 		/* Only 3 0 x: the certificate itself, which every renewal replaces. */

@@ -10,9 +10,8 @@
 #include <mxtls/error.h>
 #include <mxtls/publish.h>
 
-#include "dane/dane_cert.h"
-#include "dane/dane_tlsa.h"
 #include "owner/owner_publish_text.h"
+#include "owner/owner_tlsa.h"
 #include "util/util_dnsname.h"
 #include "validator/mxtls_decision_view.h"
 
@@ -59,45 +58,11 @@ void mxtls_publish_free(struct mxtls_publish *p)
 	free(p);
 }
 
-/* RFC 6698 §2.1: the TLSA data "usage 1 1 hex" (SPKI, SHA2-256) of one DER certificate, in
- * the canonical text of dane/. */
-static int tlsa_of(const uint8_t *der, size_t len, uint8_t usage, char **out)
-{
-	uint8_t *data = NULL;
-	size_t n = 0;
-	int rc = dane_cert_association(der, len, 1, 1, &data, &n);
-	if (rc != MXTLS_OK)
-		return rc;
-	uint8_t *rdata = malloc(3 + n);
-	if (rdata == NULL) {
-		free(data);
-		return MXTLS_E_NOMEM;
-	}
-	rdata[0] = usage;
-	rdata[1] = 1;
-	rdata[2] = 1;
-	memcpy(rdata + 3, data, n);
-	free(data);
-	struct dane_tlsa t;
-	rc = dane_tlsa_from_rdata(rdata, 3 + n, &t);
-	free(rdata);
-	if (rc != MXTLS_OK)
-		return rc;
-	if (!t.usable || t.text == NULL) {
-		dane_tlsa_clear(&t);
-		return MXTLS_E_INTERNAL;
-	}
-	*out = t.text;
-	t.text = NULL;
-	dane_tlsa_clear(&t);
-	return MXTLS_OK;
-}
-
 /* Adds the 3 1 1 of the leaf (der, len) to h unless it is there already. */
 static int add_key(struct publish_host *h, const uint8_t *der, size_t len)
 {
 	char *t = NULL;
-	int rc = tlsa_of(der, len, 3, &t);
+	int rc = owner_tlsa_spki(der, len, 3, &t);
 	if (rc != MXTLS_OK)
 		return rc;
 	for (size_t k = 0; k < h->ntlsa; k++) {
@@ -153,7 +118,7 @@ static int host_look(struct mxtls_ctx *ctx, const struct mxtls_decision *d, size
 		/* The next certificate, when sent, is the issuer a DANE-TA record could pin
 		 * (advice only: a garbled one is left out). */
 		if (rc == MXTLS_OK && chain.n > 1 && h->issuer == NULL &&
-		    tlsa_of(chain.der[1], chain.len[1], 2, &h->issuer) == MXTLS_E_NOMEM)
+		    owner_tlsa_spki(chain.der[1], chain.len[1], 2, &h->issuer) == MXTLS_E_NOMEM)
 			rc = MXTLS_E_NOMEM;
 		mxtls_probe_chain_clear(&chain);
 		if (rc == MXTLS_E_SYNTAX) {

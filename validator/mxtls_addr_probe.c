@@ -31,17 +31,10 @@ static enum mxtls_result keep_chain(void *arg, const uint8_t *const *der, const 
 {
 	struct mxtls_addr_probe_op *op = arg;
 	struct mxtls_probe_chain *c = &op->res->chain;
-	mxtls_probe_chain_clear(c);
-	for (size_t k = 0; k < n && k < MXTLS_PROBE_CHAIN_MAX; k++) {
-		c->der[k] = malloc(len[k] > 0 ? len[k] : 1);
-		if (c->der[k] == NULL) {
-			mxtls_probe_chain_clear(c);
-			snprintf(why, whylen, "out of memory");
-			return MXTLS_RESULT_VALIDATION_FAILURE;
-		}
-		memcpy(c->der[k], der[k], len[k]);
-		c->len[k] = len[k];
-		c->n = k + 1;
+	mxtls_probe_chain_copy(c, der, len, n);
+	if (c->n == 0 && n > 0) {
+		snprintf(why, whylen, "out of memory");
+		return MXTLS_RESULT_VALIDATION_FAILURE;
 	}
 	snprintf(why, whylen, "chain kept for the audit");
 	return MXTLS_RESULT_OK;

@@ -391,10 +391,8 @@ void mxtls_probe_chain_clear(struct mxtls_probe_chain *c)
 	memset(c, 0, sizeof *c);
 }
 
-/* Copies the chain (der, len, n; borrowed) into c, replacing what it held; on NOMEM c is left
- * empty.  At most MXTLS_PROBE_CHAIN_MAX certificates are kept (the leaf first). */
-static void chain_copy(struct mxtls_probe_chain *c, const uint8_t *const *der, const size_t *len,
-		       size_t n)
+void mxtls_probe_chain_copy(struct mxtls_probe_chain *c, const uint8_t *const *der,
+			    const size_t *len, size_t n)
 {
 	mxtls_probe_chain_clear(c);
 	for (size_t k = 0; k < n && k < MXTLS_PROBE_CHAIN_MAX; k++) {
@@ -414,7 +412,7 @@ static enum mxtls_result probe_verify(void *arg, const uint8_t *const *der, cons
 {
 	struct probe *p = arg;
 	if (p->chain != NULL)
-		chain_copy(p->chain, der, len, n);
+		mxtls_probe_chain_copy(p->chain, der, len, n);
 	enum mxtls_result r = host_verify(p->h, p->pkix, der, len, n, p->now, &p->verify);
 	p->verified = true;
 	snprintf(why, whylen, "%s", p->verify.reason);

@@ -48,6 +48,11 @@ int mxtls_decision_probe_chain(struct mxtls_ctx *ctx, const struct mxtls_decisio
 /* Frees what c holds and zeroes it; NULL is a no-op. */
 void mxtls_probe_chain_clear(struct mxtls_probe_chain *c);
 
+/* Copies the chain (der, len, n; borrowed) into c, replacing what it held; on NOMEM c is left
+ * empty.  At most MXTLS_PROBE_CHAIN_MAX certificates are kept (the leaf first). */
+void mxtls_probe_chain_copy(struct mxtls_probe_chain *c, const uint8_t *const *der,
+			    const size_t *len, size_t n);
+
 /* What one address of one MX host did when probed by mxtls_addr_probe_start(). */
 struct mxtls_addr_probe {
 	int error;             /* MXTLS_OK: the session reached QUIT; else why it ended early:
