@@ -11,6 +11,22 @@
 #include <time.h>
 #include <unistd.h>
 
+int cli_write_file(const char *path, const char *data, size_t len, char *err, size_t errlen)
+{
+	char tmp[4200];
+	snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+	FILE *f = fopen(tmp, "w");
+	bool ok = f != NULL && fwrite(data, 1, len, f) == len;
+	if (f != NULL)
+		ok = fclose(f) == 0 && ok;
+	if (ok && rename(tmp, path) == 0)
+		return 0;
+	snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+	if (f != NULL)
+		unlink(tmp);
+	return -1;
+}
+
 int cli_read_file(const char *path, size_t max, char **data, size_t *len, char *err, size_t errlen)
 {
 	bool is_stdin = strcmp(path, "-") == 0;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Reading input files for commands: whole files with a size cap, "-" for standard input. */
+/* Files for commands: whole input files with a size cap ("-" for standard input), output
+ * files written whole. */
 #ifndef MXTLS_CLI_IO_H
 #define MXTLS_CLI_IO_H
 
@@ -12,6 +13,13 @@
  * message (path and reason) written to err.
  */
 int cli_read_file(const char *path, size_t max, char **data, size_t *len, char *err, size_t errlen);
+
+/*
+ * Writes data (len bytes) to path through a temporary file beside it and rename(): a reader
+ * sees the old file or the whole new one, never half of it.  Returns 0, or -1 with a message
+ * (path and reason) written to err.
+ */
+int cli_write_file(const char *path, const char *data, size_t len, char *err, size_t errlen);
 
 /*
  * Parses an RFC 3339 UTC time ("2026-01-01T00:00:00Z", also with "+HH:MM"/"-HH:MM" offsets,

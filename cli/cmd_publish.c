@@ -47,21 +47,14 @@ static int read_prev(struct cli_env *env, const char *dir, const char *name, cha
 	return 0;
 }
 
-/* Writes text to DIR/name through a temporary file and rename(): never half a file. */
+/* DIR/name, written whole (cli_write_file()). */
 static int write_file(struct cli_env *env, const char *dir, const char *name, const char *text)
 {
-	char path[4096], tmp[4200];
+	char path[4096], err[4400];
 	snprintf(path, sizeof path, "%s/%s", dir, name);
-	snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-	FILE *f = fopen(tmp, "w");
-	bool ok = f != NULL && fputs(text, f) >= 0;
-	if (f != NULL)
-		ok = (fclose(f) == 0) && ok;
-	if (ok && rename(tmp, path) == 0)
+	if (cli_write_file(path, text, strlen(text), err, sizeof err) == 0)
 		return 0;
-	cli_errorf(env, "cannot write %s: %s", path, strerror(errno));
-	if (f != NULL)
-		unlink(tmp);
+	cli_errorf(env, "%s", err);
 	return -1;
 }
 

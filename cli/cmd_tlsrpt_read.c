@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "cli_env.h"
 #include "cli_exit.h"
@@ -399,21 +398,26 @@ static void summary_text(FILE *out, const struct mxtls_report_summary *s, unsign
 	}
 }
 
-/* The page goes to a temporary file renamed over FILE: a reader never sees half a page. */
+/* The page is made in memory, then written whole (cli_write_file()). */
 static int write_html(struct cli_env *env, const char *path, const struct mxtls_report_summary *s,
 		      unsigned days)
 {
-	char tmp[4200];
-	snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-	FILE *f = fopen(tmp, "w");
+	char *page = NULL, err[4400];
+	size_t len = 0;
+	FILE *f = open_memstream(&page, &len);
 	bool ok = f != NULL && cli_tlsrpt_html(f, s, days) == 0;
 	if (f != NULL)
 		ok = fclose(f) == 0 && ok;
-	if (ok && rename(tmp, path) == 0)
+	if (!ok) {
+		cli_errorf(env, "cannot make the page: out of memory");
+		free(page);
+		return EXIT_SOFTWARE;
+	}
+	int rc = cli_write_file(path, page, len, err, sizeof err);
+	free(page);
+	if (rc == 0)
 		return EXIT_OK;
-	cli_errorf(env, "cannot write %s: %s", path, strerror(errno));
-	if (f != NULL)
-		unlink(tmp);
+	cli_errorf(env, "%s", err);
 	return EXIT_CONFIG;
 }
 
