@@ -28,7 +28,7 @@ struct ingest_run {
 	struct mxtls_reports *store;
 	unsigned flags;
 	struct cli_json j;
-	size_t stored, duplicates, refused, unreadable;
+	size_t stored, duplicates, refused, unreadable, retry;
 	int failed; /* the store itself failed: stop */
 };
 
@@ -54,9 +54,10 @@ static void one(struct ingest_run *run, const char *path)
 		run->stored += res.status == MXTLS_INGEST_STORED;
 		run->duplicates += res.status == MXTLS_INGEST_DUPLICATE;
 		run->refused += res.status == MXTLS_INGEST_REFUSED;
+		run->retry += res.status == MXTLS_INGEST_RETRY;
 	}
 	free(data);
-	static const char *const names[] = {"stored", "duplicate", "refused"};
+	static const char *const names[] = {"stored", "duplicate", "refused", "retry"};
 	const char *status = names[res.status];
 	if (run->env->json) {
 		cli_json_object_begin(&run->j, NULL);
@@ -200,13 +201,17 @@ static int run_ingest(struct cli_env *env)
 			cli_json_int(&run.j, "stored", (int64_t)run.stored);
 			cli_json_int(&run.j, "duplicates", (int64_t)run.duplicates);
 			cli_json_int(&run.j, "refused", (int64_t)(run.refused + run.unreadable));
+			cli_json_int(&run.j, "retry", (int64_t)run.retry);
 			cli_json_object_end(&run.j);
 			fputc('\n', env->out);
 		} else {
-			fprintf(env->out, "%zu stored, %zu duplicates, %zu refused\n", run.stored,
-				run.duplicates, run.refused + run.unreadable);
+			fprintf(env->out, "%zu stored, %zu duplicates, %zu refused, %zu to retry\n",
+				run.stored, run.duplicates, run.refused + run.unreadable,
+				run.retry);
 		}
-		ex = run.failed                         ? EXIT_TEMPFAIL
+		/* 75 when another try may store something (the store, a DKIM key lookup): a
+		 * caller that removes refused inputs must keep those. */
+		ex = run.failed || run.retry > 0        ? EXIT_TEMPFAIL
 		     : run.refused + run.unreadable > 0 ? EXIT_DATAERR
 							: EXIT_OK;
 	}
@@ -234,7 +239,8 @@ const struct cli_command cli_cmd_tlsrpt_ingest = {
 		"tlsrpt, looked up with DNSSEC validation), unless --accept-unsigned. A report\n"
 		"already stored (same organisation and report-id) is not stored again.\n"
 		"Reports go to STATE_DIR/reports.sqlite. One line per input; exit 0 every input\n"
-		"stored or a duplicate, 65 some refused (each says why), 75 the store failed.",
+		"stored or a duplicate, 65 some refused (each says why), 75 the store failed\n"
+		"or a DKIM key could not be looked up now (status retry: try those again).",
 	.options = ingest_options,
 	.run = run_ingest,
 };

@@ -101,10 +101,12 @@ static const char *verdict_name(enum dkim_verdict v)
 }
 
 /* RFC 8460 §3: a signature by the submitter's domain that verifies, with a key for tlsrpt.
- * Returns true on a pass; dkim (dlen bytes) says what was found either way. */
+ * Returns true on a pass; dkim (dlen bytes) says what was found either way, and *temporary
+ * whether a key lookup of the submitter's signature failed (try again later: never "no key"). */
 static bool dkim_check(struct mxtls_reports *r, const char *msg, size_t len, const char *submitter,
-		       char *dkim, size_t dlen)
+		       char *dkim, size_t dlen, bool *temporary)
 {
+	*temporary = false;
 	struct dkim_sig sigs[DKIM_VERIFY_SIGS_MAX];
 	size_t n = 0, ignored = 0;
 	if (dkim_verify_find(msg, len, sigs, DKIM_VERIFY_SIGS_MAX, &n, &ignored) != MXTLS_OK ||
@@ -134,6 +136,7 @@ static bool dkim_check(struct mxtls_reports *r, const char *msg, size_t len, con
 		struct dkim_result res;
 		key_and_verify(r, msg, len, &sigs[i], &res);
 		tried = true;
+		*temporary = *temporary || res.verdict == DKIM_TEMPERROR;
 		if (res.verdict == DKIM_PASS && !res.testing) {
 			util_errmsg(dkim, dlen, "pass d=%s s=%s", res.domain, res.selector);
 			return true;
@@ -170,12 +173,16 @@ int owner_reports_ingest_mail(struct mxtls_reports *r, const char *msg, size_t l
 	    util_dnsname_canon(m.report_submitter, strlen(m.report_submitter), submitter,
 			       sizeof submitter))
 		sub = submitter;
-	bool pass = dkim_check(r, msg, len, sub, res->dkim, sizeof res->dkim);
+	bool temporary = false;
+	bool pass = dkim_check(r, msg, len, sub, res->dkim, sizeof res->dkim, &temporary);
 	if (!pass && (flags & MXTLS_INGEST_ACCEPT_UNSIGNED) == 0) {
-		res->status = MXTLS_INGEST_REFUSED;
-		snprintf(res->why, sizeof res->why,
-			 "no valid DKIM signature of the submitter's domain (RFC 8460 section 3); "
-			 "--accept-unsigned stores it all the same");
+		/* A key that could not be looked up now is not a bad signature: the report is
+		 * kept for another try, not refused. */
+		res->status = temporary ? MXTLS_INGEST_RETRY : MXTLS_INGEST_REFUSED;
+		snprintf(res->why, sizeof res->why, "%s",
+			 temporary ? "the DKIM key could not be looked up now: try again later"
+				   : "no valid DKIM signature of the submitter's domain (RFC 8460 "
+				     "section 3); --accept-unsigned stores it all the same");
 		tlsrpt_mime_clear(&m);
 		return MXTLS_OK;
 	}

@@ -36,6 +36,8 @@ enum mxtls_ingest_status {
 	MXTLS_INGEST_DUPLICATE = 1, /* this organisation's report-id was already stored */
 	MXTLS_INGEST_REFUSED = 2,   /* not stored: why says why (not a report, over a cap, no valid
 				     * DKIM signature of the submitter's domain, ...) */
+	MXTLS_INGEST_RETRY = 3,     /* not stored now: the DKIM key lookup failed (SERVFAIL, a
+				     * timeout, DNSSEC-bogus); the same input may be stored later */
 };
 
 struct mxtls_ingest_result {

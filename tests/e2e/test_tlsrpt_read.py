@@ -487,6 +487,16 @@ def dkim_cases():
            f"mail {fn}: dkim says {words!r}", item)
         if status == "refused":
             ok("DKIM" in (item.get("why") or ""), f"mail {fn}: the refusal names DKIM", item)
+    # The submitter's key cannot be looked up now (refused.test: a lame delegation, SERVFAIL):
+    # not a bad signature, so "retry" and exit 75, never a refusal; nothing stored.
+    lame = "refused.test"
+    with open(os.path.join(d, "lame-key.eml"), "wb") as f:
+        f.write(sign(mail(rep("lame-key"), lame), lame, "rsa"))
+    p = run(base + ["--json", "tlsrpt", "ingest", os.path.join(d, "lame-key.eml")])
+    item = ((js(p) or {}).get("items") or [{}])[0]
+    ok(p.returncode == 75 and item.get("status") == "retry" and
+       "temperror" in (item.get("dkim") or "") and (js(p) or {}).get("retry") == 1,
+       "mail whose DKIM key lookup fails (SERVFAIL): retry, exit 75, not refused", out(p))
     p = run(base + ["--json", "tlsrpt", "ingest", "--accept-unsigned",
                     os.path.join(d, "tampered.eml")])
     item = ((js(p) or {}).get("items") or [{}])[0]
