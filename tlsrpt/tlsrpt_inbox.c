@@ -3,11 +3,9 @@
  * report, and the summaries read back by domain and day. */
 #include "tlsrpt/tlsrpt_inbox.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <jansson.h>
 #include <sqlite3.h>
@@ -15,11 +13,11 @@
 #include <mxtls/error.h>
 
 #include "tlsrpt/tlsrpt_report.h"
+#include "tlsrpt/tlsrpt_sqlite.h"
 #include "util/util_errmsg.h"
 
 /* Schema version in PRAGMA user_version; a newer file is refused, never rewritten. */
 #define INBOX_SCHEMA_VERSION  1
-#define INBOX_BUSY_TIMEOUT_MS 5000
 
 /*
  * One row per report (its JSON exactly as received: unknown fields are never lost, and a later
@@ -115,28 +113,14 @@ int tlsrpt_inbox_open(const char *path, bool create, struct tlsrpt_inbox **out, 
 {
 	if (path == NULL || out == NULL)
 		return MXTLS_E_INVAL;
-	struct stat sb;
-	if (!create && stat(path, &sb) != 0 && errno == ENOENT)
-		return MXTLS_E_NOTFOUND;
 	struct tlsrpt_inbox *b = calloc(1, sizeof *b);
 	if (b == NULL)
 		return MXTLS_E_NOMEM;
 	snprintf(b->path, sizeof b->path, "%s", path);
-	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
-	int rc = MXTLS_OK;
-	if (sqlite3_open_v2(path, &b->db, flags, NULL) != SQLITE_OK) {
-		rc = b->db != NULL ? db_error(b, err, errlen) : MXTLS_E_NOMEM;
-	} else {
-		sqlite3_busy_timeout(b->db, INBOX_BUSY_TIMEOUT_MS);
-		/* FULL: a commit is on disk before the report is said to be stored. */
-		if (sqlite3_exec(b->db,
-				 "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
-				 " PRAGMA foreign_keys = ON;",
-				 NULL, NULL, NULL) != SQLITE_OK)
-			rc = db_error(b, err, errlen);
-		else
-			rc = schema(b, err, errlen);
-	}
+	/* FULL: a commit is on disk before the report is said to be stored. */
+	int rc = tlsrpt_sqlite_open(path, create, true, "report store", &b->db, err, errlen);
+	if (rc == MXTLS_OK)
+		rc = schema(b, err, errlen);
 	if (rc != MXTLS_OK) {
 		tlsrpt_inbox_close(b);
 		return rc;

@@ -3,25 +3,22 @@
  * aggregates read back in a fixed order, and pruning. */
 #include "tlsrpt/tlsrpt_store.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <jansson.h>
 #include <sqlite3.h>
 
 #include <mxtls/error.h>
 
+#include "tlsrpt/tlsrpt_sqlite.h"
 #include "util/util_dnsname.h"
 #include "util/util_errmsg.h"
 #include "util/util_text.h"
 
 /* Schema version in PRAGMA user_version; a newer file is refused, never rewritten. */
 #define SCHEMA_VERSION 2
-/* Another process (the daemon, a report run) may hold the write lock briefly. */
-#define BUSY_TIMEOUT_MS 5000
 
 /*
  * One row per (day, policy): the RFC 8460 §4.4 summary counters.  A policy is its type, domain,
@@ -159,30 +156,14 @@ int tlsrpt_store_open(const char *path, bool create, struct tlsrpt_store **out, 
 {
 	if (path == NULL || out == NULL)
 		return MXTLS_E_INVAL;
-	struct stat sb;
-	if (!create && stat(path, &sb) != 0 && errno == ENOENT)
-		return MXTLS_E_NOTFOUND;
 	struct tlsrpt_store *s = calloc(1, sizeof *s);
 	if (s == NULL)
 		return MXTLS_E_NOMEM;
-	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
-	int rc;
-	if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK) {
-		util_errmsg(err, errlen, "tlsrpt store %s: %s", path,
-		    s->db != NULL ? sqlite3_errmsg(s->db) : "out of memory");
-		rc = s->db != NULL ? MXTLS_E_IO : MXTLS_E_NOMEM;
+	/* NORMAL: a commit is durable at the next checkpoint; a crash loses at most the last
+	 * results (reports are optional; recording stays cheap). */
+	int rc = tlsrpt_sqlite_open(path, create, false, "tlsrpt store", &s->db, err, errlen);
+	if (rc != MXTLS_OK)
 		goto fail;
-	}
-	sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
-	/* WAL: readers (a report run) never block the recording daemon.  NORMAL: a commit is
-	 * durable at the next checkpoint; a crash loses at most the last results. */
-	if (sqlite3_exec(s->db,
-			 "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
-			 " PRAGMA foreign_keys = ON;",
-			 NULL, NULL, NULL) != SQLITE_OK) {
-		rc = db_error(s, path, err, errlen);
-		goto fail;
-	}
 	if ((rc = schema(s, err, errlen)) != MXTLS_OK ||
 	    (rc = prepare(s, "BEGIN IMMEDIATE", &s->begin, err, errlen)) != MXTLS_OK ||
 	    (rc = prepare(s, "COMMIT", &s->commit, err, errlen)) != MXTLS_OK ||
