@@ -129,7 +129,8 @@ static void directory(struct ingest_run *run, const char *dir)
 		n++;
 	}
 	closedir(d);
-	qsort(names, n, sizeof *names, by_name);
+	if (n > 1) /* qsort() takes no NULL array, which an empty directory leaves */
+		qsort(names, n, sizeof *names, by_name);
 	for (size_t i = 0; i < n; i++) {
 		if (!run->failed)
 			one(run, names[i]);
