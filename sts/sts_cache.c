@@ -11,6 +11,7 @@
 #include <event2/event.h>
 #include <mxtls/error.h>
 
+#include "sts/sts_cache_fleet.h"
 #include "sts/sts_cache_worker.h"
 
 /*
@@ -97,6 +98,7 @@ static int wait_for(struct sts_cache *c, struct sts_cache_op *op)
 	while (!op->done)
 		pthread_cond_wait(&c->done, &c->mu);
 	pthread_mutex_unlock(&c->mu);
+	sts_cache_worker_emit_notes(c);
 	return op->read.rc;
 }
 
@@ -168,6 +170,8 @@ void sts_cache_close(struct sts_cache *c)
 		return;
 	}
 	sts_cache_worker_stop(c);
+	sts_cache_worker_emit_notes(c);
+	sts_fleet_free(c->fleet);
 	drop_finished(c);
 	if (c->ev != NULL)
 		event_free(c->ev);
@@ -282,4 +286,36 @@ bool sts_cache_backoff(struct sts_cache *c, const char *domain, const char *id, 
 		    sts_cache_failure_backoff(&op->read.failure, id, now, until);
 	sts_cache_worker_op_free(op);
 	return wait;
+}
+
+/* ---- fleet mode ------------------------------------------------------------------------- */
+
+int sts_cache_join_fleet(struct sts_cache *c, const struct sts_cache_fleet_opts *o)
+{
+	if (c->fleet != NULL)
+		return MXTLS_E_INVAL;
+	struct sts_fleet *f;
+	int rc = sts_fleet_new(o->redis, o->member, o->lease_ms, &f);
+	if (rc != MXTLS_OK)
+		return rc;
+	/* Before any request reaches the worker (the queue's lock orders the two). */
+	pthread_mutex_lock(&c->mu);
+	c->fleet = f;
+	c->log = o->log;
+	c->now = o->now;
+	c->now_arg = o->now_arg;
+	pthread_mutex_unlock(&c->mu);
+	return MXTLS_OK;
+}
+
+int sts_cache_fleet_status(struct sts_cache *c, struct sts_cache_fleet_status *out)
+{
+	memset(out, 0, sizeof *out);
+	struct sts_cache_op *op = op_new(STS_CACHE_FLEET_STATUS, NULL);
+	if (op == NULL)
+		return MXTLS_E_NOMEM;
+	op->status = out;
+	int rc = wait_for(c, op);
+	sts_cache_worker_op_free(op);
+	return rc;
 }

@@ -7,7 +7,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "store/store_redis.h"
 #include "sts/sts_policy.h"
+#include "util/util_log.h"
 
 /* The file name of the cache under --state-dir. */
 #define STS_CACHE_FILE "sts-cache.sqlite"
@@ -129,5 +131,50 @@ bool sts_cache_backoff(struct sts_cache *c, const char *domain, const char *id, 
 		       int64_t *until);
 bool sts_cache_failure_backoff(const struct sts_cache_failure *f, const char *id, int64_t now,
 			       int64_t *until);
+
+/*
+ * Fleet mode (doc/fleet.md): the members of a fleet share their policies in Redis
+ * (sts/sts_cache_fleet.h).  The local file stays the first truth of each member: every policy is
+ * written there first and read from there; Redis only adds what another member fetched (a newer
+ * fetch is copied into the local file) and receives what this member fetched.  Redis down, slow
+ * or holding garbage leaves the member with its local cache: never "no policy".
+ */
+struct sts_cache_fleet_opts {
+	const struct store_redis_opts *redis; /* copied */
+	const char *member;                   /* this member's name (copied) */
+	unsigned lease_ms;                    /* how long a refresh lease outlives a dead holder */
+	int64_t (*now)(void *arg);            /* the clock for expiry (the context's) */
+	void *now_arg;
+	const struct util_log *log; /* fleet events, emitted on the thread that uses the cache */
+};
+
+/* Joins c to a fleet; call once, after opening and before the first request.  Returns MXTLS_OK,
+ * MXTLS_E_INVAL (already joined), MXTLS_E_NOMEM. */
+int sts_cache_join_fleet(struct sts_cache *c, const struct sts_cache_fleet_opts *o);
+
+#define STS_FLEET_MEMBERS_MAX 32
+
+/* What `mxtls store status` shows of the fleet side. */
+struct sts_cache_fleet_status {
+	bool joined;       /* false: no shared-store, the rest is empty */
+	char member[256];
+	bool reachable;    /* PING answered */
+	long rtt_us;
+	char error[256];   /* why not reachable, or the last failure */
+	long policies;     /* mxtls:sts:* keys (-1 unknown) */
+	long leases;       /* refresh leases held now (-1 unknown) */
+	int64_t last_sync; /* Unix seconds of this process's last write to Redis; 0 none */
+	unsigned long failures, reconnects;
+	size_t nmembers;
+	struct {
+		char name[256];
+		int64_t last_sync;
+		long policies;
+	} members[STS_FLEET_MEMBERS_MAX];
+};
+
+/* Asks Redis now (at most one connect and a few commands, each bounded).  Returns MXTLS_OK
+ * (with reachable false when Redis did not answer), MXTLS_E_NOMEM. */
+int sts_cache_fleet_status(struct sts_cache *c, struct sts_cache_fleet_status *out);
 
 #endif

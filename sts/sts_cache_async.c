@@ -23,6 +23,7 @@ static void on_finished(evutil_socket_t fd, short what, void *arg)
 	struct sts_cache_op *list = c->fin_head;
 	c->fin_head = c->fin_tail = NULL;
 	pthread_mutex_unlock(&c->mu);
+	sts_cache_worker_emit_notes(c);
 	c->dispatching = true;
 	while (list != NULL) {
 		struct sts_cache_op *op = list;

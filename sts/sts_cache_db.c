@@ -44,6 +44,7 @@ enum stmt {
 	ST_COUNT,
 	ST_NOTE_FAILURE,
 	ST_FAILURE,
+	ST_PAGE,
 	ST_MAX
 };
 
@@ -60,6 +61,9 @@ static const char *const sql[ST_MAX] = {
 	[ST_COUNT] = "SELECT count(*) FROM policy",
 	[ST_NOTE_FAILURE] = "INSERT OR REPLACE INTO fetch_failure VALUES (?1, ?2, ?3, ?4)",
 	[ST_FAILURE] = "SELECT policy_id, failed_at FROM fetch_failure WHERE domain = ?1",
+	[ST_PAGE] = "SELECT domain, policy_id, policy_text, mode, max_age, mx, fetched_at,"
+		    " expires_at, last_checked, last_error FROM policy WHERE domain > ?1"
+		    " ORDER BY domain LIMIT ?2",
 };
 
 struct sts_cache_db {
@@ -324,6 +328,31 @@ int sts_cache_db_foreach(struct sts_cache_db *c, int (*fn)(void *arg, const stru
 		struct sts_cache_entry e;
 		if ((ret = read_row(q, &e)) != MXTLS_OK)
 			break;
+		ret = fn(arg, &e);
+		sts_cache_entry_clear(&e);
+		if (ret != 0)
+			break;
+	}
+	if (ret == MXTLS_OK && rc != SQLITE_DONE)
+		ret = MXTLS_E_IO;
+	sqlite3_reset(q);
+	return ret;
+}
+
+int sts_cache_db_foreach_after(struct sts_cache_db *c, const char *after, int limit,
+			       int (*fn)(void *arg, const struct sts_cache_entry *e), void *arg,
+			       int *visited)
+{
+	sqlite3_stmt *q = stmt(c, ST_PAGE);
+	sqlite3_bind_text(q, 1, after, -1, SQLITE_STATIC);
+	sqlite3_bind_int(q, 2, limit);
+	int rc, ret = MXTLS_OK;
+	*visited = 0;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		struct sts_cache_entry e;
+		if ((ret = read_row(q, &e)) != MXTLS_OK)
+			break;
+		(*visited)++;
 		ret = fn(arg, &e);
 		sts_cache_entry_clear(&e);
 		if (ret != 0)

@@ -22,6 +22,13 @@ int sts_cache_db_delete(struct sts_cache_db *c, const char *domain);
 int sts_cache_db_foreach(struct sts_cache_db *c,
 			 int (*fn)(void *arg, const struct sts_cache_entry *e), void *arg);
 long sts_cache_db_count(struct sts_cache_db *c);
+
+/* At most limit entries whose domain sorts after `after` ("" for the first), in domain order,
+ * each handed to fn as sts_cache_db_foreach() does; *visited the number read (fewer than limit:
+ * the end was reached).  For work done a page at a time (the fleet re-sync). */
+int sts_cache_db_foreach_after(struct sts_cache_db *c, const char *after, int limit,
+			       int (*fn)(void *arg, const struct sts_cache_entry *e), void *arg,
+			       int *visited);
 int sts_cache_db_note_failure(struct sts_cache_db *c, const char *domain, const char *id,
 			      int64_t now, const char *error);
 

@@ -10,6 +10,8 @@
 
 #include <mxtls/error.h>
 
+#include "sts/sts_cache_sync.h"
+
 void sts_cache_worker_op_free(struct sts_cache_op *op)
 {
 	if (op == NULL)
@@ -108,9 +110,40 @@ static void execute(struct sts_cache *c, struct sts_cache_op *op)
 	case STS_CACHE_DELETE:
 		r->rc = sts_cache_db_delete(c->db, op->domain);
 		break;
+	case STS_CACHE_FLEET_STATUS:
+		r->rc = MXTLS_OK; /* the fleet part fills op->status */
+		break;
 	}
 	if (r->rc == MXTLS_E_IO && r->why[0] == '\0')
 		snprintf(r->why, sizeof r->why, "%s", sts_cache_db_errmsg(c->db));
+	sts_cache_sync_after(c, op); /* looks at r->rc itself */
+}
+
+void sts_cache_worker_emit_notes(struct sts_cache *c)
+{
+	struct sts_cache_note notes[sizeof c->notes / sizeof c->notes[0]];
+	pthread_mutex_lock(&c->mu);
+	size_t n = c->nnotes;
+	unsigned long dropped = c->notes_dropped;
+	memcpy(notes, c->notes, n * sizeof notes[0]);
+	c->nnotes = 0;
+	c->notes_dropped = 0;
+	pthread_mutex_unlock(&c->mu);
+	for (size_t i = 0; i < n; i++) {
+		const char *kv[6] = {NULL, NULL, NULL, NULL, NULL, NULL};
+		for (size_t k = 0, j = 0; k < 3 && notes[i].kv[k][0][0] != '\0'; k++) {
+			kv[j++] = notes[i].kv[k][0];
+			kv[j++] = notes[i].kv[k][1];
+		}
+		util_log_kv(c->log, notes[i].level, 0, notes[i].event, kv[0], kv[1], kv[2], kv[3],
+			    kv[4], kv[5], (const char *)NULL);
+	}
+	if (dropped > 0) {
+		char d[24];
+		snprintf(d, sizeof d, "%lu", dropped);
+		util_log_kv(c->log, MXTLS_LOG_WARNING, 0, "fleet-events-dropped", "count", d,
+			    (const char *)NULL);
+	}
 }
 
 /* Hands a finished op on (under c->mu): to its waiter, to the loop, or frees it. */
@@ -146,8 +179,16 @@ static void *worker(void *arg)
 	bool abandon = false; /* closing, and a write failed: the rest would wait as long */
 	pthread_mutex_lock(&c->mu);
 	for (;;) {
-		while (c->head == NULL && !c->stopping)
+		while (c->head == NULL && !c->stopping) {
+			if (sts_cache_sync_pending(c)) {
+				/* Idle: one page of the re-sync, then look at the queue again. */
+				pthread_mutex_unlock(&c->mu);
+				sts_cache_sync_page(c);
+				pthread_mutex_lock(&c->mu);
+				continue;
+			}
 			pthread_cond_wait(&c->wake, &c->mu);
+		}
 		struct sts_cache_op *op = c->head;
 		if (op == NULL)
 			break;

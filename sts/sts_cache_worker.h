@@ -16,6 +16,7 @@ enum sts_cache_kind {
 	STS_CACHE_FOREACH,
 	STS_CACHE_COUNT,
 	STS_CACHE_LIST_DUE,
+	STS_CACHE_FLEET_STATUS,
 	STS_CACHE_PUT, /* the writes: every kind from here on */
 	STS_CACHE_TOUCH,
 	STS_CACHE_NOTE_FAILURE,
@@ -50,6 +51,7 @@ struct sts_cache_op {
 	size_t nall;
 	char (*domains)[256]; /* list-due: ndomains names */
 	size_t ndomains;
+	struct sts_cache_fleet_status *status; /* fleet status: filled by the worker */
 	/* asynchronous completion */
 	sts_cache_read_cb read_cb;
 	sts_cache_list_cb list_cb;
@@ -68,6 +70,24 @@ struct sts_cache {
 	struct sts_cache_op *fin_head, *fin_tail; /* finished, for the loop (under mu) */
 	bool stopping;                            /* under mu */
 	struct sts_cache_db *db;                  /* the worker's only */
+	/* Fleet mode (sts_cache_join_fleet()); fleet NULL: alone.  The worker's only, except the
+	 * notes and last_sync (under mu). */
+	struct sts_fleet *fleet;
+	const struct util_log *log;
+	int64_t (*now)(void *arg);
+	void *now_arg;
+	bool resync;             /* copy the local file into Redis, a page at a time */
+	char resync_after[256];  /* the last domain copied */
+	long resync_count;
+	unsigned long failures_noted; /* Redis failures already logged */
+	int64_t last_sync;                 /* under mu */
+	struct sts_cache_note {
+		enum mxtls_log_level level;
+		char event[32];
+		char kv[3][2][256]; /* key, value; an empty key ends the list */
+	} notes[16];                       /* fleet events for the log (under mu) */
+	size_t nnotes;
+	unsigned long notes_dropped;
 	/* the loop thread's only */
 	int efd;
 	struct event_base *base;
@@ -86,6 +106,9 @@ void sts_cache_worker_queue(struct sts_cache *c, struct sts_cache_op *op);
 
 /* Tells the worker to finish the queue and stop, and waits for it. */
 void sts_cache_worker_stop(struct sts_cache *c);
+
+/* Logs the fleet events the worker noted (call on the thread that uses the cache). */
+void sts_cache_worker_emit_notes(struct sts_cache *c);
 
 /* Frees what op owns, and op; NULL is a no-op. */
 void sts_cache_worker_op_free(struct sts_cache_op *op);

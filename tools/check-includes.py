@@ -20,7 +20,7 @@ import os
 import re
 import sys
 
-MODULES = ("util", "dns", "dane", "http", "sts", "smtp", "dkim", "tlsrpt", "validator", "delivery",
+MODULES = ("util", "dns", "dane", "http", "store", "sts", "smtp", "dkim", "tlsrpt", "validator", "delivery",
            "owner", "policyd", "cli", "include/mxtls")
 # Project folders each module may include (besides itself and the public <mxtls/...> headers).
 ALLOWED = {
@@ -29,7 +29,11 @@ ALLOWED = {
     "dane": {"util"},
     # HTTPS GET and POST pinned to the caller's addresses (http -> util); the only libcurl user.
     "http": {"util"},
-    "sts": {"util", "http"},
+    # A fleet's shared state (issue 20): the Redis client and the shared-store setting
+    # (store -> util; libhiredis is confined to it).
+    "store": {"util"},
+    # sts -> store: the policy cache shares its policies with the fleet (ARCHITECTURE.md).
+    "sts": {"util", "http", "store"},
     "smtp": {"util"},
     # DKIM signing (RFC 6376): util/ only, with GnuTLS for the crypto (dkim -> util).
     "dkim": {"util"},
@@ -37,7 +41,8 @@ ALLOWED = {
     # the store/ room it will use does not exist yet).
     "tlsrpt": {"util", "http"},
     # validator/ also joins dns/ with http/ (report_post.c: a report's https host resolved).
-    "validator": {"util", "dns", "dane", "http", "sts", "smtp"},
+    # validator/ reads the shared-store setting (store/store_uri.h) for the cache it opens.
+    "validator": {"util", "dns", "dane", "http", "store", "sts", "smtp"},
     # The delivery agent: the context and decisions of validator/, util/, DKIM signing
     # (ARCHITECTURE.md: delivery -> validator, smtp, dkim, tlsrpt, store; store/ does not
     # exist yet).
@@ -63,6 +68,8 @@ THIRD_PARTY = [
     # and cli/'s --json writer (issue 18: "use the same library for the JSON mxtls writes").
     (re.compile(r"^jansson\.h$"), {"tlsrpt", "cli"}),
     (re.compile(r"^zlib\.h$"), {"tlsrpt"}),
+    # The fleet's Redis client, confined to store/.
+    (re.compile(r"^hiredis/"), {"store"}),
     # owner/: mxtls serve hands its certificates and keys to libmicrohttpd's GnuTLS callback.
     (re.compile(r"^gnutls/"), {"dane", "smtp", "dkim", "owner"}),
     # The HTTPS server library of mxtls serve, confined to owner/.

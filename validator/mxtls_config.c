@@ -15,6 +15,7 @@
 #include "util/util_buf.h"
 #include "util/util_dnsname.h"
 #include "util/util_errmsg.h"
+#include "store/store_uri.h"
 #include "util/util_kv.h"
 #include "validator/mxtls_config_internal.h"
 
@@ -38,6 +39,8 @@ static const char *const key_names[CONFIG_KEY_COUNT] = {
 	[CONFIG_KEY_TLSRPT_SUBMITTER] = "tlsrpt-submitter",
 	[CONFIG_KEY_TLSRPT_SEND] = "tlsrpt-send",
 	[CONFIG_KEY_TLSRPT_KEEP_DAYS] = "tlsrpt-keep-days",
+	[CONFIG_KEY_SHARED_STORE] = "shared-store",
+	[CONFIG_KEY_SHARED_STORE_PASSWORD] = "shared-store-password",
 };
 
 /* Number-of-seconds settings and their ranges. */
@@ -107,6 +110,31 @@ static int check_value(int idx, const char *value, char *err, size_t errlen)
 	if (idx == CONFIG_KEY_TLSRPT_ORGANIZATION || idx == CONFIG_KEY_TLSRPT_CONTACT ||
 	    idx == CONFIG_KEY_TLSRPT_SUBMITTER)
 		return check_tlsrpt(idx, value, err, errlen);
+	if (idx == CONFIG_KEY_SHARED_STORE) {
+		/* Checked whole now (store/store_uri.c), so a typo fails at start, not at the first
+		 * decision; the message never repeats the value (it may hold a password). */
+		struct store_uri u;
+		char why[256];
+		int rc = store_uri_parse(value, &u, why, sizeof why);
+		explicit_bzero(u.password, sizeof u.password);
+		if (rc != MXTLS_OK)
+			util_errmsg(err, errlen, "%s", why);
+		return rc;
+	}
+	if (idx == CONFIG_KEY_SHARED_STORE_PASSWORD) {
+		for (const char *c = value; *c != '\0'; c++)
+			if ((unsigned char)*c < 0x20 || *c == 0x7f) {
+				util_errmsg(err, errlen, "%s: contains a control character",
+					    key_names[idx]);
+				return MXTLS_E_CONFIG;
+			}
+		if (strlen(value) >= STORE_PASSWORD_MAX) {
+			util_errmsg(err, errlen, "%s: longer than %d bytes", key_names[idx],
+				    STORE_PASSWORD_MAX - 1);
+			return MXTLS_E_CONFIG;
+		}
+		return MXTLS_OK;
+	}
 	if (idx == CONFIG_KEY_TLSRPT_SEND) {
 		if (strcmp(value, "always") == 0 || strcmp(value, "failures") == 0)
 			return MXTLS_OK;

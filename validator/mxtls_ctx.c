@@ -89,6 +89,16 @@ int mxtls_ctx_new(const struct mxtls_config *cfg, struct mxtls_ctx **out, char *
 	if (rc == MXTLS_OK)
 		rc = take_path(cfg, CONFIG_KEY_STATE_DIR, "state-dir", true, &ctx->state_dir, err,
 			       errlen);
+	const char *shared = mxtls_config_value(cfg, CONFIG_KEY_SHARED_STORE);
+	if (rc == MXTLS_OK && shared != NULL) {
+		if ((ctx->shared = calloc(1, sizeof *ctx->shared)) == NULL)
+			rc = MXTLS_E_NOMEM;
+		else if ((rc = store_uri_parse(shared, ctx->shared, err, errlen)) != MXTLS_OK)
+			prefix_origin(cfg, CONFIG_KEY_SHARED_STORE, err, errlen);
+		const char *pw = mxtls_config_value(cfg, CONFIG_KEY_SHARED_STORE_PASSWORD);
+		if (rc == MXTLS_OK && pw != NULL)
+			snprintf(ctx->shared->password, sizeof ctx->shared->password, "%s", pw);
+	}
 	if (rc != MXTLS_OK) {
 		mxtls_ctx_free(ctx);
 		return rc;
@@ -151,6 +161,9 @@ void mxtls_ctx_free(struct mxtls_ctx *ctx)
 	free(ctx->unbound_conf);
 	free(ctx->ca_file);
 	free(ctx->state_dir);
+	if (ctx->shared != NULL)
+		explicit_bzero(ctx->shared->password, sizeof ctx->shared->password);
+	free(ctx->shared);
 	free(ctx);
 }
 

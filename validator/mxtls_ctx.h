@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "smtp/smtp_client.h"
+#include "store/store_uri.h"
 #include "util/util_clock.h"
 #include "util/util_log.h"
 
@@ -26,6 +27,8 @@ struct mxtls_ctx {
 	char *ca_file;      /* owned; NULL: the system trust store */
 	char *state_dir;    /* owned; NULL: no persistent state (the cache lives in memory) */
 	unsigned sts_timeout_ms; /* total time for one policy fetch */
+	/* shared-store (fleet mode, doc/fleet.md): owned, NULL when this member is alone. */
+	struct store_uri *shared;
 	struct smtp_timeouts timeouts; /* SMTP client steps (connect-timeout, smtp-timeout) */
 	char helo[256];          /* default EHLO name */
 	/* RFC 8460 report settings (tlsrpt-organization, -contact, -submitter); owned, NULL when

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 #include <mxtls/context.h>
@@ -72,6 +73,39 @@ int mxtls_ctx_fetcher(struct mxtls_ctx *ctx, struct sts_fetcher **out, char *err
 	return MXTLS_OK;
 }
 
+static int64_t ctx_now(void *arg)
+{
+	struct mxtls_ctx *ctx = arg;
+	return util_clock_now(&ctx->clock);
+}
+
+/*
+ * Fleet mode (doc/fleet.md): the cache shares its policies through the shared-store Redis.
+ * This member's name is the host's and the state directory's (several members may share a
+ * host: the test network runs three); a refresh lease lasts three fetch time limits, so a
+ * member that dies mid-fetch holds a domain up at most that long.
+ */
+static int join_fleet(struct mxtls_ctx *ctx)
+{
+	char host[256] = "localhost", member[1024];
+	gethostname(host, sizeof host - 1);
+	if (ctx->state_dir != NULL)
+		snprintf(member, sizeof member, "%s:%s", host, ctx->state_dir);
+	else
+		snprintf(member, sizeof member, "%s:pid%ld", host, (long)getpid());
+	struct store_redis_opts ro = {.uri = *ctx->shared};
+	unsigned lease = ctx->sts_timeout_ms * 3;
+	struct sts_cache_fleet_opts o = {.redis = &ro,
+					 .member = member,
+					 .lease_ms = lease < 5000 ? 5000 : lease,
+					 .now = ctx_now,
+					 .now_arg = ctx,
+					 .log = &ctx->log};
+	int rc = sts_cache_join_fleet(ctx->cache, &o);
+	explicit_bzero(ro.uri.password, sizeof ro.uri.password);
+	return rc;
+}
+
 /*
  * Opens the cache: for a blocking caller (wait: the open's errors are reported now), or for the
  * loop (the worker opens it before its first request, so a file locked by another process never
@@ -94,11 +128,14 @@ static int open_cache(struct mxtls_ctx *ctx, bool wait, char *err, size_t errlen
 			return MXTLS_E_CONFIG;
 		}
 	}
-	if (wait)
-		return sts_cache_open(path, &ctx->cache, err, errlen);
-	int rc = sts_cache_open_lazy(path, &ctx->cache);
-	if (rc != MXTLS_OK)
+	int rc;
+	if (wait) {
+		rc = sts_cache_open(path, &ctx->cache, err, errlen);
+	} else if ((rc = sts_cache_open_lazy(path, &ctx->cache)) != MXTLS_OK) {
 		snprintf(err, errlen, "cannot start the policy cache's thread");
+	}
+	if (rc == MXTLS_OK && ctx->shared != NULL && (rc = join_fleet(ctx)) != MXTLS_OK)
+		snprintf(err, errlen, "cannot join the fleet's shared store: out of memory");
 	return rc;
 }
 
