@@ -22,6 +22,7 @@ const struct cli_command *const cli_commands[] = {
 	&cli_cmd_sts_fetch,
 	&cli_cmd_sts_cache,
 	&cli_cmd_sts_refresh,
+	&cli_cmd_store_status,
 	&cli_cmd_tlsrpt_report,
 	&cli_cmd_tlsrpt_send,
 	&cli_cmd_tlsrpt_ingest,

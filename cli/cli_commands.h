@@ -33,6 +33,7 @@ extern const struct cli_command cli_cmd_tlsrpt_report;
 extern const struct cli_command cli_cmd_tlsrpt_send;
 extern const struct cli_command cli_cmd_publish;
 extern const struct cli_command cli_cmd_audit;
+extern const struct cli_command cli_cmd_store_status;
 extern const struct cli_command cli_cmd_tlsrpt_ingest;
 extern const struct cli_command cli_cmd_tlsrpt_summary;
 extern const struct cli_command cli_cmd_tlsrpt_ready;

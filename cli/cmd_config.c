@@ -26,7 +26,24 @@ static const struct {
 	{"tlsrpt-submitter", "(the domain of tlsrpt-contact)"},
 	{"tlsrpt-send", "always"},
 	{"tlsrpt-keep-days", "30"},
+	{"shared-store", "(none: this host keeps its state alone)"},
+	{"shared-store-password", "(none)"},
 };
+
+/* A setting as shown: a password never (shared-store-password, or in a redis:// value). */
+static const char *shown(const char *key, const char *v, char *buf, size_t cap)
+{
+	if (v == NULL)
+		return NULL;
+	if (strcmp(key, "shared-store-password") == 0)
+		return "(set)";
+	const char *at = strchr(v, '@');
+	if (strcmp(key, "shared-store") == 0 && strncmp(v, "redis://:", 9) == 0 && at != NULL) {
+		snprintf(buf, cap, "redis://:***%s", at);
+		return buf;
+	}
+	return v;
+}
 
 /*
  * What is wrong with the state directory dir for this user, in why (empty: nothing).  It need
@@ -94,8 +111,13 @@ static int run(struct cli_env *env)
 		cli_json_init(&j, env->out);
 		cli_json_object_begin(&j, NULL);
 		cli_json_string(&j, "config", env->config_path);
-		for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++)
-			cli_json_string(&j, settings[i].key, mxtls_config_get(env->cfg, settings[i].key));
+		for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++) {
+			char buf[1200];
+			cli_json_string(&j, settings[i].key,
+					shown(settings[i].key,
+					      mxtls_config_get(env->cfg, settings[i].key), buf,
+					      sizeof buf));
+		}
 		cli_json_bool(&j, "json", env->json);
 		cli_json_int(&j, "verbose", env->verbose);
 		cli_json_array_begin(&j, "warnings");
@@ -107,7 +129,9 @@ static int run(struct cli_env *env)
 	}
 	fprintf(env->out, "config = %s\n", env->config_path ? env->config_path : "(none)");
 	for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++) {
-		const char *v = mxtls_config_get(env->cfg, settings[i].key);
+		char buf[1200];
+		const char *v = shown(settings[i].key, mxtls_config_get(env->cfg, settings[i].key),
+				      buf, sizeof buf);
 		fprintf(env->out, "%s = %s\n", settings[i].key, v != NULL ? v : settings[i].unset);
 	}
 	fprintf(env->out, "json = no\nverbose = %d\n", env->verbose);

@@ -72,8 +72,7 @@ static int down(struct store_redis *r, const char *what)
 	return MXTLS_E_TEMPFAIL;
 }
 
-static redisReply *command(struct store_redis *r, int argc, const char **argv,
-			   const size_t *len)
+static redisReply *command(struct store_redis *r, int argc, const char **argv, const size_t *len)
 {
 	return redisCommandArgv(r->ctx, argc, argv, len);
 }
@@ -417,7 +416,8 @@ int store_redis_hset_expire(struct store_redis *r, const char *key, const char *
 		if (type != REDIS_REPLY_INTEGER) {
 			set_error(r, "%s: unexpected reply type %d", i == 0 ? "HSET" : "EXPIRE",
 				  type);
-			rc = MXTLS_E_SYNTAX; /* read the other reply too: the stream stays in step */
+			rc = MXTLS_E_SYNTAX; /* read the other reply too: the stream stays in step
+					      */
 		}
 	}
 	if (rc == MXTLS_OK) {
@@ -427,8 +427,8 @@ int store_redis_hset_expire(struct store_redis *r, const char *key, const char *
 	return rc;
 }
 
-int store_redis_scan(struct store_redis *r, const char *pattern, long max, long *n,
-		     char ***names, size_t *nnames)
+int store_redis_scan(struct store_redis *r, const char *pattern, long max, long *n, char ***names,
+		     size_t *nnames)
 {
 	size_t want = names != NULL ? *nnames : 0, got = 0;
 	char **list = NULL;
@@ -459,7 +459,8 @@ int store_redis_scan(struct store_redis *r, const char *pattern, long max, long 
 				continue;
 			count++;
 			if (got < want) {
-				list[got] = copy_bytes(keys->element[i]->str, keys->element[i]->len);
+				list[got] =
+					copy_bytes(keys->element[i]->str, keys->element[i]->len);
 				if (list[got] != NULL)
 					got++;
 			}

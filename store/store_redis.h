@@ -26,11 +26,11 @@ struct store_redis_opts {
 
 /* What a caller may show of the connection (`mxtls store status`). */
 struct store_redis_health {
-	bool up;                /* the last call reached Redis */
-	unsigned long failures; /* calls that found Redis unreachable, slow or erring */
+	bool up;                  /* the last call reached Redis */
+	unsigned long failures;   /* calls that found Redis unreachable, slow or erring */
 	unsigned long reconnects; /* connections made after the first */
-	int64_t last_ok_ms;     /* monotonic ms of the last call that reached it; 0: never */
-	char last_error[256];   /* "" when none */
+	int64_t last_ok_ms;       /* monotonic ms of the last call that reached it; 0: never */
+	char last_error[256];     /* "" when none */
 };
 
 /* One field of a hash, as read (bytes, NUL-terminated for convenience; may hold NULs). */
@@ -93,7 +93,7 @@ int store_redis_hset_expire(struct store_redis *r, const char *key, const char *
 /* Counts the keys matching pattern (SCAN; at most max, then stops with *n = max).  With
  * names != NULL also returns up to *nnames of them (each NUL-terminated, owned by the caller,
  * free each and the array). */
-int store_redis_scan(struct store_redis *r, const char *pattern, long max, long *n,
-		     char ***names, size_t *nnames);
+int store_redis_scan(struct store_redis *r, const char *pattern, long max, long *n, char ***names,
+		     size_t *nnames);
 
 #endif

@@ -16,8 +16,7 @@ static int fail(char *err, size_t errlen, const char *why)
 }
 
 /* A decimal number of s[0..n) in [min, max], digits only (no sign, no space, no leading +). */
-static bool number(const char *s, size_t n, unsigned long min, unsigned long max,
-		   unsigned *out)
+static bool number(const char *s, size_t n, unsigned long min, unsigned long max, unsigned *out)
 {
 	if (n == 0 || n > 5)
 		return false;
@@ -100,7 +99,8 @@ static int parse_unix(const char *s, struct store_uri *u, char *err, size_t errl
 	const char *q = strchr(s, '?');
 	size_t n = q != NULL ? (size_t)(q - s) : strlen(s);
 	if (n == 0 || s[0] != '/')
-		return fail(err, errlen, "unix: needs an absolute socket path (unix:/run/redis.sock)");
+		return fail(err, errlen,
+			    "unix: needs an absolute socket path (unix:/run/redis.sock)");
 	if (n >= sizeof u->path)
 		return fail(err, errlen, "unix: the socket path is longer than 107 bytes");
 	for (size_t i = 0; i < n; i++)
@@ -128,12 +128,14 @@ static int parse_redis(const char *s, struct store_uri *u, char *err, size_t err
 	const char *h = s;
 	if (auth_end != NULL) {
 		if (s[0] != ':')
-			return fail(err, errlen, "redis://: give the password as redis://:PASSWORD@HOST "
-						 "(Redis ACL user names are not supported)");
+			return fail(err, errlen,
+				    "redis://: give the password as redis://:PASSWORD@HOST "
+				    "(Redis ACL user names are not supported)");
 		if (!decode_password(s + 1, (size_t)(auth_end - s - 1), u->password,
 				     sizeof u->password))
-			return fail(err, errlen, "redis://: the password is empty, too long, badly "
-						 "percent-encoded or holds a control character");
+			return fail(err, errlen,
+				    "redis://: the password is empty, too long, badly "
+				    "percent-encoded or holds a control character");
 		h = auth_end + 1;
 	}
 	const char *hend = slash != NULL ? slash : end;
@@ -152,13 +154,15 @@ static int parse_redis(const char *s, struct store_uri *u, char *err, size_t err
 	}
 	const char *host_end = colon != NULL ? colon : hend;
 	if (!host_ok(h, (size_t)(host_end - h), u->host, sizeof u->host))
-		return fail(err, errlen, "redis://: needs a host (a name, an IPv4 address or [IPv6])");
+		return fail(err, errlen,
+			    "redis://: needs a host (a name, an IPv4 address or [IPv6])");
 	u->port = 6379;
 	if (colon != NULL && !number(colon + 1, (size_t)(hend - colon - 1), 1, 65535, &u->port))
 		return fail(err, errlen, "redis://: the port must be 1-65535");
 	if (slash != NULL && slash + 1 < end &&
 	    !number(slash + 1, (size_t)(end - slash - 1), 0, 65535, &u->db))
-		return fail(err, errlen, "redis://: the database after '/' must be a number 0-65535");
+		return fail(err, errlen,
+			    "redis://: the database after '/' must be a number 0-65535");
 	return MXTLS_OK;
 }
 
@@ -173,8 +177,9 @@ int store_uri_parse(const char *s, struct store_uri *out, char *err, size_t errl
 		return parse_redis(s + 8, out, err, errlen);
 	if (strncmp(s, "unix:", 5) == 0)
 		return parse_unix(s + 5, out, err, errlen);
-	return fail(err, errlen, "must start with redis:// or unix: (redis://HOST:PORT/DB, "
-				 "unix:/PATH)");
+	return fail(err, errlen,
+		    "must start with redis:// or unix: (redis://HOST:PORT/DB, "
+		    "unix:/PATH)");
 }
 
 void store_uri_display(const struct store_uri *u, char *out, size_t cap)

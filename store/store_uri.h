@@ -5,15 +5,15 @@
 
 #include <stddef.h>
 
-#define STORE_URI_MAX 1024
+#define STORE_URI_MAX      1024
 #define STORE_PASSWORD_MAX 512
 
 /* A parsed shared-store value. */
 struct store_uri {
-	char host[256];  /* TCP: a host name or an IP address (IPv6 without brackets); "" for unix */
-	unsigned port;   /* TCP: 1..65535, default 6379 */
-	char path[108];  /* unix: the socket's path (sun_path's size); "" for TCP */
-	unsigned db;     /* SELECT DB: 0..15 by default configuration, any 0..65535 accepted */
+	char host[256]; /* TCP: a host name or an IP address (IPv6 without brackets); "" for unix */
+	unsigned port;  /* TCP: 1..65535, default 6379 */
+	char path[108]; /* unix: the socket's path (sun_path's size); "" for TCP */
+	unsigned db;    /* SELECT DB: 0..15 by default configuration, any 0..65535 accepted */
 	char password[STORE_PASSWORD_MAX]; /* AUTH; "" for none */
 };
 

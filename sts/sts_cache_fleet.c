@@ -162,8 +162,8 @@ static int key_of(char *key, size_t cap, const char *prefix, const char *name)
 	return (size_t)snprintf(key, cap, "%s%s", prefix, name) < cap ? MXTLS_OK : MXTLS_E_INVAL;
 }
 
-int sts_fleet_get(struct sts_fleet *f, const char *domain, int64_t now,
-		  struct sts_cache_entry *out, char *why, size_t whylen)
+int sts_fleet_get(struct sts_fleet *f, const char *domain, int64_t now, struct sts_cache_entry *out,
+		  char *why, size_t whylen)
 {
 	char key[300];
 	if (key_of(key, sizeof key, STS_FLEET_POLICY_PREFIX, domain) != MXTLS_OK)

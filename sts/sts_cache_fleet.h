@@ -19,7 +19,7 @@
  *   mxtls:member:NAME       hash {last_sync, policies}: when NAME last wrote its cache to Redis
  */
 #define STS_FLEET_POLICY_PREFIX "mxtls:sts:"
-#define STS_FLEET_LEASE_PREFIX "mxtls:sts-lease:"
+#define STS_FLEET_LEASE_PREFIX  "mxtls:sts-lease:"
 #define STS_FLEET_MEMBER_PREFIX "mxtls:member:"
 /* A fetched_at this far in the future is not believed (clock skew between members). */
 #define STS_FLEET_SKEW 300
@@ -53,8 +53,8 @@ const char *sts_fleet_member(const struct sts_fleet *f);
 /* Domain's policy in Redis: MXTLS_OK (*out filled), MXTLS_E_NOTFOUND (none, or expired),
  * MXTLS_E_TEMPFAIL (Redis unavailable), MXTLS_E_SYNTAX (garbage: the reason in why),
  * MXTLS_E_NOMEM. */
-int sts_fleet_get(struct sts_fleet *f, const char *domain, int64_t now,
-		  struct sts_cache_entry *out, char *why, size_t whylen);
+int sts_fleet_get(struct sts_fleet *f, const char *domain, int64_t now, struct sts_cache_entry *out,
+		  char *why, size_t whylen);
 
 /*
  * Stores e unless Redis holds a newer fetch of the domain (atomically, in a script): a member

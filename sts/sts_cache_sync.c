@@ -75,16 +75,16 @@ static void redis_failed(struct sts_cache *c, const char *what, int rc)
 {
 	struct store_redis *r = sts_fleet_redis(c->fleet);
 	if (rc == MXTLS_E_SYNTAX) {
-		note(c, MXTLS_LOG_WARNING, "fleet-reply-rejected", "op", what, "reason", store_redis_error(r),
-		     (const char *)NULL);
+		note(c, MXTLS_LOG_WARNING, "fleet-reply-rejected", "op", what, "reason",
+		     store_redis_error(r), (const char *)NULL);
 		return;
 	}
 	struct store_redis_health h;
 	store_redis_health(r, &h);
 	if (h.failures != c->failures_noted) {
 		c->failures_noted = h.failures;
-		note(c, MXTLS_LOG_WARNING, "fleet-unavailable", "op", what, "reason", store_redis_error(r),
-		     (const char *)NULL);
+		note(c, MXTLS_LOG_WARNING, "fleet-unavailable", "op", what, "reason",
+		     store_redis_error(r), (const char *)NULL);
 	}
 }
 
@@ -116,15 +116,16 @@ static void merge(struct sts_cache *c, struct sts_cache_op *op)
 			/* Another member fetched it (later): the local file takes it first. */
 			int prc = sts_cache_db_put(c->db, &remote);
 			if (prc != MXTLS_OK) {
-				note(c, MXTLS_LOG_WARNING, "fleet-copy-failed", "domain", op->domain, "reason",
-				     sts_cache_db_errmsg(c->db), (const char *)NULL);
+				note(c, MXTLS_LOG_WARNING, "fleet-copy-failed", "domain",
+				     op->domain, "reason", sts_cache_db_errmsg(c->db),
+				     (const char *)NULL);
 				sts_cache_entry_clear(&remote);
 				return;
 			}
 			char at[24];
 			snprintf(at, sizeof at, "%lld", (long long)remote.fetched_at);
-			note(c, MXTLS_LOG_INFO, "fleet-policy-learned", "domain", op->domain, "id", remote.id,
-			     "fetched_at", at, (const char *)NULL);
+			note(c, MXTLS_LOG_INFO, "fleet-policy-learned", "domain", op->domain, "id",
+			     remote.id, "fetched_at", at, (const char *)NULL);
 			sts_cache_entry_clear(&r->entry);
 			r->entry = remote;
 			r->rc = MXTLS_OK;
@@ -140,15 +141,16 @@ static void merge(struct sts_cache *c, struct sts_cache_op *op)
 	}
 	if (rc == MXTLS_E_SYNTAX) {
 		/* Garbage is never used; the local entry replaces it when there is one. */
-		note(c, MXTLS_LOG_WARNING, "fleet-value-rejected", "domain", op->domain, "reason", why,
-		     (const char *)NULL);
+		note(c, MXTLS_LOG_WARNING, "fleet-value-rejected", "domain", op->domain, "reason",
+		     why, (const char *)NULL);
 		if (have_local)
 			push(c, &r->entry, true);
 		return;
 	}
 	if (rc == MXTLS_E_NOTFOUND) {
 		if (have_local)
-			push(c, &r->entry, false); /* Redis restarted, was flushed, or never had it */
+			push(c, &r->entry,
+			     false); /* Redis restarted, was flushed, or never had it */
 		return;
 	}
 	redis_failed(c, "get", rc);
@@ -172,8 +174,8 @@ static void filter_due(struct sts_cache *c, struct sts_cache_op *op)
 			bool newer = sts_cache_db_get(c->db, d, &local) != MXTLS_OK ||
 				     local.fetched_at < remote.fetched_at;
 			if (newer && sts_cache_db_put(c->db, &remote) == MXTLS_OK)
-				note(c, MXTLS_LOG_INFO, "fleet-refresh-skipped", "domain", d, "reason",
-				     "refreshed-by-fleet", (const char *)NULL);
+				note(c, MXTLS_LOG_INFO, "fleet-refresh-skipped", "domain", d,
+				     "reason", "refreshed-by-fleet", (const char *)NULL);
 			sts_cache_entry_clear(&local);
 			sts_cache_entry_clear(&remote);
 			continue;
@@ -206,7 +208,8 @@ static void status(struct sts_cache *c, struct sts_cache_op *op)
 	int rc = store_redis_ping(r, &s->rtt_us);
 	s->reachable = rc == MXTLS_OK;
 	if (s->reachable) {
-		store_redis_scan(r, STS_FLEET_POLICY_PREFIX "*", 10000000, &s->policies, NULL, NULL);
+		store_redis_scan(r, STS_FLEET_POLICY_PREFIX "*", 10000000, &s->policies, NULL,
+				 NULL);
 		store_redis_scan(r, STS_FLEET_LEASE_PREFIX "*", 10000000, &s->leases, NULL, NULL);
 		char **names = NULL;
 		size_t nn = STS_FLEET_MEMBERS_MAX;
@@ -218,13 +221,15 @@ static void status(struct sts_cache *c, struct sts_cache_op *op)
 				size_t nf;
 				if (store_redis_hgetall(r, names[i], &f, &nf) == MXTLS_OK) {
 					size_t k = s->nmembers++;
-					snprintf(s->members[k].name, sizeof s->members[k].name, "%s",
-						 names[i] + strlen(STS_FLEET_MEMBER_PREFIX));
+					snprintf(s->members[k].name, sizeof s->members[k].name,
+						 "%s", names[i] + strlen(STS_FLEET_MEMBER_PREFIX));
 					for (size_t j = 0; j < nf; j++) {
 						if (strcmp(f[j].name, "last_sync") == 0)
-							s->members[k].last_sync = strtoll(f[j].value, NULL, 10);
+							s->members[k].last_sync =
+								strtoll(f[j].value, NULL, 10);
 						else if (strcmp(f[j].name, "policies") == 0)
-							s->members[k].policies = strtol(f[j].value, NULL, 10);
+							s->members[k].policies =
+								strtol(f[j].value, NULL, 10);
 					}
 					store_fields_free(f, nf);
 				}
@@ -325,7 +330,7 @@ void sts_cache_sync_page(struct sts_cache *c)
 		char pushed[24], local[24];
 		snprintf(pushed, sizeof pushed, "%ld", c->resync_count);
 		snprintf(local, sizeof local, "%ld", n);
-		note(c, MXTLS_LOG_INFO, "fleet-resynced", "member", sts_fleet_member(c->fleet), "pushed",
-		     pushed, "local", local, (const char *)NULL);
+		note(c, MXTLS_LOG_INFO, "fleet-resynced", "member", sts_fleet_member(c->fleet),
+		     "pushed", pushed, "local", local, (const char *)NULL);
 	}
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* The cache worker's fleet side: what each request does in Redis after the local file (internal). */
+/* The cache worker's fleet side: what each request does in Redis after the local file (internal).
+ */
 #ifndef MXTLS_STS_CACHE_SYNC_H
 #define MXTLS_STS_CACHE_SYNC_H
 

@@ -16,6 +16,7 @@
 #include <mxtls/result.h>
 #include <mxtls/send.h>
 #include <mxtls/serve.h>
+#include <mxtls/store.h>
 #include <mxtls/sts.h>
 #include <mxtls/sts_fetch.h>
 #include <mxtls/tlsrpt.h>
