@@ -11,6 +11,8 @@ packages=(
   libjansson-dev zlib1g-dev
   # build: mxtls serve's HTTPS server (owner/; Debian's libmicrohttpd is built on GnuTLS)
   libmicrohttpd-dev
+  # build: fleet mode's shared store (store/: the Redis client)
+  libhiredis-dev
   # run time: the DNSSEC root trust anchor, and the system CA store
   dns-root-data ca-certificates
   # tests: certificate tools, network namespaces, the signed test network (tests/net/)
@@ -41,6 +43,9 @@ packages=(
   faketime
   # tests: cli-tlsrpt-html renders `mxtls tlsrpt summary --html` in headless Chromium
   chromium
+  # tests: fleet mode (unit-store, e2e-fleet) start their own redis-server and read it with
+  # redis-cli (both in redis-server's dependencies: redis-tools)
+  redis-server
   # tests: e2e-serve reads the report store of `mxtls serve --reports-path` with the sqlite3
   # shell
   sqlite3
