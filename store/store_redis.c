@@ -156,9 +156,24 @@ bool store_redis_take_reconnected(struct store_redis *r)
 static redisReply *call(struct store_redis *r, int argc, const char **argv, const size_t *len,
 			int *rc)
 {
+	bool reused = r->ctx != NULL;
 	if ((*rc = ready(r)) != MXTLS_OK)
 		return NULL;
 	redisReply *rep = command(r, argc, argv, len);
+	int saved = errno;
+	bool timed_out = rep == NULL && r->ctx->err == REDIS_ERR_IO &&
+			 (saved == EAGAIN || saved == EWOULDBLOCK);
+	if (rep == NULL && reused && !timed_out) {
+		/* The connection was closed under us (EOF, reset: a Redis restart, an idle
+		 * timeout): that says nothing of Redis now, so one new connection and one more try.
+		 * A timeout (EAGAIN from the socket's SO_RCVTIMEO) is not retried: Redis is slow.
+		 */
+		redisFree(r->ctx);
+		r->ctx = NULL;
+		if ((*rc = ready(r)) != MXTLS_OK)
+			return NULL;
+		rep = command(r, argc, argv, len);
+	}
 	if (rep == NULL) {
 		*rc = down(r, argv[0]);
 		return NULL;

@@ -1,0 +1,376 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+# End to end: fleet mode (issue 20).  Three `mxtls policyd` members and the delivery agent share
+# one redis-server (shared-store = redis://127.0.0.1:6390/0) on the test network.
+#
+# Run inside the test network by run-with-dns.sh --tap --smtp (tests/e2e/meson.build); argument:
+# the mxtls binary.  What it proves, in order:
+#   1. member 1 fetches enforce.sts.test's policy; it is in Redis with a TTL from max_age;
+#   2. the policy hosts stop (policy discovery blocked): members 2 and 3, which never fetched it,
+#      answer with it; a policyd outside the fleet answers without it (the control);
+#   3. the delivery agent, outside the policy's reach until now, defers a message for the domain
+#      while an attacker strips STARTTLS from its MX (it would otherwise go out in cleartext);
+#   4. Redis killed: every member keeps answering correctly (latency printed, not asserted);
+#      member 1 learns a new policy meanwhile, into its local file;
+#   5. Redis restarted empty: member 1 re-syncs its file, and member 2 then gets the new policy
+#      with the policy hosts down again;
+#   6. a member killed while it holds a refresh lease: another skips the domain until the lease
+#      expires, then refreshes it.
+# Standard library and redis-cli only.
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from tap import Tap  # noqa: E402
+
+MXTLS = sys.argv[1]
+NETNS = os.environ["MXTLS_TEST_NETNS"]
+WORK = os.environ["MXTLS_TEST_WORKDIR"]
+NET = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "net")
+TMP = tempfile.mkdtemp(prefix="mxtls-e2e-fleet.")
+REDIS_PORT = 6390
+SHARED = "redis://127.0.0.1:%d/0" % REDIS_PORT
+PORTS = {1: 10081, 2: 10082, 3: 10083, "alone": 10084}
+SECURE = {d: "OK secure match=mx1.%s servername=hostname" % d
+          for d in ("enforce.sts.test", "stswild.sts.test", "testing.sts.test")}
+SECURE["stswild.sts.test"] = "OK secure match=mx1.stswild.sts.test servername=hostname"
+t = Tap()
+
+
+def conf(name, shared=True):
+    path = os.path.join(TMP, name + ".conf")
+    with open(path, "w") as f:
+        if shared:
+            f.write("shared-store = %s\n" % SHARED)
+    return path
+
+
+def base(name, shared=True, sts_timeout=3):
+    return [MXTLS, "--config", conf(name, shared), "--unbound-conf",
+            os.environ["MXTLS_TEST_UNBOUND_CONF"], "--ca-file", os.environ["MXTLS_TEST_CA_FILE"],
+            "--state-dir", os.path.join(TMP, name), "--sts-timeout", str(sts_timeout)]
+
+
+def redis_cli(*args):
+    p = subprocess.run(["redis-cli", "-p", str(REDIS_PORT)] + list(args), capture_output=True,
+                       text=True, timeout=10)
+    return p.stdout.strip()
+
+
+class Redis:
+    def __init__(self):
+        self.p = None
+
+    def start(self):
+        self.p = subprocess.Popen(["redis-server", "--port", str(REDIS_PORT), "--bind",
+                                   "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", TMP,
+                                   "--logfile", os.path.join(TMP, "redis.log")],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(100):
+            if redis_cli("PING") == "PONG":
+                return True
+            time.sleep(0.05)
+        return False
+
+    def kill(self):
+        if self.p is not None and self.p.poll() is None:
+            self.p.kill()
+            self.p.wait()
+
+
+class Policyd:
+    """A member: mxtls policyd on 127.0.0.1:PORT, its log kept."""
+
+    def __init__(self, name, port, shared=True):
+        self.lines = []
+        self.cv = threading.Condition()
+        self.port = port
+        # --temp-ttl 1: a TEMP answer is not kept (each question is decided again).
+        self.p = subprocess.Popen(base(name, shared) + ["-v", "policyd", "--listen",
+                                                        "127.0.0.1:%d" % port, "--temp-ttl",
+                                                        "1", "--sts-refresh", "0"],
+                                  stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.PIPE)
+        threading.Thread(target=self._reader, daemon=True).start()
+        self.ready = self.wait_log(r"event=ready ", 10) is not None
+
+    def _reader(self):
+        for raw in self.p.stderr:
+            with self.cv:
+                self.lines.append(raw.decode(errors="replace").rstrip("\n"))
+                self.cv.notify_all()
+
+    def wait_log(self, regex, timeout):
+        rx = re.compile(regex)
+        deadline = time.monotonic() + timeout
+        with self.cv:
+            while True:
+                for ln in self.lines:
+                    if rx.search(ln):
+                        return ln
+                left = deadline - time.monotonic()
+                if left <= 0 or self.p.poll() is not None:
+                    return None
+                self.cv.wait(left)
+
+    def log(self, last=10):
+        with self.cv:
+            return "\n".join(self.lines[-last:])
+
+    def ask(self, domain, timeout=20):
+        """The socketmap answer for domain (str), or None."""
+        with socket.create_connection(("127.0.0.1", self.port), timeout=timeout) as s:
+            payload = ("postfix %s" % domain).encode()
+            s.sendall(b"%d:%s," % (len(payload), payload))
+            buf = b""
+            while True:
+                m = re.match(rb"([0-9]+):", buf)
+                if m and len(buf) > m.end() + int(m.group(1)):
+                    return buf[m.end():m.end() + int(m.group(1))].decode(errors="replace")
+                data = s.recv(4096)
+                if not data:
+                    return None
+                buf += data
+
+    def stop(self):
+        if self.p.poll() is None:
+            self.p.send_signal(signal.SIGTERM)
+            try:
+                self.p.wait(10)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait()
+
+
+def https(up):
+    p = subprocess.run(["bash", os.path.join(NET, "https-up.sh" if up else "https-down.sh"),
+                        NETNS, WORK], capture_output=True, text=True)
+    if p.returncode != 0:
+        raise RuntimeError("https-%s.sh: %s" % ("up" if up else "down", p.stderr[-1000:]))
+
+
+def attack(on, addrs):
+    subprocess.run(["bash", os.path.join(NET, "smtp-attack.sh"), WORK, "on" if on else "off"] +
+                   addrs, check=True, capture_output=True)
+
+
+def received(rcpt):
+    path = os.path.join(os.environ["MXTLS_TEST_SMTP_DIR"], "received.jsonl")
+    if not os.path.exists(path):
+        return []
+    import json
+    with open(path) as f:
+        return [m for m in map(json.loads, filter(str.strip, f)) if rcpt in m["rcpt_to"]]
+
+
+def percentile(xs, p):
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(len(xs) * p / 100))] if xs else float("nan")
+
+
+def hang_listener():
+    """Something on the policy hosts' address that accepts and never answers (a stalled host)."""
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.44.1", 443))
+    s.listen(16)
+    held = []
+
+    def loop():
+        while True:
+            try:
+                c, _ = s.accept()
+            except OSError:
+                return
+            held.append(c)
+    threading.Thread(target=loop, daemon=True).start()
+    return s, held
+
+
+def main():
+    redis = Redis()
+    members = {}
+    try:
+        if not t.ok(redis.start(), "redis-server answers on 127.0.0.1:%d" % REDIS_PORT,
+                    open(os.path.join(TMP, "redis.log")).read() if os.path.exists(
+                        os.path.join(TMP, "redis.log")) else ""):
+            return
+        for n in (1, 2, 3):
+            members[n] = Policyd("m%d" % n, PORTS[n])
+            t.ok(members[n].ready, "member %d (policyd) is ready" % n, members[n].log())
+
+        # 1. Member 1 fetches the policy; Redis holds it, with a TTL from max_age.
+        got = members[1].ask("enforce.sts.test")
+        t.ok(got == SECURE["enforce.sts.test"], "member 1 answers from the policy it fetched",
+             "got %r" % got)
+        ttl = redis_cli("TTL", "mxtls:sts:enforce.sts.test")
+        t.ok(ttl.isdigit() and 0 < int(ttl) <= 86400,
+             "Redis holds the policy with a TTL of at most its max_age (86400)", "TTL %r" % ttl)
+        fields = redis_cli("HGET", "mxtls:sts:enforce.sts.test", "id")
+        t.ok(fields == "20240601T000000", "the shared copy has the TXT record's id",
+             "id %r" % fields)
+
+        # 2. Policy discovery blocked: members that never fetched it still enforce it.
+        https(False)
+        for n in (2, 3):
+            got = members[n].ask("enforce.sts.test")
+            t.ok(got == SECURE["enforce.sts.test"],
+                 "policy hosts down: member %d enforces the policy member 1 fetched" % n,
+                 "got %r\n%s" % (got, members[n].log()))
+            t.ok(members[n].wait_log(r"event=fleet-policy-learned domain=enforce\.sts\.test",
+                                     5) is not None,
+                 "member %d logs that it learnt the policy from the fleet" % n, members[n].log())
+        alone = Policyd("alone", PORTS["alone"], shared=False)
+        got = alone.ask("enforce.sts.test")
+        t.ok(got is not None and got != SECURE["enforce.sts.test"] and "secure" not in got,
+             "control: a policyd outside the fleet, policy hosts down, has no policy to enforce",
+             "got %r" % got)
+        alone.stop()
+
+        # 3. The delivery agent (a fourth member) defers rather than sending in cleartext.
+        attack(True, ["127.0.10.101"])
+        try:
+            rcpt = "fleet-%d@enforce.sts.test" % os.getpid()
+            msg = b"From: a@sender.test\r\nTo: %s\r\nSubject: fleet\r\n\r\nfleet\r\n" % \
+                rcpt.encode()
+            q = base("queue")
+            p = subprocess.run(q + ["sendmail", "-f", "a@sender.test", rcpt], input=msg,
+                               capture_output=True, timeout=60)
+            t.ok(p.returncode == 0, "the delivery agent accepts the message", p.stderr)
+            run = subprocess.run(q + ["-v", "queue", "run", "--once", "--helo", "sender.test"],
+                                 capture_output=True, text=True, timeout=120)
+            t.ok(received(rcpt) == [],
+                 "STARTTLS stripped, policy hosts down: the delivery agent sent nothing "
+                 "(the fleet's enforce policy)", "received %r\n%s" % (received(rcpt),
+                                                                      run.stderr[-2000:]))
+            t.ok(re.search(r"event=queue-deferred .*rcpt=" + re.escape(rcpt), run.stderr)
+                 is not None, "the delivery agent defers it", run.stderr[-2000:])
+        finally:
+            attack(False, ["127.0.10.101"])
+
+        # 4. Redis killed: answers stay correct; latency printed.
+        https(True)
+        redis.kill()
+        lat = []
+        wrong = []
+        for i in range(60):
+            for n in (1, 2, 3):
+                t0 = time.monotonic()
+                got = members[n].ask("enforce.sts.test")
+                lat.append((time.monotonic() - t0) * 1000)
+                if got != SECURE["enforce.sts.test"]:
+                    wrong.append((n, got))
+        t.ok(not wrong, "Redis killed: 180 answers from the three members, all correct",
+             repr(wrong[:5]))
+        t.comment("Redis down: answer latency p50 %.2f ms, p99 %.2f ms, max %.2f ms (180 "
+                  "answers)" % (percentile(lat, 50), percentile(lat, 99), max(lat)))
+        got = members[1].ask("stswild.sts.test")
+        t.ok(got == SECURE["stswild.sts.test"],
+             "Redis down: member 1 fetches a new policy into its own file", "got %r" % got)
+        t.ok(members[1].wait_log(r"event=fleet-unavailable", 5) is not None,
+             "member 1 logs that the shared store is unavailable", members[1].log())
+
+        # 5. Redis back, empty: member 1 re-syncs; member 2 gets the new policy.
+        t.ok(redis.start(), "redis-server restarted (empty: no persistence)")
+        t.ok(redis_cli("EXISTS", "mxtls:sts:stswild.sts.test") == "0",
+             "the restarted Redis does not hold the new policy")
+        # Member 1's next cache access reconnects (a domain it has not answered: the answer
+        # cache would not touch the policy cache).
+        time.sleep(1.1)  # the client's pause after a failure (1 s)
+        members[1].ask("testing.sts.test")
+        resynced = members[1].wait_log(r"event=fleet-resynced ", 10)
+        t.ok(resynced is not None, "member 1 re-syncs its file into the returned Redis",
+             members[1].log())
+        for _ in range(50):
+            if redis_cli("EXISTS", "mxtls:sts:stswild.sts.test") == "1":
+                break
+            time.sleep(0.1)
+        t.ok(redis_cli("EXISTS", "mxtls:sts:stswild.sts.test") == "1",
+             "the policy learnt while Redis was down is in Redis again", members[1].log())
+        https(False)
+        got = members[2].ask("stswild.sts.test")
+        t.ok(got == SECURE["stswild.sts.test"],
+             "policy hosts down: member 2 enforces the policy member 1 learnt during the outage",
+             "got %r\n%s" % (got, members[2].log()))
+
+        # 6. A member killed while it holds a refresh lease.  The policy host stalls, so the
+        # refresh of member 6 hangs holding the lease (sts-timeout 2: lease 6 s); it is killed.
+        for n in (6, 7):
+            p = subprocess.run(base("m%d" % n, sts_timeout=2) + ["sts", "fetch",
+                                                                 "enforce.sts.test"],
+                               capture_output=True, text=True, timeout=30)
+            t.ok("mode: enforce" in p.stdout, "member %d has the policy (from the fleet)" % n,
+                 p.stdout + p.stderr)
+        hang, held = hang_listener()
+        try:
+            m6 = subprocess.Popen(base("m6", sts_timeout=2) + ["-v", "sts", "refresh",
+                                                               "--older-than", "0"],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            lease = ""
+            for _ in range(100):
+                lease = redis_cli("GET", "mxtls:sts-lease:enforce.sts.test")
+                if lease:
+                    break
+                time.sleep(0.02)
+            t.ok("/m6 pid=" in lease,
+                 "member 6 holds the refresh lease while it fetches", "lease %r" % lease)
+            m6.kill()
+            m6.wait()
+            t0 = time.monotonic()
+            p = subprocess.run(base("m7", sts_timeout=2) + ["-v", "sts", "refresh",
+                                                            "--older-than", "0"],
+                               capture_output=True, text=True, timeout=30)
+            t.ok("refreshed: 0" in p.stdout and
+                 "fleet-refresh-skipped domain=enforce.sts.test reason=leased-by-another-member"
+                 in p.stderr,
+                 "member 7 leaves the domain to the lease holder (killed)", p.stdout + p.stderr)
+            pttl = int(redis_cli("PTTL", "mxtls:sts-lease:enforce.sts.test") or -2)
+            t.ok(0 < pttl <= 6000, "the dead member's lease expires by itself (PTTL <= 6 s)",
+                 "PTTL %d" % pttl)
+        finally:
+            hang.shutdown(socket.SHUT_RDWR)  # wakes the accept() of its thread; close frees it
+            hang.close()
+            for c in held:
+                c.close()
+        https(True)
+        time.sleep(pttl / 1000 + 0.2)
+        p = subprocess.run(base("m7", sts_timeout=2) + ["-v", "sts", "refresh", "--older-than",
+                                                        "0"],
+                           capture_output=True, text=True, timeout=30)
+        t.ok("refreshed: 1" in p.stdout and "failed: 0" in p.stdout,
+             "after the lease expired, member 7 refreshes the domain itself (%.1f s after the "
+             "kill)" % (time.monotonic() - t0), p.stdout + p.stderr)
+        st = subprocess.run(base("m7") + ["--json", "store", "status"], capture_output=True,
+                            text=True, timeout=30)
+        import json
+        try:
+            doc = json.loads(st.stdout)
+        except ValueError:
+            doc = {}
+        sh = doc.get("shared", {})
+        names = sorted(m["name"].rsplit("/", 1)[-1] for m in sh.get("members", []))
+        t.ok(st.returncode == 0 and doc.get("backend") == "redis" and sh.get("reachable") is True
+             and sh.get("policies", 0) >= 2 and "m1" in names and "m7" in names,
+             "store status: redis, reachable, the shared policies and the members",
+             st.stdout + st.stderr)
+    finally:
+        for m in members.values():
+            m.stop()
+        redis.kill()
+    return
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except Exception as e:  # a crash is a failed check, with its reason
+        import traceback
+        t.ok(False, "the test ran to its end", traceback.format_exc())
+    sys.exit(t.plan())
