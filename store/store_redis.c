@@ -287,6 +287,54 @@ static char *copy_bytes(const char *s, size_t n)
 	return p;
 }
 
+/* An HGETALL reply as fields: an array of an even number (at most 64) of bulk strings of at
+ * most STORE_REDIS_VALUE_MAX bytes in all.  MXTLS_E_NOTFOUND for the empty array (no such
+ * key); MXTLS_E_SYNTAX with the reason in why for anything else. */
+static int fields_from_reply(const redisReply *rep, struct store_field **fields, size_t *nf,
+			     char *why, size_t whylen)
+{
+	*fields = NULL;
+	*nf = 0;
+	if (rep->type != REDIS_REPLY_ARRAY || rep->elements % 2 != 0 || rep->elements > 64) {
+		snprintf(why, whylen, "HGETALL: not an array of name-value pairs (type %d)",
+			 rep->type);
+		return MXTLS_E_SYNTAX;
+	}
+	if (rep->elements == 0)
+		return MXTLS_E_NOTFOUND;
+	size_t total = 0;
+	for (size_t i = 0; i < rep->elements; i++) {
+		if (rep->element[i]->type != REDIS_REPLY_STRING) {
+			snprintf(why, whylen, "HGETALL: element %zu is not a string", i);
+			return MXTLS_E_SYNTAX;
+		}
+		total += rep->element[i]->len;
+	}
+	if (total > STORE_REDIS_VALUE_MAX) {
+		snprintf(why, whylen, "HGETALL: %zu bytes, more than %d", total,
+			 STORE_REDIS_VALUE_MAX);
+		return MXTLS_E_SYNTAX;
+	}
+	size_t n = rep->elements / 2;
+	struct store_field *f = calloc(n, sizeof *f);
+	if (f == NULL)
+		return MXTLS_E_NOMEM;
+	for (size_t i = 0; i < n; i++) {
+		const redisReply *k = rep->element[2 * i], *v = rep->element[2 * i + 1];
+		f[i].name = copy_bytes(k->str, k->len);
+		f[i].value = copy_bytes(v->str, v->len);
+		f[i].name_len = k->len;
+		f[i].value_len = v->len;
+		if (f[i].name == NULL || f[i].value == NULL) {
+			store_fields_free(f, n);
+			return MXTLS_E_NOMEM;
+		}
+	}
+	*fields = f;
+	*nf = n;
+	return MXTLS_OK;
+}
+
 int store_redis_hgetall(struct store_redis *r, const char *key, struct store_field **fields,
 			size_t *nf)
 {
@@ -297,46 +345,39 @@ int store_redis_hgetall(struct store_redis *r, const char *key, struct store_fie
 	redisReply *rep = call(r, 2, argv, NULL, &rc);
 	if (rep == NULL)
 		return rc;
-	if (rep->type != REDIS_REPLY_ARRAY || rep->elements % 2 != 0 || rep->elements > 64)
-		return wrong_type(r, rep, "HGETALL");
-	if (rep->elements == 0) {
-		freeReplyObject(rep);
-		return MXTLS_E_NOTFOUND;
-	}
-	size_t total = 0;
-	for (size_t i = 0; i < rep->elements; i++) {
-		if (rep->element[i]->type != REDIS_REPLY_STRING)
-			return wrong_type(r, rep, "HGETALL element");
-		total += rep->element[i]->len;
-	}
-	if (total > STORE_REDIS_VALUE_MAX) {
-		set_error(r, "HGETALL %s: %zu bytes, more than %d", key, total,
-			  STORE_REDIS_VALUE_MAX);
-		freeReplyObject(rep);
-		return MXTLS_E_SYNTAX;
-	}
-	size_t n = rep->elements / 2;
-	struct store_field *f = calloc(n, sizeof *f);
-	if (f == NULL) {
-		freeReplyObject(rep);
-		return MXTLS_E_NOMEM;
-	}
-	for (size_t i = 0; i < n; i++) {
-		redisReply *k = rep->element[2 * i], *v = rep->element[2 * i + 1];
-		f[i].name = copy_bytes(k->str, k->len);
-		f[i].value = copy_bytes(v->str, v->len);
-		f[i].name_len = k->len;
-		f[i].value_len = v->len;
-		if (f[i].name == NULL || f[i].value == NULL) {
-			store_fields_free(f, n);
-			freeReplyObject(rep);
-			return MXTLS_E_NOMEM;
-		}
-	}
+	char why[256];
+	rc = fields_from_reply(rep, fields, nf, why, sizeof why);
+	if (rc == MXTLS_E_SYNTAX)
+		set_error(r, "%s: %s", key, why);
 	freeReplyObject(rep);
-	*fields = f;
-	*nf = n;
-	return MXTLS_OK;
+	return rc;
+}
+
+int store_redis_parse_hash(const void *resp, size_t len, struct store_field **fields, size_t *nf,
+			   size_t *used, char *why, size_t whylen)
+{
+	*fields = NULL;
+	*nf = 0;
+	*used = 0;
+	redisReader *rd = redisReaderCreate();
+	if (rd == NULL)
+		return MXTLS_E_NOMEM;
+	void *reply = NULL;
+	int rc;
+	if (redisReaderFeed(rd, resp, len) != REDIS_OK ||
+	    redisReaderGetReply(rd, &reply) != REDIS_OK) {
+		snprintf(why, whylen, "not RESP: %s", rd->errstr);
+		rc = MXTLS_E_SYNTAX;
+	} else if (reply == NULL) {
+		snprintf(why, whylen, "a reply cut short");
+		rc = MXTLS_E_TRUNCATED;
+	} else {
+		rc = fields_from_reply(reply, fields, nf, why, whylen);
+		*used = len - (size_t)(rd->len - rd->pos);
+		freeReplyObject(reply);
+	}
+	redisReaderFree(rd);
+	return rc;
 }
 
 int store_redis_eval_int(struct store_redis *r, const char *script, size_t nkeys,

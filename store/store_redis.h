@@ -74,6 +74,15 @@ int store_redis_ping(struct store_redis *r, long *rtt_us);
 int store_redis_hgetall(struct store_redis *r, const char *key, struct store_field **fields,
 			size_t *nf);
 
+/*
+ * The same check of a reply given as RESP bytes (resp, len; the Redis protocol as a server
+ * sends it, parsed by hiredis's reader): for the fuzzer and the vectors.  *used the bytes the
+ * reply took.  Returns as store_redis_hgetall(), or MXTLS_E_TRUNCATED when the bytes end
+ * inside the reply; the reason of MXTLS_E_SYNTAX in why.
+ */
+int store_redis_parse_hash(const void *resp, size_t len, struct store_field **fields, size_t *nf,
+			   size_t *used, char *why, size_t whylen);
+
 /* EVAL script with keys and binary-safe args; an integer reply in *out. */
 int store_redis_eval_int(struct store_redis *r, const char *script, size_t nkeys,
 			 const char *const *keys, size_t nargs, const char *const *args,
