@@ -3,6 +3,7 @@
 #include "store/store_redis.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,45 @@
  * SO_SNDTIMEO through redisSetTimeout), and after any failure no attempt at all for retry_ms,
  * so a dead or stalled Redis costs one bounded wait per retry_ms, not one per request.
  */
+
+/*
+ * A cap on the elements of one array in a reply, checked before hiredis allocates them.
+ * hiredis 0.14 (Debian 12) allocates an array of the size a reply announces before it reads a
+ * single element ("*666666666" asks for 5 GB; fuzz_stsfleet found it), and has no setting for
+ * it (1.0's maxelements).  Our replies have at most 64 (HGETALL of a policy) or a SCAN page
+ * (COUNT 1000, a little more at times): 4096 refuses nothing valid, and a larger reply is
+ * garbage, a protocol error like any other.
+ */
+#define STORE_REDIS_ELEMENTS_MAX 4096
+
+static redisReplyObjectFunctions capped_functions;
+static void *(*default_create_array)(const redisReadTask *, int);
+static pthread_once_t capped_once = PTHREAD_ONCE_INIT;
+
+static void *capped_create_array(const redisReadTask *task, int elements)
+{
+	if (elements > STORE_REDIS_ELEMENTS_MAX)
+		return NULL; /* the reader reports an error, and its reply is dropped */
+	return default_create_array(task, elements);
+}
+
+/* Copies hiredis's own functions (from a reader made for the purpose) with createArray capped. */
+static void capped_init(void)
+{
+	redisReader *rd = redisReaderCreate();
+	if (rd == NULL || rd->fn == NULL)
+		abort(); /* out of memory at the first connection: nothing sensible is left */
+	capped_functions = *rd->fn;
+	default_create_array = rd->fn->createArray;
+	capped_functions.createArray = capped_create_array;
+	redisReaderFree(rd);
+}
+
+static void cap_reader(redisReader *rd)
+{
+	pthread_once(&capped_once, capped_init);
+	rd->fn = &capped_functions;
+}
 
 struct store_redis {
 	struct store_redis_opts o;
@@ -135,6 +175,7 @@ static int ready(struct store_redis *r)
 		return down(r, "connect");
 	if (redisSetTimeout(r->ctx, tv_ms(r->o.command_ms)) != REDIS_OK)
 		return down(r, "connect");
+	cap_reader(r->ctx->reader);
 	int rc = handshake(r);
 	if (rc != MXTLS_OK)
 		return rc;
@@ -362,11 +403,16 @@ int store_redis_parse_hash(const void *resp, size_t len, struct store_field **fi
 	redisReader *rd = redisReaderCreate();
 	if (rd == NULL)
 		return MXTLS_E_NOMEM;
+	cap_reader(rd);
 	void *reply = NULL;
 	int rc;
 	if (redisReaderFeed(rd, resp, len) != REDIS_OK ||
 	    redisReaderGetReply(rd, &reply) != REDIS_OK) {
-		snprintf(why, whylen, "not RESP: %s", rd->errstr);
+		if (rd->err == REDIS_ERR_OOM)
+			snprintf(why, whylen, "an array of more than %d elements",
+				 STORE_REDIS_ELEMENTS_MAX);
+		else
+			snprintf(why, whylen, "not RESP: %s", rd->errstr);
 		rc = MXTLS_E_SYNTAX;
 	} else if (reply == NULL) {
 		snprintf(why, whylen, "a reply cut short");
