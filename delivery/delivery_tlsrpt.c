@@ -299,17 +299,13 @@ void delivery_tlsrpt_built_clear(struct delivery_tlsrpt_built *b)
 	memset(b, 0, sizeof *b);
 }
 
-int delivery_tlsrpt_build(struct mxtls_ctx *ctx, struct tlsrpt_store *st, int64_t day,
-			  const char *domain, const char *submitter,
-			  struct delivery_tlsrpt_built *b, char *err, size_t errlen)
+int delivery_tlsrpt_build_day(struct mxtls_ctx *ctx, const struct tlsrpt_day *d, int64_t day,
+			      const char *domain, const char *submitter,
+			      struct delivery_tlsrpt_built *b, char *err, size_t errlen)
 {
 	memset(b, 0, sizeof *b);
-	struct tlsrpt_day *d = NULL;
-	int rc = tlsrpt_store_load(st, day, domain, &d, err, errlen);
-	if (rc != MXTLS_OK)
-		return rc;
 	if (d->npolicies == 0)
-		goto out; /* rc MXTLS_OK, b->json NULL: nothing to report */
+		return MXTLS_OK; /* b->json NULL: nothing to report */
 	for (size_t i = 0; i < d->npolicies; i++)
 		b->failures += d->policies[i].failures;
 	struct tlsrpt_report_in in = {
@@ -320,7 +316,7 @@ int delivery_tlsrpt_build(struct mxtls_ctx *ctx, struct tlsrpt_store *st, int64_
 		.policies = d->policies,
 		.npolicies = d->npolicies,
 	};
-	rc = tlsrpt_report_json(&in, &b->json, &b->jlen);
+	int rc = tlsrpt_report_json(&in, &b->json, &b->jlen);
 	if (rc == MXTLS_OK)
 		rc = tlsrpt_report_gzip(b->json, b->jlen, &b->gz, &b->gzlen);
 	if (rc == MXTLS_OK)
@@ -331,7 +327,19 @@ int delivery_tlsrpt_build(struct mxtls_ctx *ctx, struct tlsrpt_store *st, int64_
 		util_errmsg(err, errlen, "report for %s: %s", domain, mxtls_strerror(rc));
 		delivery_tlsrpt_built_clear(b);
 	}
-out:
+	return rc;
+}
+
+int delivery_tlsrpt_build(struct mxtls_ctx *ctx, struct tlsrpt_store *st, int64_t day,
+			  const char *domain, const char *submitter,
+			  struct delivery_tlsrpt_built *b, char *err, size_t errlen)
+{
+	memset(b, 0, sizeof *b);
+	struct tlsrpt_day *d = NULL;
+	int rc = tlsrpt_store_load(st, day, domain, &d, err, errlen);
+	if (rc != MXTLS_OK)
+		return rc;
+	rc = delivery_tlsrpt_build_day(ctx, d, day, domain, submitter, b, err, errlen);
 	tlsrpt_day_free(d);
 	return rc;
 }

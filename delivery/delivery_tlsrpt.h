@@ -57,4 +57,10 @@ int delivery_tlsrpt_build(struct mxtls_ctx *ctx, struct tlsrpt_store *st, int64_
 			  struct delivery_tlsrpt_built *b, char *err, size_t errlen);
 void delivery_tlsrpt_built_clear(struct delivery_tlsrpt_built *b);
 
+/* The same from aggregates already loaded or merged (fleet mode: delivery_tlsrpt_fleet.c). */
+struct tlsrpt_day;
+int delivery_tlsrpt_build_day(struct mxtls_ctx *ctx, const struct tlsrpt_day *d, int64_t day,
+			      const char *domain, const char *submitter,
+			      struct delivery_tlsrpt_built *b, char *err, size_t errlen);
+
 #endif

@@ -331,12 +331,14 @@ static char *copy_bytes(const char *s, size_t n)
 /* An HGETALL reply as fields: an array of an even number (at most 64) of bulk strings of at
  * most STORE_REDIS_VALUE_MAX bytes in all.  MXTLS_E_NOTFOUND for the empty array (no such
  * key); MXTLS_E_SYNTAX with the reason in why for anything else. */
-static int fields_from_reply(const redisReply *rep, struct store_field **fields, size_t *nf,
-			     char *why, size_t whylen)
+static int fields_from_reply_capped(const redisReply *rep, size_t max_pairs, size_t max_bytes,
+				    struct store_field **fields, size_t *nf, char *why,
+				    size_t whylen)
 {
 	*fields = NULL;
 	*nf = 0;
-	if (rep->type != REDIS_REPLY_ARRAY || rep->elements % 2 != 0 || rep->elements > 64) {
+	if (rep->type != REDIS_REPLY_ARRAY || rep->elements % 2 != 0 ||
+	    rep->elements > 2 * max_pairs) {
 		snprintf(why, whylen, "HGETALL: not an array of name-value pairs (type %d)",
 			 rep->type);
 		return MXTLS_E_SYNTAX;
@@ -351,9 +353,8 @@ static int fields_from_reply(const redisReply *rep, struct store_field **fields,
 		}
 		total += rep->element[i]->len;
 	}
-	if (total > STORE_REDIS_VALUE_MAX) {
-		snprintf(why, whylen, "HGETALL: %zu bytes, more than %d", total,
-			 STORE_REDIS_VALUE_MAX);
+	if (total > max_bytes) {
+		snprintf(why, whylen, "HGETALL: %zu bytes, more than %zu", total, max_bytes);
 		return MXTLS_E_SYNTAX;
 	}
 	size_t n = rep->elements / 2;
@@ -374,6 +375,30 @@ static int fields_from_reply(const redisReply *rep, struct store_field **fields,
 	*fields = f;
 	*nf = n;
 	return MXTLS_OK;
+}
+
+static int fields_from_reply(const redisReply *rep, struct store_field **fields, size_t *nf,
+			     char *why, size_t whylen)
+{
+	return fields_from_reply_capped(rep, 32, STORE_REDIS_VALUE_MAX, fields, nf, why, whylen);
+}
+
+int store_redis_hgetall_capped(struct store_redis *r, const char *key, size_t max_pairs,
+			       size_t max_bytes, struct store_field **fields, size_t *nf)
+{
+	*fields = NULL;
+	*nf = 0;
+	const char *argv[] = {"HGETALL", key};
+	int rc;
+	redisReply *rep = call(r, 2, argv, NULL, &rc);
+	if (rep == NULL)
+		return rc;
+	char why[256];
+	rc = fields_from_reply_capped(rep, max_pairs, max_bytes, fields, nf, why, sizeof why);
+	if (rc == MXTLS_E_SYNTAX)
+		set_error(r, "%s: %s", key, why);
+	freeReplyObject(rep);
+	return rc;
 }
 
 int store_redis_hgetall(struct store_redis *r, const char *key, struct store_field **fields,
@@ -580,5 +605,111 @@ int store_redis_scan(struct store_redis *r, const char *pattern, long max, long 
 		*names = list;
 		*nnames = got;
 	}
+	return MXTLS_OK;
+}
+
+int store_redis_smembers(struct store_redis *r, const char *key, size_t max, char ***out,
+			 size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	const char *argv[] = {"SMEMBERS", key};
+	int rc;
+	redisReply *rep = call(r, 2, argv, NULL, &rc);
+	if (rep == NULL)
+		return rc;
+	if (rep->type != REDIS_REPLY_ARRAY || rep->elements > max)
+		return wrong_type(r, rep, "SMEMBERS");
+	char **v = rep->elements > 0 ? calloc(rep->elements, sizeof *v) : NULL;
+	if (rep->elements > 0 && v == NULL) {
+		freeReplyObject(rep);
+		return MXTLS_E_NOMEM;
+	}
+	size_t k = 0;
+	for (size_t i = 0; i < rep->elements; i++) {
+		const redisReply *e = rep->element[i];
+		if (e->type != REDIS_REPLY_STRING || memchr(e->str, '\0', e->len) != NULL) {
+			for (size_t j = 0; j < k; j++)
+				free(v[j]);
+			free(v);
+			return wrong_type(r, rep, "SMEMBERS element");
+		}
+		if ((v[k] = copy_bytes(e->str, e->len)) == NULL) {
+			for (size_t j = 0; j < k; j++)
+				free(v[j]);
+			free(v);
+			freeReplyObject(rep);
+			return MXTLS_E_NOMEM;
+		}
+		k++;
+	}
+	freeReplyObject(rep);
+	*out = v;
+	*n = k;
+	return MXTLS_OK;
+}
+
+int store_redis_sadd_expire(struct store_redis *r, const char *key, const char *member,
+			    long ttl_s)
+{
+	char ttl[24];
+	snprintf(ttl, sizeof ttl, "%ld", ttl_s);
+	const char *sadd[] = {"SADD", key, member};
+	const char *exp[] = {"EXPIRE", key, ttl};
+	int rc;
+	redisReply *rep = call(r, 3, sadd, NULL, &rc);
+	if (rep == NULL)
+		return rc;
+	if (rep->type != REDIS_REPLY_INTEGER)
+		return wrong_type(r, rep, "SADD");
+	freeReplyObject(rep);
+	if ((rep = call(r, 3, exp, NULL, &rc)) == NULL)
+		return rc;
+	if (rep->type != REDIS_REPLY_INTEGER)
+		return wrong_type(r, rep, "EXPIRE");
+	freeReplyObject(rep);
+	return MXTLS_OK;
+}
+
+int store_redis_hset_bytes(struct store_redis *r, const char *key, const char *field,
+			   const char *value, size_t len, long ttl_s)
+{
+	char ttl[24];
+	snprintf(ttl, sizeof ttl, "%ld", ttl_s);
+	const char *hset[] = {"HSET", key, field, value};
+	size_t hlen[] = {4, strlen(key), strlen(field), len};
+	const char *exp[] = {"EXPIRE", key, ttl};
+	int rc;
+	redisReply *rep = call(r, 4, hset, hlen, &rc);
+	if (rep == NULL)
+		return rc;
+	if (rep->type != REDIS_REPLY_INTEGER)
+		return wrong_type(r, rep, "HSET");
+	freeReplyObject(rep);
+	if ((rep = call(r, 3, exp, NULL, &rc)) == NULL)
+		return rc;
+	if (rep->type != REDIS_REPLY_INTEGER)
+		return wrong_type(r, rep, "EXPIRE");
+	freeReplyObject(rep);
+	return MXTLS_OK;
+}
+
+int store_redis_get(struct store_redis *r, const char *key, char *buf, size_t cap)
+{
+	const char *argv[] = {"GET", key};
+	int rc;
+	redisReply *rep = call(r, 2, argv, NULL, &rc);
+	if (rep == NULL)
+		return rc;
+	if (rep->type == REDIS_REPLY_NIL) {
+		freeReplyObject(rep);
+		return MXTLS_E_NOTFOUND;
+	}
+	if (rep->type != REDIS_REPLY_STRING || rep->len >= cap ||
+	    memchr(rep->str, '\0', rep->len) != NULL)
+		return wrong_type(r, rep, "GET");
+	memcpy(buf, rep->str, rep->len);
+	buf[rep->len] = '\0';
+	freeReplyObject(rep);
 	return MXTLS_OK;
 }
