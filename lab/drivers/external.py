@@ -74,8 +74,8 @@ def _notice(rec):
             if part.get_content_type() == "message/delivery-status":
                 for group in part.get_payload()[1:]:  # the first is per message
                     actions.append((group.get("Action") or "").strip().lower())
-                    detail += [str(group.get(h)).strip() for h in ("Status", "Diagnostic-Code")
-                               if group.get(h)]
+                    detail += [" ".join(str(group.get(h)).split())  # unfolded
+                               for h in ("Status", "Diagnostic-Code") if group.get(h)]
     text = "; ".join(detail) or str(msg.get("Subject", ""))
     if actions and all(a == "delayed" for a in actions):
         return "deferred", "a delay notice (DSN Action: delayed): " + text
