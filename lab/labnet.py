@@ -242,6 +242,10 @@ def down(net, quiet=False):
         shutil.rmtree(workdir, ignore_errors=True)
     shutil.rmtree(ETC_NETNS, ignore_errors=True)
     shutil.rmtree(RUN_DIR, ignore_errors=True)
+    try:
+        os.rmdir(os.path.dirname(RUN_DIR))  # /run/mxtls-lab, when no other network is up
+    except OSError:
+        pass
     left = [p for p in inside + ([keeper] if keeper else []) if _alive(p)]
     if not quiet:
         print("mxtls-lab: removed the lab network %s (%d processes were inside)%s"
