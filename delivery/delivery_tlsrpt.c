@@ -249,8 +249,8 @@ void mxtls_tlsrpt_paths_free(char **paths, size_t npaths)
 
 /* Writes (data, len) to dir/name through a temporary file and rename(): a reader sees the
  * whole report or none. */
-static int write_file(const char *dir, const char *name, const void *data, size_t len,
-		      char **path_out, char *err, size_t errlen)
+int delivery_tlsrpt_write_file(const char *dir, const char *name, const void *data, size_t len,
+			       char **path_out, char *err, size_t errlen)
 {
 	char path[4096], tmp[4200];
 	if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, name) >= sizeof path) {
@@ -288,6 +288,8 @@ static int write_file(const char *dir, const char *name, const void *data, size_
 		unlink(tmp);
 		return MXTLS_E_IO;
 	}
+	if (path_out == NULL)
+		return MXTLS_OK;
 	*path_out = strdup(path);
 	return *path_out != NULL ? MXTLS_OK : MXTLS_E_NOMEM;
 }
@@ -358,7 +360,7 @@ static int report_one(struct mxtls_ctx *ctx, struct tlsrpt_store *st, int64_t da
 		util_errmsg(err, errlen, "%s: %s", dir, strerror(errno));
 		rc = MXTLS_E_IO;
 	} else {
-		rc = write_file(dir, b.name, b.gz, b.gzlen, path, err, errlen);
+		rc = delivery_tlsrpt_write_file(dir, b.name, b.gz, b.gzlen, path, err, errlen);
 	}
 	delivery_tlsrpt_built_clear(&b);
 	return rc;

@@ -17,6 +17,7 @@
  *   mxtls:tlsrpt-exported:DAY    set of the members that gave their whole DAY
  *   mxtls:tlsrpt-members         hash MEMBER -> Unix time of its last send run (who reports)
  *   mxtls:tlsrpt-sender:DAY:DOMAIN  the member that sends the fleet's report (SET NX)
+ *   mxtls:tlsrpt-epoch           when this Redis began to hold the above (Unix time)
  */
 #define TLSRPT_FLEET_KEEP (14 * 86400)
 /* A member silent this long no longer holds up the fleet's reports. */
