@@ -649,21 +649,15 @@ int store_redis_smembers(struct store_redis *r, const char *key, size_t max, cha
 	return MXTLS_OK;
 }
 
-int store_redis_sadd_expire(struct store_redis *r, const char *key, const char *member,
-			    long ttl_s)
+/* EXPIRE key ttl_s, after a write to key. */
+static int expire(struct store_redis *r, const char *key, long ttl_s)
 {
 	char ttl[24];
 	snprintf(ttl, sizeof ttl, "%ld", ttl_s);
-	const char *sadd[] = {"SADD", key, member};
-	const char *exp[] = {"EXPIRE", key, ttl};
+	const char *argv[] = {"EXPIRE", key, ttl};
 	int rc;
-	redisReply *rep = call(r, 3, sadd, NULL, &rc);
+	redisReply *rep = call(r, 3, argv, NULL, &rc);
 	if (rep == NULL)
-		return rc;
-	if (rep->type != REDIS_REPLY_INTEGER)
-		return wrong_type(r, rep, "SADD");
-	freeReplyObject(rep);
-	if ((rep = call(r, 3, exp, NULL, &rc)) == NULL)
 		return rc;
 	if (rep->type != REDIS_REPLY_INTEGER)
 		return wrong_type(r, rep, "EXPIRE");
@@ -671,27 +665,33 @@ int store_redis_sadd_expire(struct store_redis *r, const char *key, const char *
 	return MXTLS_OK;
 }
 
-int store_redis_hset_bytes(struct store_redis *r, const char *key, const char *field,
-			   const char *value, size_t len, long ttl_s)
+/* One command whose reply is an integer (SADD, HSET), then EXPIRE on its key (argv[1]). */
+static int integer_then_expire(struct store_redis *r, int argc, const char **argv,
+			       const size_t *len, long ttl_s)
 {
-	char ttl[24];
-	snprintf(ttl, sizeof ttl, "%ld", ttl_s);
-	const char *hset[] = {"HSET", key, field, value};
-	size_t hlen[] = {4, strlen(key), strlen(field), len};
-	const char *exp[] = {"EXPIRE", key, ttl};
 	int rc;
-	redisReply *rep = call(r, 4, hset, hlen, &rc);
+	redisReply *rep = call(r, argc, argv, len, &rc);
 	if (rep == NULL)
 		return rc;
 	if (rep->type != REDIS_REPLY_INTEGER)
-		return wrong_type(r, rep, "HSET");
+		return wrong_type(r, rep, argv[0]);
 	freeReplyObject(rep);
-	if ((rep = call(r, 3, exp, NULL, &rc)) == NULL)
-		return rc;
-	if (rep->type != REDIS_REPLY_INTEGER)
-		return wrong_type(r, rep, "EXPIRE");
-	freeReplyObject(rep);
-	return MXTLS_OK;
+	return expire(r, argv[1], ttl_s);
+}
+
+int store_redis_sadd_expire(struct store_redis *r, const char *key, const char *member,
+			    long ttl_s)
+{
+	const char *argv[] = {"SADD", key, member};
+	return integer_then_expire(r, 3, argv, NULL, ttl_s);
+}
+
+int store_redis_hset_bytes(struct store_redis *r, const char *key, const char *field,
+			   const char *value, size_t len, long ttl_s)
+{
+	const char *argv[] = {"HSET", key, field, value};
+	size_t lens[] = {4, strlen(key), strlen(field), len};
+	return integer_then_expire(r, 4, argv, lens, ttl_s);
 }
 
 int store_redis_get(struct store_redis *r, const char *key, char *buf, size_t cap)

@@ -18,6 +18,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from redis_server import RedisServer  # noqa: E402
 from tap import Tap  # noqa: E402
 
 MXTLS = sys.argv[1]
@@ -53,31 +54,6 @@ def run(args, later=None, timeout=120, stdin=None):
         args = ["faketime", "-f", "+%ds" % (at - int(time.time()))] + args
     return subprocess.run(args, capture_output=True, text=stdin is None, timeout=timeout,
                           env=env, input=stdin)
-
-
-def redis_cli(*args):
-    return subprocess.run(["redis-cli", "-p", str(REDIS_PORT)] + list(args),
-                          capture_output=True, text=True, timeout=10).stdout.strip()
-
-
-class Redis:
-    def __init__(self):
-        self.p = None
-
-    def start(self):
-        self.p = subprocess.Popen(["redis-server", "--port", str(REDIS_PORT), "--bind",
-                                   "127.0.0.1", "--save", "", "--appendonly", "no", "--dir",
-                                   TMP, "--logfile", os.path.join(TMP, "redis.log")])
-        for _ in range(100):
-            if redis_cli("PING") == "PONG":
-                return True
-            time.sleep(0.05)
-        return False
-
-    def kill(self):
-        if self.p is not None and self.p.poll() is None:
-            self.p.kill()
-            self.p.wait()
 
 
 def send(member):
@@ -127,7 +103,8 @@ AFTER_DEADLINE = "after deadline"
 def main():
     with open(os.path.join(RPT_DIR, "control"), "w") as f:
         f.write("/ok 200\n")
-    redis = Redis()
+    redis = RedisServer(REDIS_PORT, TMP)
+    redis_cli = redis.cli
     try:
         t.ok(redis.start(), "redis-server answers")
         # This Redis has held the fleet's state since before the day began (an hour before
