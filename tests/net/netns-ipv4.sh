@@ -20,10 +20,10 @@ die() {
     exit 1
 }
 
-(($# == 2)) && [[ $1 == up || $1 == down ]] || {
+if (($# != 2)) || [[ $1 != up && $1 != down ]]; then
     printf 'usage: %s up|down NETNS\n' "$prog" >&2
     exit 2
-}
+fi
 action=$1 netns=$2
 [[ -e /run/netns/$netns ]] || die "no such network namespace: $netns"
 
