@@ -85,7 +85,12 @@ def describe(env, relay):
                        capture_output=True, text=True, timeout=60)
     if p.returncode != 0:
         raise RuntimeError("smtpd -n: " + (p.stdout + p.stderr).strip()[-500:])
-    return {"version": "OpenSMTPD %s" % package_version(CACHE_NAME, "opensmtpd"),
+    # "version: OpenSMTPD 6.8.0p2" is the first line of its usage (-h)
+    h = subprocess.run(_argv(env, ["/usr/sbin/smtpd", "-h"]), capture_output=True, text=True,
+                       timeout=60)
+    first = ((h.stdout + h.stderr).splitlines() or ["?"])[0]
+    version = first.split("version: ", 1)[-1].strip()
+    return {"version": "%s (Debian %s)" % (version, package_version(CACHE_NAME, "opensmtpd")),
             "config": "Debian's smtpd.conf, action \"relay\" %s; lab CA as "
                       "/etc/ssl/certs/ca-certificates.crt; no DANE, no MTA-STS" % relay}
 

@@ -41,10 +41,10 @@ def unpack(name, packages):
         p = subprocess.run(["apt-get", "download"] + packages, cwd=tmp, capture_output=True,
                            text=True, timeout=600)
         if p.returncode != 0:
-            raise RuntimeError(
-                "cannot download %s from Debian's mirror (apt-get download: %s), and there "
-                "is no unpacked copy in %s" % (" ".join(packages),
-                                                p.stderr.strip().splitlines()[-1:], top))
+            why = (p.stderr.strip().splitlines() or ["?"])[-1]
+            raise RuntimeError("cannot download %s from Debian's mirror (apt-get download: %s), "
+                               "and there is no unpacked copy in %s"
+                               % (" ".join(packages), why, top))
         versions = []
         for deb in sorted(f for f in os.listdir(tmp) if f.endswith(".deb")):
             subprocess.run(["dpkg-deb", "-x", deb, "root"], cwd=tmp, check=True)
