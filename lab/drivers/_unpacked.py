@@ -7,6 +7,7 @@ run the MTA from its unpacked packages: `apt-get download` of the .debs into a c
 of each into one tree, once (the first run needs Debian's mirror; later runs need nothing).
 The driver's prepare() does it: mxtls-lab calls prepare() before it brings up the lab network,
 from which nothing can reach the mirror.
+
 The MTA then runs in a private mount namespace (inside the lab's network namespace) where
 overlays put the unpacked tree and the driver's own /etc files (configuration, passwd and group
 with the MTA's system users, the lab's resolv.conf) at the paths compiled into the MTA (the
