@@ -315,7 +315,7 @@ M=127.0.10
 printf '# bring-up made no SMTP connection\n'
 check "connections.jsonl is empty after bring-up" 0 "$(wc -l <"$connections")"
 check "received.jsonl is empty after bring-up" 0 "$(wc -l <"$received")"
-check "receivers.conf has 45 listeners" 45 "$(grep -cv '^#' "$smtpdir/receivers.conf")"
+check "receivers.conf has 48 listeners" 48 "$(grep -cv '^#' "$smtpdir/receivers.conf")"
 
 # ======================================================================== mail.test. (DANE)
 printf '# dane-ee: self-signed, TLSA 3 1 1 matches\n'
@@ -603,7 +603,7 @@ check "attack off: STARTTLS is back" "$(ehlo_lines $h STARTTLS)" "$(dialog $S.1 
 swaks_run $S.1 --tls --tls-sni $h --to postmaster@dane-ee.mail.test
 delivered "attack off: delivery over TLS again" $h $S.1 spool true "\"$h\"" '["postmaster@dane-ee.mail.test"]'
 attack on all
-check "attack on all: one flag per listener" 45 "$(find "$smtpdir/attack" -type f | wc -l)"
+check "attack on all: one flag per listener" 48 "$(find "$smtpdir/attack" -type f | wc -l)"
 attack off all
 check "attack off all: no flags" 0 "$(find "$smtpdir/attack" -type f | wc -l)"
 attack on 127.0.99.99 2>/dev/null
