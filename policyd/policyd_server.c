@@ -249,6 +249,11 @@ static void on_decided(void *arg, struct mxtls_decision *d, int err)
 			ttl = o->min_ttl;
 		if (ttl > (int64_t)o->max_ttl)
 			ttl = o->max_ttl;
+		/* --min-ttl never keeps an answer past its MTA-STS policy's max_age (RFC 8461
+		 * §5.1; the lab's sts-max-age scenario found it did). */
+		int64_t limit = mxtls_decision_ttl_limit(d);
+		if (ttl > limit)
+			ttl = limit;
 	}
 	if (strncmp(payload, "TEMP ", 5) == 0)
 		s->stats.temp++;

@@ -23,6 +23,7 @@ struct mxtls_decision {
 	struct decision *d;
 	struct mxtls_sts_policy sts; /* the discovery, moved out of d->sts */
 	char (*addr_text)[INET6_ADDRSTRLEN]; /* per host, HOST_DANE_ADDRS_MAX each */
+	int64_t decided_at; /* the context's clock when the decision ended (mxtls_decision_ttl) */
 };
 
 struct mxtls_decide_op {
@@ -63,6 +64,8 @@ static void on_decided(void *arg, struct decision *d)
 	struct mxtls_decision *md = d != NULL ? wrap(d) : NULL;
 	if (md == NULL)
 		decision_free(d);
+	else
+		md->decided_at = mxtls_ctx_now(op->ctx);
 	op->cb(op->arg, md, md != NULL ? MXTLS_OK : MXTLS_E_NOMEM);
 	free(op);
 }
@@ -334,7 +337,20 @@ int64_t mxtls_decision_ttl(const struct mxtls_decision *md)
 	/* A new _mta-sts id must be noticed when the TXT record's TTL runs out. */
 	if (md->sts.r.txt_answered && md->sts.r.txt_ttl < ttl)
 		ttl = md->sts.r.txt_ttl;
-	return ttl;
+	int64_t limit = mxtls_decision_ttl_limit(md);
+	return (int64_t)ttl < limit ? (int64_t)ttl : limit;
+}
+
+int64_t mxtls_decision_ttl_limit(const struct mxtls_decision *md)
+{
+	/* RFC 8461 §5.1: a policy is not used past its max_age, so neither is a decision that
+	 * rests on it (even where a caller keeps answers a minimum time). */
+	if (md == NULL || md->d->mode == MODE_TEMPFAIL)
+		return 0;
+	if (md->sts.r.source == STS_SOURCE_NONE || md->sts.r.policy.expires_at <= 0)
+		return INT64_MAX;
+	int64_t left = md->sts.r.policy.expires_at - md->decided_at;
+	return left > 1 ? left : 1;
 }
 
 int mxtls_decision_verify(struct mxtls_ctx *ctx, const struct mxtls_decision *md, size_t i,

@@ -113,8 +113,14 @@ MXTLS_API const char *mxtls_decision_tlsrpt_state(const struct mxtls_decision *d
 MXTLS_API const char *mxtls_decision_tlsrpt(const struct mxtls_decision *d);
 
 /* How long d may be reused, in seconds: the smallest TTL of the DNS answers it rests on (MX,
- * addresses, TLSA, the _mta-sts TXT record).  0 for "tempfail": do not reuse it. */
+ * addresses, TLSA, the _mta-sts TXT record), and never past the MTA-STS policy's max_age
+ * (mxtls_decision_ttl_limit()).  0 for "tempfail": do not reuse it. */
 MXTLS_API int64_t mxtls_decision_ttl(const struct mxtls_decision *d);
+
+/* The longest d may be reused whatever a caller's minimum: the seconds left of the MTA-STS
+ * policy it rests on (RFC 8461 §5.1: not used past max_age; at least 1), INT64_MAX without
+ * one, 0 for "tempfail". */
+MXTLS_API int64_t mxtls_decision_ttl_limit(const struct mxtls_decision *d);
 
 /*
  * The verify step for an MTA with its own SMTP client: checks the chain a server presented
