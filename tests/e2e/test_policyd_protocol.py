@@ -846,6 +846,21 @@ def part_sts_refresh(port):
     check(d.stop() == 0, "--sts-refresh daemon: exit 0")
 
 
+def part_max_age(port):
+    """RFC 8461 §5.1: an answer is not kept past the max_age of the policy it rests on, even
+    where --min-ttl (default 10 s) would keep it longer.  maxage.sts.test's policy has max_age
+    2 (tests/net/https-up.sh) and a TXT TTL of 1 s."""
+    d = Daemon("maxage", ["-v", "--listen", "127.0.0.1:%d" % port])
+    start = d.mark()
+    got = ask(("127.0.0.1", port), "maxage.sts.test")
+    line = d.wait_log(r"event=decided domain=maxage\.sts\.test .*ttl=", 5, start)
+    m = re.search(r" ttl=([0-9]+)", line or "")
+    check(got == secure("mx1.maxage.sts.test") and m is not None and 1 <= int(m.group(1)) <= 2,
+          "a policy with max_age 2: the answer is kept at most 2 s despite --min-ttl 10",
+          "got %r\n%s" % (got, d.log(start)))
+    check(d.stop() == 0, "max_age daemon: exit 0")
+
+
 # ---------------------------------------------------------------- 6. signals, tlsrpt, reload
 
 def part_tlsrpt(port):
@@ -1101,6 +1116,7 @@ def main():
         part_usage(10030)
         part_maxconn(10031)
         part_sts_refresh(10032)
+        part_max_age(10033)
     finally:
         for d in ALL_DAEMONS:
             d.kill()
