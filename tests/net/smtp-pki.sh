@@ -107,9 +107,21 @@ sha256() {
     printf '%s' "${d%% *}"
 }
 
+# sha512 < DATA: lowercase hex digest
+sha512() {
+    local d
+    d=$(sha512sum) || die "sha512sum failed"
+    printf '%s' "${d%% *}"
+}
+
 # spki_sha256 KEYFILE: SHA-256 of the DER SubjectPublicKeyInfo of the key
 spki_sha256() {
     certtool --pubkey-info --load-privkey "$1" --outder 2>>"$log" | sha256
+}
+
+# spki_sha512 KEYFILE: SHA-512 of the DER SubjectPublicKeyInfo of the key
+spki_sha512() {
+    certtool --pubkey-info --load-privkey "$1" --outder 2>>"$log" | sha512
 }
 
 # cert_sha256 CERTFILE: SHA-256 of the DER encoding of the (first) certificate in the file
@@ -148,11 +160,15 @@ while read -r host addr behaviour cert tlsa extra; do
     self | self-expired | web | web:?* | dane | dane:?* | -) ;;
     *) die "$hosts_conf: $host: unknown certificate kind '$cert'" ;;
     esac
-    case $tlsa in
-    311 | 111) [[ $cert != - ]] || die "$hosts_conf: $host: TLSA $tlsa needs a certificate" ;;
-    311-other | 201-ca | -) ;;
-    *) die "$hosts_conf: $host: unknown TLSA kind '$tlsa'" ;;
-    esac
+    # TLSA is one kind or several joined by commas (an RRset of several records).
+    [[ $tlsa == - || $tlsa != *-,* && $tlsa != *,-* ]] || die "$hosts_conf: $host: '-' in a TLSA list"
+    for kind in ${tlsa//,/ }; do
+        case $kind in
+        311 | 312 | 111) [[ $cert != - ]] || die "$hosts_conf: $host: TLSA $kind needs a certificate" ;;
+        311-other | 313-other | 201-ca | -) ;;
+        *) die "$hosts_conf: $host: unknown TLSA kind '$kind'" ;;
+        esac
+    done
     if [[ $tlsa != - ]]; then
         zone_of "$host" >/dev/null || die "$hosts_conf: $host: no zone template encloses it"
     fi
@@ -237,21 +253,26 @@ mkdir -p "$workdir/zones.d"
 declare -A header_done=()
 for row in "${rows[@]}"; do
     read -r host cert tlsa <<<"$row"
-    case $tlsa in
-    -) continue ;;
-    311) rr="3 1 1 $(spki_sha256 "$out/$host.key")" ;;
-    111) rr="1 1 1 $(spki_sha256 "$out/$host.key")" ;;
-    311-other) rr="3 1 1 $(spki_sha256 "$out/other.key")" ;;
-    201-ca) rr="2 0 1 $(cert_sha256 "$pki/dane-ca.pem")" ;;
-    esac
-    [[ $rr =~ [0-9a-f]{64}$ ]] || die "$host: could not compute the TLSA digest"
+    [[ $tlsa == - ]] && continue
     zone=$(zone_of "$host")
     zfile=$workdir/zones.d/$zone.zone
     if [[ -z ${header_done[$zone]:-} ]]; then
         printf '\n; ---- TLSA records of the SMTP receivers (tests/net/smtp-pki.sh)\n' >>"$zfile"
         header_done[$zone]=1
     fi
-    printf '_25._tcp.%s. 300 IN TLSA %s\n' "$host" "$rr" >>"$zfile"
+    for kind in ${tlsa//,/ }; do
+        case $kind in
+        311) rr="3 1 1 $(spki_sha256 "$out/$host.key")" ;;
+        312) rr="3 1 2 $(spki_sha512 "$out/$host.key")" ;;
+        111) rr="1 1 1 $(spki_sha256 "$out/$host.key")" ;;
+        311-other) rr="3 1 1 $(spki_sha256 "$out/other.key")" ;;
+        # Matching type 3 is unassigned (RFC 6698 §7.4): a verifier cannot use the record.
+        313-other) rr="3 1 3 $(spki_sha256 "$out/other.key")" ;;
+        201-ca) rr="2 0 1 $(cert_sha256 "$pki/dane-ca.pem")" ;;
+        esac
+        [[ $rr =~ [0-9a-f]{64}$ ]] || die "$host: could not compute the TLSA digest"
+        printf '_25._tcp.%s. 300 IN TLSA %s\n' "$host" "$rr" >>"$zfile"
+    done
 done
 
 printf '%s: %d SMTP server certificates in %s, TLSA records in %s\n' \

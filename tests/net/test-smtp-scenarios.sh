@@ -135,7 +135,9 @@ dns_has() {
 
 # ---------------------------------------------------------------- certificates
 hex() { sha256sum | cut -d' ' -f1 | tr a-f A-F; }
+hex512() { sha512sum | cut -d' ' -f1 | tr a-f A-F; }
 spki_of_cert() { openssl x509 -in "$1" -noout -pubkey | openssl pkey -pubin -outform DER | hex; }
+spki512_of_cert() { openssl x509 -in "$1" -noout -pubkey | openssl pkey -pubin -outform DER | hex512; }
 spki_of_key() { openssl pkey -in "$1" -pubout -outform DER | hex; }
 der_of_cert() { openssl x509 -in "$1" -outform DER | hex; }
 san_of() { openssl x509 -in "$1" -noout -ext subjectAltName 2>&1 | tail -n +2 | tr -d ' '; }
@@ -315,7 +317,7 @@ M=127.0.10
 printf '# bring-up made no SMTP connection\n'
 check "connections.jsonl is empty after bring-up" 0 "$(wc -l <"$connections")"
 check "received.jsonl is empty after bring-up" 0 "$(wc -l <"$received")"
-check "receivers.conf has 48 listeners" 48 "$(grep -cv '^#' "$smtpdir/receivers.conf")"
+check "receivers.conf has 52 listeners" 52 "$(grep -cv '^#' "$smtpdir/receivers.conf")"
 
 # ======================================================================== mail.test. (DANE)
 printf '# dane-ee: self-signed, TLSA 3 1 1 matches\n'
@@ -437,6 +439,29 @@ dns_is "implicit: no MX" MX implicit.mail.test "implicit.mail.test has no mail h
 starttls_host implicit.mail.test implicit.mail.test $S.15 "$SEC" self implicit.mail.test
 tlsa_is implicit.mail.test "$SEC" "3 1 1 $(spki_of_cert "$tmp/implicit.mail.test.1.pem")"
 
+printf '# dane-agility: TLSA 3 1 2 matches, 3 1 1 of another key does not (RFC 7671 §9)\n'
+dns_is "dane-agility: MX" MX dane-agility.mail.test \
+    "dane-agility.mail.test mail is handled by 10 mx1.dane-agility.mail.test. $SEC"
+starttls_host dane-agility.mail.test mx1.dane-agility.mail.test $S.16 "$SEC" self \
+    mx1.dane-agility.mail.test
+tlsa_is mx1.dane-agility.mail.test "$SEC" \
+    "3 1 2 $(spki512_of_cert "$tmp/mx1.dane-agility.mail.test.1.pem")" "3 1 1 $other"
+mismatch mx1.dane-agility.mail.test
+
+printf '# dane-mtype: TLSA 3 1 1 matches, beside 3 1 3 (unassigned matching type)\n'
+dns_is "dane-mtype: MX" MX dane-mtype.mail.test \
+    "dane-mtype.mail.test mail is handled by 10 mx1.dane-mtype.mail.test. $SEC"
+starttls_host dane-mtype.mail.test mx1.dane-mtype.mail.test $S.17 "$SEC" self mx1.dane-mtype.mail.test
+tlsa_is mx1.dane-mtype.mail.test "$SEC" \
+    "3 1 1 $(spki_of_cert "$tmp/mx1.dane-mtype.mail.test.1.pem")" "3 1 3 $other"
+
+printf '# tlsabogus: secure MX and address, the TLSA lookup is bogus\n'
+dns_is "tlsabogus: MX" MX tlsabogus.mail.test \
+    "tlsabogus.mail.test mail is handled by 10 mx1.tlsabogus.mail.test. $SEC"
+dns_has "mx1.tlsabogus: TLSA lookup is bogus" TLSA _25._tcp.mx1.tlsabogus.mail.test \
+    "(BOGUS (security failure))" "no keys have a DS"
+starttls_host tlsabogus.mail.test mx1.tlsabogus.mail.test $S.18 "$SEC" self mx1.tlsabogus.mail.test
+
 printf '# nx: the domain does not exist\n'
 dns_is "nx.mail.test: MX" MX nx.mail.test "Host nx.mail.test not found: 3(NXDOMAIN). $SEC"
 dns_is "nx.mail.test: A" A nx.mail.test "Host nx.mail.test not found: 3(NXDOMAIN). $SEC"
@@ -451,6 +476,11 @@ mismatch mx1.plain.test
 dns_is "notls.plain.test: MX" MX notls.plain.test \
     "notls.plain.test mail is handled by 10 mx1.notls.plain.test. $INS"
 notls_host notls.plain.test mx1.notls.plain.test $S.21 "$INS"
+
+# ======================================================================== insecure.test. (unsigned)
+printf '# mxinsecure.test: secure MX, its host mx1.insecure.test is in an unsigned zone\n'
+dns_is "mxinsecure.test: MX" MX mxinsecure.test "mxinsecure.test mail is handled by 10 mx1.insecure.test. $SEC"
+starttls_host mxinsecure.test mx1.insecure.test 127.0.10.30 "$INS" self mx1.insecure.test
 
 # ======================================================================== sts.test. (MTA-STS)
 TXT='has TXT record "v=STSv1; id=20240601T000000;"'
@@ -603,7 +633,7 @@ check "attack off: STARTTLS is back" "$(ehlo_lines $h STARTTLS)" "$(dialog $S.1 
 swaks_run $S.1 --tls --tls-sni $h --to postmaster@dane-ee.mail.test
 delivered "attack off: delivery over TLS again" $h $S.1 spool true "\"$h\"" '["postmaster@dane-ee.mail.test"]'
 attack on all
-check "attack on all: one flag per listener" 48 "$(find "$smtpdir/attack" -type f | wc -l)"
+check "attack on all: one flag per listener" 52 "$(find "$smtpdir/attack" -type f | wc -l)"
 attack off all
 check "attack off all: no flags" 0 "$(find "$smtpdir/attack" -type f | wc -l)"
 attack on 127.0.99.99 2>/dev/null
