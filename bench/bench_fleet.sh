@@ -402,17 +402,17 @@ if ((na > 0)); then
             if (!(l in seen)) { seen[l] = 1; labels[++nl] = l }
             if (!(c in cs)) { cs[c] = 1; cl[++nc] = c }
             rate[l, c] = f["rate"]; p50[l, c] = f["p50_us"]; p99[l, c] = f["p99_us"]
-            cpu[l, c] = f["srv_cpu_us"]; oth[l, c] = f["max_other_cpu_pct"]
+            cpu[l, c] = f["srv_cpu_us"]; oth[l, c] = f["max_other_cpu_pct"]; spr[l, c] = f["spread"]
         }
         /^run / { for (i = 2; i <= NF; i++) { split($i, kv, "="); g[kv[1]] = kv[2] } udp[g["label"]] += g["udp"] }
         function us(v) { return v < 1000 ? sprintf("%.0f us", v) : sprintf("%.2f ms", v / 1000) }
         END {
-            printf "%-5s %-12s %9s %9s %9s %7s %9s %6s\n", "conns", "server", "answers/s", "p50", "p99", "cpu/ans", "vs local", "other"
+            printf "%-5s %-12s %9s %7s %9s %9s %7s %9s %6s\n", "conns", "server", "answers/s", "spread", "p50", "p99", "cpu/ans", "vs local", "other"
             for (k = 1; k <= nc; k++) for (j = 1; j <= nl; j++) {
                 l = labels[j]; c = cl[k]
-                printf "%-5s %-12s %9.0f %9s %9s %4.1f us %9.2f %5.0f%%\n", c, l, rate[l, c], us(p50[l, c]), us(p99[l, c]), cpu[l, c], (rate[labels[1], c] > 0 ? rate[l, c] / rate[labels[1], c] : 0), oth[l, c]
+                printf "%-5s %-12s %9.0f %6.0f%% %9s %9s %4.1f us %9.2f %5.0f%%\n", c, l, rate[l, c], spr[l, c] * 100, us(p50[l, c]), us(p99[l, c]), cpu[l, c], (rate[labels[1], c] > 0 ? rate[l, c] / rate[labels[1], c] : 0), oth[l, c]
             }
-            printf "(median round; vs local = answers/s / mxtls-local'"'"'s; cpu/ans = the server'"'"'s CPU per answer; other = the most CPU other processes took in a round, %% of one core)\n"
+            printf "(median round; spread = (max - min) / median of the rounds'"'"' answers/s; vs local = answers/s / mxtls-local'"'"'s; cpu/ans = the server'"'"'s CPU per answer; other = the most CPU other processes took in a round, %% of one core)\n"
             printf "UDP datagrams (DNS) during the rounds:"
             for (j = 1; j <= nl; j++) printf " %s %d", labels[j], udp[labels[j]]
             printf "\n"
@@ -491,7 +491,7 @@ pass() {
     done
     local fe=$(($(fetches) - f0))
     printf '%-8s %-38s %8s %8s %9s %8s %10s %6s %6s\n' "$backend" "$label" "$ans" \
-        "$(since "$t0" "$t1")" "$(awk -v a="$ans" -v s="$(since "$t0" "$t1")" 'BEGIN { printf "%.0f", s > 0 ? a / s : 0 }')" \
+        "$(since "$t0" "$t1")" "$(awk -v a="$ans" -v s="$(since "$t0" "$t1")" 'BEGIN { printf "%.0f", (s > 0 ? a / s : 0) }')" \
         "$fe" "$(awk -v f="$fe" -v n="$nb" 'BEGIN { printf "%.3f", f / n }')" "$temp" "$other"
 }
 variant_end() { # variant_end FROM_LINE T0

@@ -30,11 +30,11 @@
 #        * no proxy variables (aiohttp would use https_proxy),
 #        * for redis: the package's redis_cache.py calls the aioredis 2 API
 #          (aioredis.from_url), but Debian 12 ships aioredis 1.3.1 (python3-aioredis), which
-#          has no from_url, so the daemon would fail on its first cache access.  aioredis 2
-#          lives on as redis.asyncio in redis-py 4.2 and later (Debian python3-redis 4.3.4):
-#          when the installed aioredis lacks from_url, the script writes a two-line module
-#          aioredis.py that re-exports redis.asyncio into WORKDIR/peer-resolver/aioredis-compat
-#          and puts that directory first on PYTHONPATH,
+#          has no from_url, so the daemon exits at start-up (AttributeError in
+#          cache.setup()).  aioredis 2 lives on as redis.asyncio in redis-py 4.2 and later
+#          (Debian python3-redis 4.3.4): when the installed aioredis lacks from_url, the
+#          script writes a two-line module aioredis.py that re-exports redis.asyncio into
+#          WORKDIR/peer-resolver/aioredis-compat and puts that directory first on PYTHONPATH,
 #   3. waits (up to 10 s) until 127.0.0.1:PORT accepts a TCP connection.
 #   Starting again for the same WORKDIR stops the previous daemon first.
 #
