@@ -249,8 +249,8 @@ void mxtls_tlsrpt_paths_free(char **paths, size_t npaths)
 
 /* Writes (data, len) to dir/name through a temporary file and rename(): a reader sees the
  * whole report or none. */
-static int write_file(const char *dir, const char *name, const void *data, size_t len,
-		      char **path_out, char *err, size_t errlen)
+int delivery_tlsrpt_write_file(const char *dir, const char *name, const void *data, size_t len,
+			       char **path_out, char *err, size_t errlen)
 {
 	char path[4096], tmp[4200];
 	if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, name) >= sizeof path) {
@@ -288,6 +288,8 @@ static int write_file(const char *dir, const char *name, const void *data, size_
 		unlink(tmp);
 		return MXTLS_E_IO;
 	}
+	if (path_out == NULL)
+		return MXTLS_OK;
 	*path_out = strdup(path);
 	return *path_out != NULL ? MXTLS_OK : MXTLS_E_NOMEM;
 }
@@ -299,17 +301,13 @@ void delivery_tlsrpt_built_clear(struct delivery_tlsrpt_built *b)
 	memset(b, 0, sizeof *b);
 }
 
-int delivery_tlsrpt_build(struct mxtls_ctx *ctx, struct tlsrpt_store *st, int64_t day,
-			  const char *domain, const char *submitter,
-			  struct delivery_tlsrpt_built *b, char *err, size_t errlen)
+int delivery_tlsrpt_build_day(struct mxtls_ctx *ctx, const struct tlsrpt_day *d, int64_t day,
+			      const char *domain, const char *submitter,
+			      struct delivery_tlsrpt_built *b, char *err, size_t errlen)
 {
 	memset(b, 0, sizeof *b);
-	struct tlsrpt_day *d = NULL;
-	int rc = tlsrpt_store_load(st, day, domain, &d, err, errlen);
-	if (rc != MXTLS_OK)
-		return rc;
 	if (d->npolicies == 0)
-		goto out; /* rc MXTLS_OK, b->json NULL: nothing to report */
+		return MXTLS_OK; /* b->json NULL: nothing to report */
 	for (size_t i = 0; i < d->npolicies; i++)
 		b->failures += d->policies[i].failures;
 	struct tlsrpt_report_in in = {
@@ -320,7 +318,7 @@ int delivery_tlsrpt_build(struct mxtls_ctx *ctx, struct tlsrpt_store *st, int64_
 		.policies = d->policies,
 		.npolicies = d->npolicies,
 	};
-	rc = tlsrpt_report_json(&in, &b->json, &b->jlen);
+	int rc = tlsrpt_report_json(&in, &b->json, &b->jlen);
 	if (rc == MXTLS_OK)
 		rc = tlsrpt_report_gzip(b->json, b->jlen, &b->gz, &b->gzlen);
 	if (rc == MXTLS_OK)
@@ -331,7 +329,19 @@ int delivery_tlsrpt_build(struct mxtls_ctx *ctx, struct tlsrpt_store *st, int64_
 		util_errmsg(err, errlen, "report for %s: %s", domain, mxtls_strerror(rc));
 		delivery_tlsrpt_built_clear(b);
 	}
-out:
+	return rc;
+}
+
+int delivery_tlsrpt_build(struct mxtls_ctx *ctx, struct tlsrpt_store *st, int64_t day,
+			  const char *domain, const char *submitter,
+			  struct delivery_tlsrpt_built *b, char *err, size_t errlen)
+{
+	memset(b, 0, sizeof *b);
+	struct tlsrpt_day *d = NULL;
+	int rc = tlsrpt_store_load(st, day, domain, &d, err, errlen);
+	if (rc != MXTLS_OK)
+		return rc;
+	rc = delivery_tlsrpt_build_day(ctx, d, day, domain, submitter, b, err, errlen);
 	tlsrpt_day_free(d);
 	return rc;
 }
@@ -350,7 +360,7 @@ static int report_one(struct mxtls_ctx *ctx, struct tlsrpt_store *st, int64_t da
 		util_errmsg(err, errlen, "%s: %s", dir, strerror(errno));
 		rc = MXTLS_E_IO;
 	} else {
-		rc = write_file(dir, b.name, b.gz, b.gzlen, path, err, errlen);
+		rc = delivery_tlsrpt_write_file(dir, b.name, b.gz, b.gzlen, path, err, errlen);
 	}
 	delivery_tlsrpt_built_clear(&b);
 	return rc;

@@ -57,4 +57,15 @@ int delivery_tlsrpt_build(struct mxtls_ctx *ctx, struct tlsrpt_store *st, int64_
 			  struct delivery_tlsrpt_built *b, char *err, size_t errlen);
 void delivery_tlsrpt_built_clear(struct delivery_tlsrpt_built *b);
 
+/* Writes data to dir/name durably (a temporary file, fsync, rename); *path_out (may be NULL)
+ * the path written (caller frees).  MXTLS_OK, MXTLS_E_IO (reason in err), MXTLS_E_NOMEM. */
+int delivery_tlsrpt_write_file(const char *dir, const char *name, const void *data, size_t len,
+			       char **path_out, char *err, size_t errlen);
+
+/* The same from aggregates already loaded or merged (fleet mode: delivery_tlsrpt_fleet.c). */
+struct tlsrpt_day;
+int delivery_tlsrpt_build_day(struct mxtls_ctx *ctx, const struct tlsrpt_day *d, int64_t day,
+			      const char *domain, const char *submitter,
+			      struct delivery_tlsrpt_built *b, char *err, size_t errlen);
+
 #endif

@@ -30,6 +30,7 @@
 
 #include "delivery/delivery_queue.h"
 #include "delivery/delivery_tlsrpt.h"
+#include "delivery/delivery_tlsrpt_fleet.h"
 #include "tlsrpt/tlsrpt_mail.h"
 #include "tlsrpt/tlsrpt_outbox.h"
 #include "tlsrpt/tlsrpt_report.h"
@@ -280,17 +281,21 @@ static int attempt(struct send_run *run, struct tlsrpt_outbox_row *row, char *de
 		       : MXTLS_E_NOMEM;
 }
 
-/* Where domain's report of day stands after this run, into *out. */
+/* Where domain's report of day stands after this run, into *out.  fleet_day: the fleet's
+ * merged results to report (fleet mode), NULL for this member's own. */
 static int send_one(struct send_run *run, int64_t day, const char *domain,
-		    struct mxtls_tlsrpt_sent *out, char *err, size_t errlen)
+		    const struct tlsrpt_day *fleet_day, struct mxtls_tlsrpt_sent *out, char *err,
+		    size_t errlen)
 {
 	char detail[1500] = "";
 	struct tlsrpt_outbox_row row;
 	int rc = tlsrpt_outbox_get(run->st, day, domain, &row, err, errlen);
 	if (rc == MXTLS_E_NOTFOUND) {
 		struct delivery_tlsrpt_built b;
-		rc = delivery_tlsrpt_build(run->ctx, run->st, day, domain, run->submitter, &b, err,
-					   errlen);
+		rc = fleet_day != NULL ? delivery_tlsrpt_build_day(run->ctx, fleet_day, day, domain,
+								   run->submitter, &b, err, errlen)
+				       : delivery_tlsrpt_build(run->ctx, run->st, day, domain,
+							       run->submitter, &b, err, errlen);
 		if (rc != MXTLS_OK)
 			return rc;
 		if (b.json == NULL || (run->ctx->tlsrpt_failures_only && b.failures == 0)) {
@@ -360,6 +365,48 @@ static int send_one(struct send_run *run, int64_t day, const char *domain,
 	return out->detail != NULL ? MXTLS_OK : MXTLS_E_NOMEM;
 }
 
+/* Fleet mode: the member whose turn it is sends the fleet's merged report; the others say who. */
+static int send_fleet_one(struct send_run *run, struct tlsrpt_fleet_run *fleet, int64_t day,
+			  const char *domain, struct mxtls_tlsrpt_sent *out, char *err,
+			  size_t errlen)
+{
+	struct tlsrpt_outbox_row row;
+	int rc = tlsrpt_outbox_get(run->st, day, domain, &row, err, errlen);
+	if (rc != MXTLS_OK && rc != MXTLS_E_NOTFOUND)
+		return rc;
+	bool have = rc == MXTLS_OK;
+	if (have)
+		tlsrpt_outbox_row_clear(&row);
+	enum tlsrpt_fleet_turn turn;
+	struct tlsrpt_day *merged = NULL;
+	char holder[1200], detail[1400];
+	rc = delivery_tlsrpt_fleet_turn(fleet, domain, have, &turn, &merged, holder,
+					sizeof holder, err, errlen);
+	if (rc != MXTLS_OK)
+		return rc;
+	if (err[0] != '\0') /* a member's copy was left out (garbage in Redis) */
+		util_log_kv(&run->ctx->log, MXTLS_LOG_WARNING, 0, "tlsrpt-fleet-copy-rejected",
+			    "domain", domain, "why", err, NULL);
+	err[0] = '\0';
+	switch (turn) {
+	case TLSRPT_FLEET_OURS:
+		rc = send_one(run, day, domain, merged, out, err, errlen);
+		tlsrpt_day_free(merged);
+		return rc;
+	case TLSRPT_FLEET_THEIRS:
+		out->status = MXTLS_TLSRPT_SKIPPED;
+		snprintf(detail, sizeof detail, "sent by the fleet member %s", holder);
+		break;
+	case TLSRPT_FLEET_WAITING:
+		out->status = MXTLS_TLSRPT_RETRY;
+		out->next_try = run->now + 3600;
+		snprintf(detail, sizeof detail, "waiting for the day's results of %s", holder);
+		break;
+	}
+	out->detail = strdup(detail);
+	return out->detail != NULL ? MXTLS_OK : MXTLS_E_NOMEM;
+}
+
 /* One send run per state directory at a time (an flock held for the run): two runs at once
  * could both find a report pending and send it twice. */
 static int lock_run(struct mxtls_ctx *ctx, int *fd, char *err, size_t errlen)
@@ -417,7 +464,14 @@ int mxtls_tlsrpt_send(struct mxtls_ctx *ctx, const char *day,
 		return rc;
 	char **domains = NULL;
 	size_t nd = 0;
-	rc = tlsrpt_store_domains(run.st, dn, &domains, &nd, err, errlen);
+	/* Fleet mode (doc/fleet.md): this member gives its day to the fleet first; the domains
+	 * are then the fleet's. */
+	struct tlsrpt_fleet_run *fleet = NULL;
+	if (ctx->shared != NULL)
+		rc = delivery_tlsrpt_fleet_begin(ctx, run.st, dn, run.submitter, run.now, &fleet,
+						 &domains, &nd, err, errlen);
+	else
+		rc = tlsrpt_store_domains(run.st, dn, &domains, &nd, err, errlen);
 	struct mxtls_tlsrpt_sent *v = nd > 0 ? calloc(nd, sizeof *v) : NULL;
 	if (rc == MXTLS_OK && nd > 0 && v == NULL)
 		rc = MXTLS_E_NOMEM;
@@ -425,12 +479,14 @@ int mxtls_tlsrpt_send(struct mxtls_ctx *ctx, const char *day,
 	for (size_t i = 0; rc == MXTLS_OK && i < nd; i++) {
 		v[k].domain = domains[i];
 		domains[i] = NULL;
-		rc = send_one(&run, dn, v[k].domain, &v[k], err, errlen);
+		rc = fleet != NULL ? send_fleet_one(&run, fleet, dn, v[k].domain, &v[k], err, errlen)
+				   : send_one(&run, dn, v[k].domain, NULL, &v[k], err, errlen);
 		k++;
 	}
 	if (rc == MXTLS_OK && ctx->tlsrpt_keep_days > 0)
 		rc = mxtls_tlsrpt_prune(ctx, ctx->tlsrpt_keep_days, err, errlen);
 	tlsrpt_strings_free(domains, nd);
+	delivery_tlsrpt_fleet_end(fleet);
 	if (run.q != NULL)
 		mxtls_queue_close(run.q);
 	close(lock);

@@ -3,6 +3,7 @@
 #include "store/store_redis.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,45 @@
  * SO_SNDTIMEO through redisSetTimeout), and after any failure no attempt at all for retry_ms,
  * so a dead or stalled Redis costs one bounded wait per retry_ms, not one per request.
  */
+
+/*
+ * A cap on the elements of one array in a reply, checked before hiredis allocates them.
+ * hiredis 0.14 (Debian 12) allocates an array of the size a reply announces before it reads a
+ * single element ("*666666666" asks for 5 GB; fuzz_stsfleet found it), and has no setting for
+ * it (1.0's maxelements).  Our replies have at most 64 (HGETALL of a policy) or a SCAN page
+ * (COUNT 1000, a little more at times): 4096 refuses nothing valid, and a larger reply is
+ * garbage, a protocol error like any other.
+ */
+#define STORE_REDIS_ELEMENTS_MAX 4096
+
+static redisReplyObjectFunctions capped_functions;
+static void *(*default_create_array)(const redisReadTask *, int);
+static pthread_once_t capped_once = PTHREAD_ONCE_INIT;
+
+static void *capped_create_array(const redisReadTask *task, int elements)
+{
+	if (elements > STORE_REDIS_ELEMENTS_MAX)
+		return NULL; /* the reader reports an error, and its reply is dropped */
+	return default_create_array(task, elements);
+}
+
+/* Copies hiredis's own functions (from a reader made for the purpose) with createArray capped. */
+static void capped_init(void)
+{
+	redisReader *rd = redisReaderCreate();
+	if (rd == NULL || rd->fn == NULL)
+		abort(); /* out of memory at the first connection: nothing sensible is left */
+	capped_functions = *rd->fn;
+	default_create_array = rd->fn->createArray;
+	capped_functions.createArray = capped_create_array;
+	redisReaderFree(rd);
+}
+
+static void cap_reader(redisReader *rd)
+{
+	pthread_once(&capped_once, capped_init);
+	rd->fn = &capped_functions;
+}
 
 struct store_redis {
 	struct store_redis_opts o;
@@ -135,6 +175,7 @@ static int ready(struct store_redis *r)
 		return down(r, "connect");
 	if (redisSetTimeout(r->ctx, tv_ms(r->o.command_ms)) != REDIS_OK)
 		return down(r, "connect");
+	cap_reader(r->ctx->reader);
 	int rc = handshake(r);
 	if (rc != MXTLS_OK)
 		return rc;
@@ -290,12 +331,14 @@ static char *copy_bytes(const char *s, size_t n)
 /* An HGETALL reply as fields: an array of an even number (at most 64) of bulk strings of at
  * most STORE_REDIS_VALUE_MAX bytes in all.  MXTLS_E_NOTFOUND for the empty array (no such
  * key); MXTLS_E_SYNTAX with the reason in why for anything else. */
-static int fields_from_reply(const redisReply *rep, struct store_field **fields, size_t *nf,
-			     char *why, size_t whylen)
+static int fields_from_reply_capped(const redisReply *rep, size_t max_pairs, size_t max_bytes,
+				    struct store_field **fields, size_t *nf, char *why,
+				    size_t whylen)
 {
 	*fields = NULL;
 	*nf = 0;
-	if (rep->type != REDIS_REPLY_ARRAY || rep->elements % 2 != 0 || rep->elements > 64) {
+	if (rep->type != REDIS_REPLY_ARRAY || rep->elements % 2 != 0 ||
+	    rep->elements > 2 * max_pairs) {
 		snprintf(why, whylen, "HGETALL: not an array of name-value pairs (type %d)",
 			 rep->type);
 		return MXTLS_E_SYNTAX;
@@ -310,9 +353,8 @@ static int fields_from_reply(const redisReply *rep, struct store_field **fields,
 		}
 		total += rep->element[i]->len;
 	}
-	if (total > STORE_REDIS_VALUE_MAX) {
-		snprintf(why, whylen, "HGETALL: %zu bytes, more than %d", total,
-			 STORE_REDIS_VALUE_MAX);
+	if (total > max_bytes) {
+		snprintf(why, whylen, "HGETALL: %zu bytes, more than %zu", total, max_bytes);
 		return MXTLS_E_SYNTAX;
 	}
 	size_t n = rep->elements / 2;
@@ -333,6 +375,30 @@ static int fields_from_reply(const redisReply *rep, struct store_field **fields,
 	*fields = f;
 	*nf = n;
 	return MXTLS_OK;
+}
+
+static int fields_from_reply(const redisReply *rep, struct store_field **fields, size_t *nf,
+			     char *why, size_t whylen)
+{
+	return fields_from_reply_capped(rep, 32, STORE_REDIS_VALUE_MAX, fields, nf, why, whylen);
+}
+
+int store_redis_hgetall_capped(struct store_redis *r, const char *key, size_t max_pairs,
+			       size_t max_bytes, struct store_field **fields, size_t *nf)
+{
+	*fields = NULL;
+	*nf = 0;
+	const char *argv[] = {"HGETALL", key};
+	int rc;
+	redisReply *rep = call(r, 2, argv, NULL, &rc);
+	if (rep == NULL)
+		return rc;
+	char why[256];
+	rc = fields_from_reply_capped(rep, max_pairs, max_bytes, fields, nf, why, sizeof why);
+	if (rc == MXTLS_E_SYNTAX)
+		set_error(r, "%s: %s", key, why);
+	freeReplyObject(rep);
+	return rc;
 }
 
 int store_redis_hgetall(struct store_redis *r, const char *key, struct store_field **fields,
@@ -362,11 +428,16 @@ int store_redis_parse_hash(const void *resp, size_t len, struct store_field **fi
 	redisReader *rd = redisReaderCreate();
 	if (rd == NULL)
 		return MXTLS_E_NOMEM;
+	cap_reader(rd);
 	void *reply = NULL;
 	int rc;
 	if (redisReaderFeed(rd, resp, len) != REDIS_OK ||
 	    redisReaderGetReply(rd, &reply) != REDIS_OK) {
-		snprintf(why, whylen, "not RESP: %s", rd->errstr);
+		if (rd->err == REDIS_ERR_OOM)
+			snprintf(why, whylen, "an array of more than %d elements",
+				 STORE_REDIS_ELEMENTS_MAX);
+		else
+			snprintf(why, whylen, "not RESP: %s", rd->errstr);
 		rc = MXTLS_E_SYNTAX;
 	} else if (reply == NULL) {
 		snprintf(why, whylen, "a reply cut short");
@@ -534,5 +605,111 @@ int store_redis_scan(struct store_redis *r, const char *pattern, long max, long 
 		*names = list;
 		*nnames = got;
 	}
+	return MXTLS_OK;
+}
+
+int store_redis_smembers(struct store_redis *r, const char *key, size_t max, char ***out,
+			 size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	const char *argv[] = {"SMEMBERS", key};
+	int rc;
+	redisReply *rep = call(r, 2, argv, NULL, &rc);
+	if (rep == NULL)
+		return rc;
+	if (rep->type != REDIS_REPLY_ARRAY || rep->elements > max)
+		return wrong_type(r, rep, "SMEMBERS");
+	char **v = rep->elements > 0 ? calloc(rep->elements, sizeof *v) : NULL;
+	if (rep->elements > 0 && v == NULL) {
+		freeReplyObject(rep);
+		return MXTLS_E_NOMEM;
+	}
+	size_t k = 0;
+	for (size_t i = 0; i < rep->elements; i++) {
+		const redisReply *e = rep->element[i];
+		if (e->type != REDIS_REPLY_STRING || memchr(e->str, '\0', e->len) != NULL) {
+			for (size_t j = 0; j < k; j++)
+				free(v[j]);
+			free(v);
+			return wrong_type(r, rep, "SMEMBERS element");
+		}
+		if ((v[k] = copy_bytes(e->str, e->len)) == NULL) {
+			for (size_t j = 0; j < k; j++)
+				free(v[j]);
+			free(v);
+			freeReplyObject(rep);
+			return MXTLS_E_NOMEM;
+		}
+		k++;
+	}
+	freeReplyObject(rep);
+	*out = v;
+	*n = k;
+	return MXTLS_OK;
+}
+
+/* EXPIRE key ttl_s, after a write to key. */
+static int expire(struct store_redis *r, const char *key, long ttl_s)
+{
+	char ttl[24];
+	snprintf(ttl, sizeof ttl, "%ld", ttl_s);
+	const char *argv[] = {"EXPIRE", key, ttl};
+	int rc;
+	redisReply *rep = call(r, 3, argv, NULL, &rc);
+	if (rep == NULL)
+		return rc;
+	if (rep->type != REDIS_REPLY_INTEGER)
+		return wrong_type(r, rep, "EXPIRE");
+	freeReplyObject(rep);
+	return MXTLS_OK;
+}
+
+/* One command whose reply is an integer (SADD, HSET), then EXPIRE on its key (argv[1]). */
+static int integer_then_expire(struct store_redis *r, int argc, const char **argv,
+			       const size_t *len, long ttl_s)
+{
+	int rc;
+	redisReply *rep = call(r, argc, argv, len, &rc);
+	if (rep == NULL)
+		return rc;
+	if (rep->type != REDIS_REPLY_INTEGER)
+		return wrong_type(r, rep, argv[0]);
+	freeReplyObject(rep);
+	return expire(r, argv[1], ttl_s);
+}
+
+int store_redis_sadd_expire(struct store_redis *r, const char *key, const char *member,
+			    long ttl_s)
+{
+	const char *argv[] = {"SADD", key, member};
+	return integer_then_expire(r, 3, argv, NULL, ttl_s);
+}
+
+int store_redis_hset_bytes(struct store_redis *r, const char *key, const char *field,
+			   const char *value, size_t len, long ttl_s)
+{
+	const char *argv[] = {"HSET", key, field, value};
+	size_t lens[] = {4, strlen(key), strlen(field), len};
+	return integer_then_expire(r, 4, argv, lens, ttl_s);
+}
+
+int store_redis_get(struct store_redis *r, const char *key, char *buf, size_t cap)
+{
+	const char *argv[] = {"GET", key};
+	int rc;
+	redisReply *rep = call(r, 2, argv, NULL, &rc);
+	if (rep == NULL)
+		return rc;
+	if (rep->type == REDIS_REPLY_NIL) {
+		freeReplyObject(rep);
+		return MXTLS_E_NOTFOUND;
+	}
+	if (rep->type != REDIS_REPLY_STRING || rep->len >= cap ||
+	    memchr(rep->str, '\0', rep->len) != NULL)
+		return wrong_type(r, rep, "GET");
+	memcpy(buf, rep->str, rep->len);
+	buf[rep->len] = '\0';
+	freeReplyObject(rep);
 	return MXTLS_OK;
 }

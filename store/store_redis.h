@@ -74,6 +74,28 @@ int store_redis_ping(struct store_redis *r, long *rtt_us);
 int store_redis_hgetall(struct store_redis *r, const char *key, struct store_field **fields,
 			size_t *nf);
 
+/* HGETALL with caps of the caller's: at most max_pairs fields, max_bytes in all (a larger
+ * hash is MXTLS_E_SYNTAX). */
+int store_redis_hgetall_capped(struct store_redis *r, const char *key, size_t max_pairs,
+			       size_t max_bytes, struct store_field **fields, size_t *nf);
+
+/* SMEMBERS key: *out (n NUL-terminated strings, owned by the caller: free each and the array);
+ * more than max members, or a member holding a NUL, is MXTLS_E_SYNTAX. */
+int store_redis_smembers(struct store_redis *r, const char *key, size_t max, char ***out,
+			 size_t *n);
+
+/* SADD key member, then EXPIRE key ttl_s. */
+int store_redis_sadd_expire(struct store_redis *r, const char *key, const char *member,
+			    long ttl_s);
+
+/* HSET key field value (len bytes, binary-safe), then EXPIRE key ttl_s. */
+int store_redis_hset_bytes(struct store_redis *r, const char *key, const char *field,
+			   const char *value, size_t len, long ttl_s);
+
+/* GET key into buf (cap bytes, NUL-terminated): MXTLS_E_NOTFOUND when it does not exist;
+ * a longer value, or one holding a NUL, is MXTLS_E_SYNTAX. */
+int store_redis_get(struct store_redis *r, const char *key, char *buf, size_t cap);
+
 /*
  * The same check of a reply given as RESP bytes (resp, len; the Redis protocol as a server
  * sends it, parsed by hiredis's reader): for the fuzzer and the vectors.  *used the bytes the
@@ -88,7 +110,7 @@ int store_redis_eval_int(struct store_redis *r, const char *script, size_t nkeys
 			 const char *const *keys, size_t nargs, const char *const *args,
 			 const size_t *arglen, long long *out);
 
-/* SET key value NX PX ms: *acquired says whether it was set. */
+/* SET key value NX PX ms: *acquired says whether it was set (ms may be days: 32 bits). */
 int store_redis_set_nx(struct store_redis *r, const char *key, const char *value, unsigned ms,
 		       bool *acquired);
 

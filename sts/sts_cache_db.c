@@ -319,33 +319,10 @@ int sts_cache_db_delete(struct sts_cache_db *c, const char *domain)
 	return rc;
 }
 
-int sts_cache_db_foreach(struct sts_cache_db *c, int (*fn)(void *arg, const struct sts_cache_entry *e),
-		      void *arg)
+/* Hands every row of the prepared q to fn (sts_cache_db_foreach()'s rules); *visited rows. */
+static int walk(sqlite3_stmt *q, int (*fn)(void *arg, const struct sts_cache_entry *e), void *arg,
+		int *visited)
 {
-	sqlite3_stmt *q = stmt(c, ST_ALL);
-	int rc, ret = MXTLS_OK;
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		struct sts_cache_entry e;
-		if ((ret = read_row(q, &e)) != MXTLS_OK)
-			break;
-		ret = fn(arg, &e);
-		sts_cache_entry_clear(&e);
-		if (ret != 0)
-			break;
-	}
-	if (ret == MXTLS_OK && rc != SQLITE_DONE)
-		ret = MXTLS_E_IO;
-	sqlite3_reset(q);
-	return ret;
-}
-
-int sts_cache_db_foreach_after(struct sts_cache_db *c, const char *after, int limit,
-			       int (*fn)(void *arg, const struct sts_cache_entry *e), void *arg,
-			       int *visited)
-{
-	sqlite3_stmt *q = stmt(c, ST_PAGE);
-	sqlite3_bind_text(q, 1, after, -1, SQLITE_STATIC);
-	sqlite3_bind_int(q, 2, limit);
 	int rc, ret = MXTLS_OK;
 	*visited = 0;
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
@@ -362,6 +339,23 @@ int sts_cache_db_foreach_after(struct sts_cache_db *c, const char *after, int li
 		ret = MXTLS_E_IO;
 	sqlite3_reset(q);
 	return ret;
+}
+
+int sts_cache_db_foreach(struct sts_cache_db *c, int (*fn)(void *arg, const struct sts_cache_entry *e),
+		      void *arg)
+{
+	int visited;
+	return walk(stmt(c, ST_ALL), fn, arg, &visited);
+}
+
+int sts_cache_db_foreach_after(struct sts_cache_db *c, const char *after, int limit,
+			       int (*fn)(void *arg, const struct sts_cache_entry *e), void *arg,
+			       int *visited)
+{
+	sqlite3_stmt *q = stmt(c, ST_PAGE);
+	sqlite3_bind_text(q, 1, after, -1, SQLITE_STATIC);
+	sqlite3_bind_int(q, 2, limit);
+	return walk(q, fn, arg, visited);
 }
 
 long sts_cache_db_count(struct sts_cache_db *c)

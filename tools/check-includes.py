@@ -44,9 +44,9 @@ ALLOWED = {
     # validator/ reads the shared-store setting (store/store_uri.h) for the cache it opens.
     "validator": {"util", "dns", "dane", "http", "store", "sts", "smtp"},
     # The delivery agent: the context and decisions of validator/, util/, DKIM signing
-    # (ARCHITECTURE.md: delivery -> validator, smtp, dkim, tlsrpt, store; store/ does not
-    # exist yet).
-    "delivery": {"util", "validator", "smtp", "dkim", "tlsrpt"},
+    # (ARCHITECTURE.md: delivery -> validator, smtp, dkim, tlsrpt, store).
+    # store/: fleet TLS-RPT (delivery_tlsrpt_fleet.c, issue 20).
+    "delivery": {"util", "validator", "smtp", "dkim", "tlsrpt", "store"},
     # The domain owner's tools: audit, publish, serve (ARCHITECTURE.md: owner -> validator,
     # dane, sts, http); util/ as every module.  Beyond the document (issues 17, 18): tlsrpt/
     # (its pure parsers of the _smtp._tls record, received reports and report mail, and the

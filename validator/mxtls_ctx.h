@@ -53,6 +53,10 @@ struct mxtls_ctx {
 	struct dane_pkix *pkix;
 };
 
+/* This member's name in a fleet (doc/fleet.md): HOST:STATE_DIR, or HOST:pidPID without a state
+ * directory.  Always NUL-terminates out. */
+void mxtls_ctx_member_name(const struct mxtls_ctx *ctx, char *out, size_t cap);
+
 /* A fresh decision id (never 0). */
 uint64_t mxtls_ctx_decision_id(struct mxtls_ctx *ctx);
 

@@ -85,14 +85,21 @@ static int64_t ctx_now(void *arg)
  * host: the test network runs three); a refresh lease lasts three fetch time limits, so a
  * member that dies mid-fetch holds a domain up at most that long.
  */
+void mxtls_ctx_member_name(const struct mxtls_ctx *ctx, char *out, size_t cap)
+{
+	char host[256] = "localhost";
+	gethostname(host, sizeof host - 1);
+	host[sizeof host - 1] = '\0';
+	if (ctx->state_dir != NULL)
+		snprintf(out, cap, "%s:%s", host, ctx->state_dir);
+	else
+		snprintf(out, cap, "%s:pid%ld", host, (long)getpid());
+}
+
 static int join_fleet(struct mxtls_ctx *ctx)
 {
-	char host[256] = "localhost", member[1024];
-	gethostname(host, sizeof host - 1);
-	if (ctx->state_dir != NULL)
-		snprintf(member, sizeof member, "%s:%s", host, ctx->state_dir);
-	else
-		snprintf(member, sizeof member, "%s:pid%ld", host, (long)getpid());
+	char member[1024];
+	mxtls_ctx_member_name(ctx, member, sizeof member);
 	struct store_redis_opts ro = {.uri = *ctx->shared};
 	unsigned lease = ctx->sts_timeout_ms * 3;
 	struct sts_cache_fleet_opts o = {.redis = &ro,

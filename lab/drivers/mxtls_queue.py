@@ -10,6 +10,9 @@ import subprocess
 
 import mxtls_send
 
+# each queue run is a fresh libunbound, without a cache: no wait after a DNS change
+DNS_CACHE = False
+
 
 def _mxtls(env, *args, message=None):
     return subprocess.run(mxtls_send._base(env) + list(args), input=message,

@@ -9,8 +9,15 @@ env holds the lab network: workdir, smtp_dir, unbound_conf (the lab's resolver s
 anchor included), ca_file (the lab CA, the only Web PKI root), mxtls (the mxtls binary), and
 state_dir (a directory of the driver's own for this run).  The lab judges what the receivers
 got, not what the driver says; the status matters only when nothing arrived.
+Optional: close(env) stops what describe started; DNS_CACHE = False when the MTA asks the DNS
+afresh for each message (mxtls-lab then does not wait, after changing DNS records in a phased
+scenario, for what a caching resolver holds to expire).  The driver's state (its caches, its
+daemons) lasts for the whole run: a phased scenario's two messages go through the same MTA.
 """
 import subprocess
+
+# each mxtls send is a fresh libunbound, without a cache: no wait after a DNS change
+DNS_CACHE = False
 
 
 def _base(env):

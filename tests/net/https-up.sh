@@ -109,6 +109,11 @@ printf 'version: STSv1\nmode: enforce\nmx: mx1.stsbadcert.sts.test\nmx: mx2.stsb
 policy enforce mx9.stsmismatch.sts.test >"$(body stsmismatch)"
 policy enforce "*.stswild.sts.test" >"$(body stswild)"
 policy enforce "*.danepart.sts.test" >"$(body danepart)"
+# the lab's phased scenarios (lab/scenarios.json; policy-host.sh changes them during a run)
+for s in tofu fetchfail idchange idsame stscharset; do
+    policy enforce "mx1.$s.sts.test" >"$(body "$s")"
+done
+MAX_AGE=2 policy enforce mx1.maxage.sts.test >"$(body maxage)"
 policy enforce mx1.crlf.sts.test $'\r\n' >"$(body crlf)"
 printf 'version: STSv1\nmode enforce\nmx: mx1.badsyntax.sts.test\nmax_age: %s\n' "$MAX_AGE" \
     >"$(body badsyntax)"
@@ -238,6 +243,25 @@ EOF
             echo_sleep $slow;
             echo -n $slow_rest;
 EOF
+    # switchable by policy-host.sh: a flag file in the host's root makes it close the
+    # connection without an answer (nginx's 444) or answer 503
+    for s in tofu fetchfail idchange idsame maxage; do
+        good "$s" <<EOF
+            if (-f \$document_root/.lab-down) {
+                return 444;
+            }
+            if (-f \$document_root/.lab-error) {
+                return 503;
+            }
+EOF
+        resolve "mta-sts.$s.sts.test" "$GOOD_ADDR"
+    done
+    good nocache <<<"            return 503;"
+    good stsredirect <<<"            return 301 https://mta-sts.stsmismatch.sts.test/.well-known/mta-sts.txt;"
+    good stscharset <<<'            default_type "text/plain; charset=utf-8";'
+    for s in nocache stsredirect stscharset; do
+        resolve "mta-sts.$s.sts.test" "$GOOD_ADDR"
+    done
     good wildcardcert wildcard <<<""
     good delegated <<<""
     for s in redirect301 redirect302 notfound servererror html notype charset params \

@@ -61,6 +61,7 @@ SCENARIO_HOSTS=(
     enforce testing none redirect301 redirect302 notfound servererror html notype charset params
     crlf badsyntax large manymx oversized slowheaders slowbody wildcard delegated ipv6only tls10
     stsbadcert stsmismatch stsnotls danests danebad daneencsts stswild danepart
+    tofu fetchfail nocache idchange idsame maxage stsredirect stscharset
 )
 
 check_host() {

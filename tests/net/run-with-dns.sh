@@ -40,6 +40,8 @@
 #
 # Environment:
 #   MXTLS_TEST_KEEP=1      keep WORKDIR (its path is printed) for debugging
+#   MXTLS_TEST_NETNS_NAME  the namespace's name (default mxtls-PID-RANDOM); mxtls-lab up gives
+#                          its long-lived network a fixed name that users type (mxtls-lab)
 #   MXTLS_TEST_NO_SKIP=1   turn "cannot run here" (exit 77) into a failure
 set -euo pipefail
 
@@ -125,7 +127,7 @@ if ((tlsrpt)); then
 fi
 ip netns list >/dev/null 2>&1 || skip "'ip netns' is not available"
 
-netns=mxtls-$$-$RANDOM
+netns=${MXTLS_TEST_NETNS_NAME:-mxtls-$$-$RANDOM}
 workdir=""
 netns_created=0
 

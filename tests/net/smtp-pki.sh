@@ -8,6 +8,10 @@
 #        smtp/HOST.pem, smtp/HOST.key  what HOST presents: the leaf first, then (for CERT
 #                                   "dane") the dane-ca certificate
 #        smtp/other.key             a key that no server uses (for mismatching TLSA records)
+#        smtp/attacker-untrusted.pem, .key  the on-path attacker's certificate: every HOST
+#                                   below as a name, issued by untrusted-ca (pki-up.sh)
+#        smtp/attacker-labca.pem, .key      the attacker's certificate from the test CA,
+#                                   for attacker.test (a name no MX host has)
 #      Certificates of kind "web" come from the test CA (pki-up.sh --add, so
 #      WORKDIR/pki/NAME.pem exists too); pki-up.sh WORKDIR runs first if there is no CA yet.
 #   2. appends the TLSA records to WORKDIR/zones.d/<zone>.zone (the zone is the nearest
@@ -184,6 +188,24 @@ for row in "${rows[@]}"; do
     web:*) web_names+=("${cert#web:}") ;;
     esac
 done
+# The on-path attacker's certificates (smtp-attack.sh intercept, intercept-labca): one for
+# every host name above from the untrusted CA (WORKDIR/pki/untrusted-ca.pem: right names,
+# a root nobody trusts), and one from the test CA for another name, attacker.test.
+attacker_untrusted() {
+    local base=$out/attacker-untrusted row
+    local names=()
+    for row in "${rows[@]}"; do
+        names+=("${row%% *}")
+    done
+    template "$base.tmpl" "mxtls lab attacker" "$VALID_FROM" "$VALID_UNTIL" "${names[@]}"
+    new_key "$base.key"
+    ct --generate-certificate --load-privkey "$base.key" \
+        --load-ca-certificate "$pki/untrusted-ca.pem" --load-ca-privkey "$pki/untrusted-ca.key" \
+        --template "$base.tmpl" --no-text --outfile "$base.pem"
+    rm -f "$base.tmpl"
+}
+attacker_untrusted & pids+=($!)
+web_names+=(attacker.test)
 if ((${#web_names[@]})); then
     mapfile -t web_names < <(printf '%s\n' "${web_names[@]}" | sort -u)
     bash "$here/pki-up.sh" --add "$workdir" "${web_names[@]}" & pids+=($!)
@@ -205,6 +227,8 @@ for row in "${rows[@]}"; do
         ;;
     esac
 done
+cp "$pki/attacker.test.pem" "$out/attacker-labca.pem"
+cp "$pki/attacker.test.key" "$out/attacker-labca.key"
 chmod 644 "$pki/dane-ca.pem" "$out"/*.pem
 chmod 600 "$pki/dane-ca.key" "$out"/*.key
 

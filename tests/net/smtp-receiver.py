@@ -3,7 +3,7 @@
 # smtp-receiver.py -- every receiving SMTP server of the test network in one aiosmtpd process.
 """Receiving SMTP servers (and the STARTTLS-stripping attacker) of tests/net/.
 
-    /usr/bin/python3 smtp-receiver.py CONFIG SMTPDIR
+    /usr/bin/python3 smtp-receiver.py CONFIG SMTPDIR [ATTACKER-CERTS]
 
 CONFIG has one listener per line, "ADDR PORT HOSTNAME BEHAVIOUR CERTFILE KEYFILE" ('#'
 starts a comment; CERTFILE and KEYFILE may be "-" for notls; CERTFILE may hold a chain,
@@ -26,8 +26,25 @@ Everything goes under SMTPDIR:
                                again on exit)
     attack/ADDR                the attacker's switch (tests/net/smtp-attack.sh): when the
                                file exists as a connection is accepted, that connection is
-                               served as an on-path attacker that removed STARTTLS from the
-                               EHLO reply: STARTTLS gets 502 5.5.1, the mail is "captured"
+                               served as an on-path attacker, in the mode the file holds
+                               (see ATTACKS); mail the attacker can read is "captured"
+
+ATTACKS (the content of attack/ADDR; "attacker": true in received.jsonl when the attacker
+got the message, "attack" names the mode in any case):
+
+    strip (or empty)  STARTTLS removed from the EHLO reply; the command gets 502 5.5.1
+    intercept         STARTTLS offered and completed with the attacker's own certificate:
+                      ATTACKER-CERTS/attacker-untrusted.pem (every host's name, a root nobody
+                      trusts); the mail is captured though it came over TLS
+    intercept-labca   the same with ATTACKER-CERTS/attacker-labca.pem (from the test CA, for
+                      attacker.test)
+    inject            the real server, but the attacker appends a plaintext line to the
+                      "220 Ready to start TLS" reply, in the same packet: "550 5.7.0 injected
+                      before TLS" (RFC 3207 section 4.2: a client must discard it; one that
+                      does not reads it as the reply to its EHLO in TLS)
+    reply454          STARTTLS advertised, the command answered "454 4.7.0 TLS not available"
+    reply554          ... answered "554 5.7.0 STARTTLS refused"
+    garbage           ... answered with a line that is no SMTP reply ("TLS go ahead")
 
 A recipient whose local part is "reject5xx" gets "550 5.1.1 no such user", "reject4xx"
 gets "451 4.3.0 try later".  SIGTERM or SIGINT stops the process cleanly (exit 0).
@@ -46,6 +63,12 @@ import time
 from aiosmtpd.smtp import SMTP, TLSSetupException
 
 BEHAVIOURS = ("starttls", "notls", "starttls454")
+ATTACKS = ("strip", "intercept", "intercept-labca", "inject", "reply454", "reply554", "garbage")
+# what the attacker answers to STARTTLS in the reply modes
+ATTACK_REPLIES = {"reply454": "454 4.7.0 TLS not available",
+                  "reply554": "554 5.7.0 STARTTLS refused",
+                  "garbage": "TLS go ahead"}
+INJECTED = "550 5.7.0 injected before TLS"
 IDENT = "ESMTP mxtls test receiver"
 
 log = logging.getLogger("mxtls.receiver")
@@ -123,8 +146,10 @@ def parse_config(path):
 class State:
     """Output files shared by all connections (one thread: no locking needed)."""
 
-    def __init__(self, smtpdir):
+    def __init__(self, smtpdir, attacker_certs=None):
         self.dir = smtpdir
+        self.attacker_certs = attacker_certs
+        self.attacker_contexts = {}
         self.attack_dir = os.path.join(smtpdir, "attack")
         for d in ("spool", "captured", "attack"):
             os.makedirs(os.path.join(smtpdir, d), exist_ok=True)
@@ -143,7 +168,27 @@ class State:
         self._write(self.connections, obj)
 
     def attacking(self, addr):
-        return os.path.exists(os.path.join(self.attack_dir, addr))
+        """The attack mode switched on for addr (smtp-attack.sh), or None."""
+        try:
+            with open(os.path.join(self.attack_dir, addr), encoding="ascii") as f:
+                mode = f.read().strip() or "strip"
+        except FileNotFoundError:
+            return None
+        if mode not in ATTACKS:
+            log.error("attack/%s: unknown mode %r, stripping STARTTLS instead", addr, mode)
+            return "strip"
+        return mode
+
+    def attacker_context(self, mode):
+        """The TLS context of an intercepting attacker (its certificate, not the host's)."""
+        if mode not in self.attacker_contexts:
+            base = os.path.join(self.attacker_certs or "", "attacker-" +
+                                ("labca" if mode == "intercept-labca" else "untrusted"))
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+            ctx.load_cert_chain(base + ".pem", base + ".key")
+            self.attacker_contexts[mode] = ctx
+        return self.attacker_contexts[mode]
 
     def store(self, kind, hostname, content):
         """Write content to KIND/HOSTNAME/SEQ.eml; returns the path."""
@@ -202,7 +247,8 @@ class Session(SMTP):
         self.listener = listener
         self.state = state
         self.conn_id = None
-        self.attacker = False
+        self.attack = None      # the attack mode of this connection (State.attacking)
+        self.attacker = False   # the attacker, not the host, gets what the client sends
         self.peer = None
         super().__init__(Handler(), hostname=listener.hostname, ident=IDENT,
                          tls_context=listener.tls_context, enable_SMTPUTF8=True, loop=loop)
@@ -223,13 +269,21 @@ class Session(SMTP):
         if not tls_upgrade:
             # The attacker switch is read once, when the connection is accepted.
             self.conn_id = next(self.state.conn_ids)
-            self.attacker = self.state.attacking(self.listener.addr)
-            if self.attacker:
+            self.attack = self.state.attacking(self.listener.addr)
+            self.attacker = self.attack not in (None, "inject")
+            if self.attack in ("intercept", "intercept-labca"):
+                try:
+                    self.tls_context = self.state.attacker_context(self.attack)
+                except (OSError, ssl.SSLError) as e:
+                    log.error("no attacker certificate for %s (%s): stripping STARTTLS",
+                              self.attack, e)
+                    self.attack, self.tls_context = "strip", None
+            elif self.attacker:
                 self.tls_context = None
             peer = transport.get_extra_info("peername")
             self.peer = peer[0] if peer else None
             self.state.sessions.add(self)
-            self._event("connect", peer=self.peer, attacker=self.attacker)
+            self._event("connect", peer=self.peer, attacker=self.attacker, attack=self.attack)
         super().connection_made(transport)
         if tls_upgrade:
             sslobj = self._sslobj()
@@ -243,16 +297,30 @@ class Session(SMTP):
         super().connection_lost(error)
 
     def advertise_fake_starttls(self):
+        if self.attack in ATTACK_REPLIES:
+            return self._tls_protocol is None
         return (self.listener.behaviour == "starttls454" and not self.attacker
                 and self._tls_protocol is None)
 
+    async def push(self, status):
+        # inject: the attacker's line rides in the same write (one TCP segment) as the 220
+        if self.attack == "inject" and status == "220 Ready to start TLS":
+            status = status + "\r\n" + INJECTED
+            self._event("injected", line=INJECTED)
+        await super().push(status)
+
     # -- STARTTLS
     async def smtp_STARTTLS(self, arg):
-        if self.attacker or self.listener.behaviour == "notls":
+        if self.attack in ATTACK_REPLIES and self._tls_protocol is None:
+            reply = ATTACK_REPLIES[self.attack]
+            self._event("starttls-refused", reply=reply[:3])
+            await self.push(reply)
+            return
+        if self.attack == "strip" or self.listener.behaviour == "notls":
             self._event("starttls-refused", reply="502")
             await self.push("502 5.5.1 command not recognized")
             return
-        if self.listener.behaviour == "starttls454":
+        if self.listener.behaviour == "starttls454" and not self.attacker:
             self._event("starttls-refused", reply="454")
             await self.push("454 4.7.0 TLS not available")
             return
@@ -294,6 +362,7 @@ class Session(SMTP):
             "rcpt_to": list(envelope.rcpt_tos),
             "size": len(content),
             "attacker": self.attacker,
+            "attack": self.attack,
             "file": path,
             "time": time.time(),
         })
@@ -302,9 +371,9 @@ class Session(SMTP):
         return "250 2.0.0 OK queued as " + os.path.basename(path)[:-4]
 
 
-async def serve(listeners, smtpdir):
+async def serve(listeners, smtpdir, attacker_certs=None):
     loop = asyncio.get_running_loop()
-    state = State(smtpdir)
+    state = State(smtpdir, attacker_certs)
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
@@ -351,10 +420,11 @@ async def serve(listeners, smtpdir):
 
 
 def main(argv):
-    if len(argv) != 3:
-        print(f"usage: {argv[0]} CONFIG SMTPDIR", file=sys.stderr)
+    if len(argv) not in (3, 4):
+        print(f"usage: {argv[0]} CONFIG SMTPDIR [ATTACKER-CERTS]", file=sys.stderr)
         return 2
     config, smtpdir = argv[1], os.path.abspath(argv[2])
+    attacker_certs = os.path.abspath(argv[3]) if len(argv) == 4 else None
     os.makedirs(smtpdir, exist_ok=True)
     logging.basicConfig(
         filename=os.path.join(smtpdir, "receiver.log"), level=logging.INFO,
@@ -367,7 +437,7 @@ def main(argv):
         lambda rec: not str(rec.msg).startswith("Available AUTH mechanisms"))
     try:
         listeners = parse_config(config)
-        asyncio.run(serve(listeners, smtpdir))
+        asyncio.run(serve(listeners, smtpdir, attacker_certs))
     except ConfigError as e:
         log.error("%s", e)
         print(f"smtp-receiver.py: {e}", file=sys.stderr)

@@ -69,7 +69,7 @@ mapfile -t addrs < <(awk '!/^#/ && NF { print $1 }' "$dir/receivers.conf")
 ((${#addrs[@]})) || die "no listeners in $hosts_conf"
 
 # ---------------------------------------------------------------- start
-ip netns exec "$netns" "$PY" "$here/smtp-receiver.py" "$dir/receivers.conf" "$dir" \
+ip netns exec "$netns" "$PY" "$here/smtp-receiver.py" "$dir/receivers.conf" "$dir" "$certs" \
     </dev/null >>"$dir/receiver.out" 2>&1 &
 launcher=$!
 

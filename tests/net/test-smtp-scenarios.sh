@@ -315,7 +315,7 @@ M=127.0.10
 printf '# bring-up made no SMTP connection\n'
 check "connections.jsonl is empty after bring-up" 0 "$(wc -l <"$connections")"
 check "received.jsonl is empty after bring-up" 0 "$(wc -l <"$received")"
-check "receivers.conf has 35 listeners" 35 "$(grep -cv '^#' "$smtpdir/receivers.conf")"
+check "receivers.conf has 48 listeners" 48 "$(grep -cv '^#' "$smtpdir/receivers.conf")"
 
 # ======================================================================== mail.test. (DANE)
 printf '# dane-ee: self-signed, TLSA 3 1 1 matches\n'
@@ -603,11 +603,64 @@ check "attack off: STARTTLS is back" "$(ehlo_lines $h STARTTLS)" "$(dialog $S.1 
 swaks_run $S.1 --tls --tls-sni $h --to postmaster@dane-ee.mail.test
 delivered "attack off: delivery over TLS again" $h $S.1 spool true "\"$h\"" '["postmaster@dane-ee.mail.test"]'
 attack on all
-check "attack on all: one flag per listener" 35 "$(find "$smtpdir/attack" -type f | wc -l)"
+check "attack on all: one flag per listener" 48 "$(find "$smtpdir/attack" -type f | wc -l)"
 attack off all
 check "attack off all: no flags" 0 "$(find "$smtpdir/attack" -type f | wc -l)"
 attack on 127.0.99.99 2>/dev/null
 check "attack on an address that is not a listener: refused" 1 "$?"
+attack sideways $S.1 2>/dev/null
+check "attack in an unknown mode: refused" 2 "$?"
+
+printf '# the attacker modes (smtp-attack.sh MODE)
+'
+# reply454 / reply554 / garbage: STARTTLS still advertised, the command answered by the attacker
+for m in "reply454:454 4.7.0 TLS not available" "reply554:554 5.7.0 STARTTLS refused" \
+    "garbage:TLS go ahead"; do
+    attack "${m%%:*}" $S.1
+    out=$(dialog $S.1 'EHLO client.test' STARTTLS QUIT)
+    check "${m%%:*}: EHLO still offers STARTTLS" "$(ehlo_lines $h STARTTLS | head -n 7)" \
+        "$(head -n 7 <<<"$out")"
+    check "${m%%:*}: STARTTLS answered by the attacker" "${m#*:}" "$(sed -n 8p <<<"$out")"
+done
+swaks_run $S.1 --to postmaster@dane-ee.mail.test
+delivered "garbage: a client that goes on in cleartext: captured" $h $S.1 captured false null \
+    '["postmaster@dane-ee.mail.test"]' true
+# inject: the real server's 220 and the attacker's plaintext line come in one read (one
+# segment) after STARTTLS, before the handshake
+attack inject $S.1
+# shellcheck disable=SC2016  # Python, not shell
+out=$(timeout 10 /usr/bin/python3 -c 'import socket, sys
+s = socket.create_connection((sys.argv[1], 25))
+f = s.makefile("rb")
+f.readline()
+s.sendall(b"EHLO client.test\r\n")
+while not f.readline().startswith(b"250 "):
+    pass
+s.sendall(b"STARTTLS\r\n")
+sys.stdout.write(s.recv(4096).decode())' $S.1 2>&1 | tr -d '\r')
+check "inject: 220, then the injected 550 before TLS, in one read" \
+    $'220 Ready to start TLS\n550 5.7.0 injected before TLS' "$out"
+rec=$(jlast "$connections" listener=$S.1 event=injected)
+check "inject: connections.jsonl records it" 'line="550 5.7.0 injected before TLS"' \
+    "$(fields line=)"
+# intercept: the attacker's own certificate (right name, untrusted root), or a test-CA one for
+# attacker.test; the mail is captured although it came over TLS
+peer_cert() {
+    timeout 10 openssl s_client -starttls smtp -connect "$1:25" -servername "$2" </dev/null \
+        2>/dev/null | openssl x509 -noout -issuer -ext subjectAltName 2>/dev/null |
+        grep -o -e 'CN *= *[^,]*$' -e "DNS:$2" -e 'DNS:attacker.test'
+}
+attack intercept $S.1
+check "intercept: the attacker's certificate, untrusted root, the host's name" \
+    $'CN = mxtls untrusted test CA\nDNS:'$h "$(peer_cert $S.1 $h)"
+swaks_run $S.1 --tls --to postmaster@dane-ee.mail.test
+delivered "intercept: captured over TLS" $h $S.1 captured true null \
+    '["postmaster@dane-ee.mail.test"]' true
+attack intercept-labca $S.1
+check "intercept-labca: a test-CA certificate for attacker.test" \
+    $'CN = mxtls test root CA\nDNS:attacker.test' "$(peer_cert $S.1 $h)"
+attack off $S.1
+check "attack off: the host's own certificate again" "DNS:$h" "$(peer_cert $S.1 $h | tail -n 1)"
 
 printf '# the log\n'
 check "receiver.log has no Python traceback" 0 "$(grep -c Traceback "$smtpdir/receiver.log")"

@@ -235,6 +235,49 @@ START_TEST(decode_binary_garbage)
 }
 END_TEST
 
+/* A reply's bytes (RESP) through hiredis's reader and the HGETALL check: what a Redis server,
+ * or anything answering in its place, may send. */
+static const struct resp_case {
+	const char *bytes;
+	size_t len;
+	int rc;
+	size_t nf;
+	const char *reason;
+} resp_cases[] = {
+	/* vectors/fuzz/stsfleet/oom-array-666666666: hiredis 0.14 would allocate 5 GB first */
+	{"*666666666\r\n2\r\n$1\r\n", 17, MXTLS_E_SYNTAX, 0, "more than 4096"},
+	{"*4097\r\n", 7, MXTLS_E_SYNTAX, 0, "more than 4096"},
+	{"*66\r\n", 5, MXTLS_E_TRUNCATED, 0, NULL},
+	{"$5\r\nhello\r\n", 11, MXTLS_E_SYNTAX, 0, "not an array"},
+	{"-WRONGTYPE x\r\n", 15, MXTLS_E_SYNTAX, 0, "not an array"},
+	{"*1\r\n$1\r\nv\r\n", 11, MXTLS_E_SYNTAX, 0, "name-value pairs"},
+	{"*2\r\n$1\r\nv\r\n:1\r\n", 15, MXTLS_E_SYNTAX, 0, "not a string"},
+	{"?x\r\n", 4, MXTLS_E_SYNTAX, 0, "not RESP"},
+	{"*0\r\n", 4, MXTLS_E_NOTFOUND, 0, NULL},
+	{"*2\r\n$1\r\nv\r\n$1\r\n1\r\n", 18, MXTLS_OK, 1, NULL},
+};
+
+START_TEST(resp_table)
+{
+	const struct resp_case *c = &resp_cases[_i];
+	struct store_field *f;
+	size_t nf, used;
+	char why[256] = "";
+	int rc = store_redis_parse_hash(c->bytes, c->len, &f, &nf, &used, why, sizeof why);
+	ck_assert_msg(rc == c->rc, "case %d: rc %d, want %d (%s)", _i, rc, c->rc, why);
+	ck_assert_uint_eq(nf, c->nf);
+	if (c->reason != NULL)
+		ck_assert_msg(strstr(why, c->reason) != NULL, "case %d: '%s' lacks '%s'", _i, why,
+			      c->reason);
+	if (rc == MXTLS_OK) {
+		ck_assert_uint_eq(used, c->len);
+		ck_assert_str_eq(f[0].name, "v");
+		ck_assert_str_eq(f[0].value, "1");
+	}
+	store_fields_free(f, nf);
+}
+END_TEST
+
 /* ---- against a real redis-server ---- */
 
 static pid_t redis_pid;
@@ -574,6 +617,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, uri_display_masks_the_password);
 	tcase_add_loop_test(tc, decode_table, 0, ARRAY_LEN(decode_cases));
 	tcase_add_test(tc, decode_binary_garbage);
+	tcase_add_loop_test(tc, resp_table, 0, ARRAY_LEN(resp_cases));
 	suite_add_tcase(s, tc);
 	tc = tcase_create("redis");
 	tcase_add_unchecked_fixture(tc, redis_start, redis_stop);
