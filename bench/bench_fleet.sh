@@ -384,7 +384,6 @@ if ((na > 0)); then
     done
     printf '\n'
 
-    IFS=, read -r -a cl <<<"$conns"
     printf '\nA2. warm: every server has every domain cached; %s requests in flight per connection; %s rounds of 0.5 s warm-up + %s s per server and connection count, interleaved; load %s\n' \
         "$depth" "$rounds" "$(awk -v t="$secs" -v r="$rounds" 'BEGIN { print t / r }')" "$(load)"
     sargs=()
