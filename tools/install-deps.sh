@@ -46,6 +46,10 @@ packages=(
   # tests: fleet mode (unit-store, e2e-fleet) start their own redis-server and read it with
   # redis-cli (both in redis-server's dependencies: redis-tools)
   redis-server
+  # bench-fleet: postfix-mta-sts-resolver's redis cache calls the aioredis 2 API, which Debian's
+  # python3-aioredis (1.3.1) lacks; redis.asyncio from python3-redis stands in
+  # (tests/net/peer-resolver.sh)
+  python3-redis
   # tests: e2e-serve reads the report store of `mxtls serve --reports-path` with the sqlite3
   # shell
   sqlite3

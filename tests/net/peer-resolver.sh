@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# peer-resolver.sh start WORKDIR PORT [internal|sqlite]
+# peer-resolver.sh start WORKDIR PORT [internal|sqlite|redis URL]
 # peer-resolver.sh stop WORKDIR
 #
 # Run postfix-mta-sts-resolver's daemon (Debian package postfix-mta-sts-resolver,
@@ -14,7 +14,8 @@
 #      'opts' in responder.py; so the script itself refuses a PORT that already accepts
 #      connections, which SO_REUSEPORT would otherwise share silently), shutdown_timeout 1,
 #      the cache type (default internal; sqlite keeps its database in
-#      WORKDIR/peer-resolver/cache.db, removed at start), no proactive fetching,
+#      WORKDIR/peer-resolver/cache.db, removed at start; redis uses the Redis at URL, e.g.
+#      redis://127.0.0.1:6391/1, which the caller runs and empties), no proactive fetching,
 #      default_zone with strict_testing false, timeout 4 and require_sni true (the package
 #      defaults), cache_grace left at its default (60 s),
 #   2. starts the daemon in the background (stdin /dev/null, log level debug, its log in
@@ -27,6 +28,13 @@
 #          WORKDIR/pki/ca.pem) and SSL_CERT_DIR an empty directory (aiohttp uses
 #          ssl.create_default_context(), i.e. OpenSSL's default paths, which honour both),
 #        * no proxy variables (aiohttp would use https_proxy),
+#        * for redis: the package's redis_cache.py calls the aioredis 2 API
+#          (aioredis.from_url), but Debian 12 ships aioredis 1.3.1 (python3-aioredis), which
+#          has no from_url, so the daemon exits at start-up (AttributeError in
+#          cache.setup()).  aioredis 2 lives on as redis.asyncio in redis-py 4.2 and later
+#          (Debian python3-redis 4.3.4): when the installed aioredis lacks from_url, the
+#          script writes a two-line module aioredis.py that re-exports redis.asyncio into
+#          WORKDIR/peer-resolver/aioredis-compat and puts that directory first on PYTHONPATH,
 #   3. waits (up to 10 s) until 127.0.0.1:PORT accepts a TCP connection.
 #   Starting again for the same WORKDIR stops the previous daemon first.
 #
@@ -57,7 +65,7 @@ die() {
     exit 1
 }
 usage() {
-    printf 'usage: %s start WORKDIR PORT [internal|sqlite]\n       %s stop WORKDIR\n' \
+    printf 'usage: %s start WORKDIR PORT [internal|sqlite|redis URL]\n       %s stop WORKDIR\n' \
         "$prog" "$prog" >&2
     exit 2
 }
@@ -99,11 +107,17 @@ accepting() {
 }
 
 cmd_start() {
-    local workdir=$1 port=$2 cache=${3:-internal} dir ca pid i
+    local workdir=$1 port=$2 cache=${3:-internal} url=${4:-} dir ca pid i pypath=()
     if ! [[ $port =~ ^[0-9]{1,5}$ ]] || ((port < 1 || port > 65535)); then
         die "bad port: $port"
     fi
-    [[ $cache == internal || $cache == sqlite ]] || die "bad cache type: $cache (internal or sqlite)"
+    [[ $cache == internal || $cache == sqlite || $cache == redis ]] ||
+        die "bad cache type: $cache (internal, sqlite or redis URL)"
+    if [[ $cache == redis ]]; then
+        [[ $url =~ ^redis://[A-Za-z0-9.:@/_-]+$ ]] || die "redis needs a URL redis://HOST:PORT/DB, got '$url'"
+    else
+        [[ -z $url ]] || usage
+    fi
     [[ -x $DAEMON ]] || die "$DAEMON not found (Debian package postfix-mta-sts-resolver)"
     ca=${MXTLS_TEST_CA_FILE:-$workdir/pki/ca.pem}
     [[ -r $ca ]] || die "no CA file $ca (set MXTLS_TEST_CA_FILE, or run pki-up.sh)"
@@ -123,15 +137,26 @@ cmd_start() {
         printf 'cache:\n  type: %s\n  options:\n' "$cache"
         if [[ $cache == sqlite ]]; then
             printf '    filename: "%s"\n' "$dir/cache.db"
+        elif [[ $cache == redis ]]; then
+            printf '    url: "%s"\n' "$url"
         else
             printf '    cache_size: 10000\n'
         fi
         printf 'default_zone:\n  strict_testing: false\n  timeout: 4\n  require_sni: true\n'
     } >"$dir/mta-sts-daemon.yml"
 
+    if [[ $cache == redis ]] && ! /usr/bin/python3 -c 'import aioredis; aioredis.from_url' 2>/dev/null; then
+        /usr/bin/python3 -c 'import redis.asyncio; redis.asyncio.from_url' 2>/dev/null ||
+            die "the peer's redis cache needs aioredis >= 2 or redis.asyncio (Debian package python3-redis)"
+        mkdir -p "$dir/aioredis-compat"
+        printf '# written by tests/net/peer-resolver.sh: the aioredis 2 API, as redis.asyncio keeps it\nfrom redis.asyncio import *  # noqa: F401,F403\nfrom redis.asyncio import Redis, from_url  # noqa: F401\n' \
+            >"$dir/aioredis-compat/aioredis.py"
+        pypath=(PYTHONPATH="$dir/aioredis-compat${PYTHONPATH:+:$PYTHONPATH}")
+    fi
+
     # with-resolver.sh, unshare and sh all exec: $! is the daemon itself.
     env -u https_proxy -u HTTPS_PROXY -u http_proxy -u HTTP_PROXY -u all_proxy -u ALL_PROXY \
-        SSL_CERT_FILE="$ca" SSL_CERT_DIR="$dir/no-ca-dir" \
+        SSL_CERT_FILE="$ca" SSL_CERT_DIR="$dir/no-ca-dir" ${pypath[@]+"${pypath[@]}"} \
         bash "$here/with-resolver.sh" "$workdir" \
         "$DAEMON" -c "$dir/mta-sts-daemon.yml" -l "$dir/daemon.log" -v debug --disable-uvloop \
         </dev/null >"$dir/daemon.out" 2>&1 &
@@ -161,8 +186,8 @@ action=$1
 workdir=$(cd "$2" && pwd)
 case $action in
 start)
-    (($# == 3 || $# == 4)) || usage
-    cmd_start "$workdir" "$3" "${4:-internal}"
+    (($# >= 3 && $# <= 5)) || usage
+    cmd_start "$workdir" "$3" "${4:-internal}" "${5:-}"
     ;;
 stop)
     (($# == 2)) || usage
