@@ -40,6 +40,8 @@ static void note(struct sts_cache *c, enum mxtls_log_level level, const char *ev
 {
 	pthread_mutex_lock(&c->mu);
 	if (c->nnotes == sizeof c->notes / sizeof c->notes[0]) {
+		if (c->notes_dropped == 0 || level < c->dropped_level)
+			c->dropped_level = level;
 		c->notes_dropped++;
 		pthread_mutex_unlock(&c->mu);
 		return;

@@ -85,9 +85,10 @@ struct sts_cache {
 		enum mxtls_log_level level;
 		char event[32];
 		char kv[3][2][256]; /* key, value; an empty key ends the list */
-	} notes[16];                       /* fleet events for the log (under mu) */
+	} notes[64];                       /* fleet events for the log (under mu) */
 	size_t nnotes;
 	unsigned long notes_dropped;
+	enum mxtls_log_level dropped_level; /* the most severe of the dropped ones */
 	/* the loop thread's only */
 	int efd;
 	struct event_base *base;
