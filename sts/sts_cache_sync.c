@@ -173,6 +173,7 @@ static void filter_due(struct sts_cache *c, struct sts_cache_op *op)
 		if (rc == MXTLS_OK && remote.fetched_at > op->now) {
 			/* Refreshed by another member: take it, no fetch of ours. */
 			struct sts_cache_entry local;
+			memset(&local, 0, sizeof local); /* left alone by a failed read */
 			bool newer = sts_cache_db_get(c->db, d, &local) != MXTLS_OK ||
 				     local.fetched_at < remote.fetched_at;
 			if (newer && sts_cache_db_put(c->db, &remote) == MXTLS_OK)
