@@ -404,19 +404,7 @@ int store_redis_hgetall_capped(struct store_redis *r, const char *key, size_t ma
 int store_redis_hgetall(struct store_redis *r, const char *key, struct store_field **fields,
 			size_t *nf)
 {
-	*fields = NULL;
-	*nf = 0;
-	const char *argv[] = {"HGETALL", key};
-	int rc;
-	redisReply *rep = call(r, 2, argv, NULL, &rc);
-	if (rep == NULL)
-		return rc;
-	char why[256];
-	rc = fields_from_reply(rep, fields, nf, why, sizeof why);
-	if (rc == MXTLS_E_SYNTAX)
-		set_error(r, "%s: %s", key, why);
-	freeReplyObject(rep);
-	return rc;
+	return store_redis_hgetall_capped(r, key, 32, STORE_REDIS_VALUE_MAX, fields, nf);
 }
 
 int store_redis_parse_hash(const void *resp, size_t len, struct store_field **fields, size_t *nf,
