@@ -47,6 +47,8 @@ struct tlsrpt_fleet_run {
 	int64_t epoch;   /* when this Redis began to hold the fleet's state (read_epoch()) */
 	char **exported; /* the members that gave their whole day */
 	size_t nexported;
+	char missing[1200]; /* the members that ran in the last week and have not (once per run) */
+	size_t nmissing;
 };
 
 void delivery_tlsrpt_fleet_end(struct tlsrpt_fleet_run *f)
@@ -150,49 +152,6 @@ static int read_epoch(struct tlsrpt_fleet_run *f, char *err, size_t errlen)
 	return MXTLS_OK;
 }
 
-int delivery_tlsrpt_fleet_begin(struct mxtls_ctx *ctx, struct tlsrpt_store *st, int64_t day,
-				const char *submitter, int64_t now, struct tlsrpt_fleet_run **out,
-				char ***domains, size_t *n, char *err, size_t errlen)
-{
-	*out = NULL;
-	*domains = NULL;
-	*n = 0;
-	struct tlsrpt_fleet_run *f = calloc(1, sizeof *f);
-	if (f == NULL)
-		return MXTLS_E_NOMEM;
-	struct store_redis_opts o = {.uri = *ctx->shared};
-	int rc = store_redis_new(&o, &f->r);
-	explicit_bzero(o.uri.password, sizeof o.uri.password);
-	if (rc != MXTLS_OK) {
-		free(f);
-		return rc;
-	}
-	mxtls_ctx_member_name(ctx, f->member, sizeof f->member);
-	f->day = day;
-	f->now = now;
-	char key[600];
-	if ((rc = read_epoch(f, err, errlen)) == MXTLS_OK &&
-	    (rc = export_day(f, ctx, st, submitter, err, errlen)) == MXTLS_OK) {
-		day_key(key, sizeof key, "mxtls:tlsrpt-exported:", day, NULL);
-		if ((rc = store_redis_smembers(f->r, key, MEMBERS_MAX, &f->exported,
-					       &f->nexported)) != MXTLS_OK)
-			rc = unavailable(f, "reading who gave the day", rc, err, errlen);
-	}
-	if (rc == MXTLS_OK) {
-		day_key(key, sizeof key, "mxtls:tlsrpt-domains:", day, NULL);
-		if ((rc = store_redis_smembers(f->r, key, DOMAINS_MAX, domains, n)) != MXTLS_OK)
-			rc = unavailable(f, "reading the day's domains", rc, err, errlen);
-	}
-	if (rc != MXTLS_OK) {
-		delivery_tlsrpt_fleet_end(f);
-		return rc;
-	}
-	if (*n > 1)
-		qsort(*domains, *n, sizeof **domains, cmp_strp);
-	*out = f;
-	return MXTLS_OK;
-}
-
 /* The members that ran in the last week and have not given the day yet, into holder. */
 static int missing_members(struct tlsrpt_fleet_run *f, char *holder, size_t cap, size_t *nmiss,
 			   char *err, size_t errlen)
@@ -221,6 +180,52 @@ static int missing_members(struct tlsrpt_fleet_run *f, char *holder, size_t cap,
 		(*nmiss)++;
 	}
 	store_fields_free(m, nm);
+	return MXTLS_OK;
+}
+
+int delivery_tlsrpt_fleet_begin(struct mxtls_ctx *ctx, struct tlsrpt_store *st, int64_t day,
+				const char *submitter, int64_t now, struct tlsrpt_fleet_run **out,
+				char ***domains, size_t *n, char *err, size_t errlen)
+{
+	*out = NULL;
+	*domains = NULL;
+	*n = 0;
+	struct tlsrpt_fleet_run *f = calloc(1, sizeof *f);
+	if (f == NULL)
+		return MXTLS_E_NOMEM;
+	struct store_redis_opts o = {.uri = *ctx->shared};
+	int rc = store_redis_new(&o, &f->r);
+	explicit_bzero(o.uri.password, sizeof o.uri.password);
+	if (rc != MXTLS_OK) {
+		free(f);
+		return rc;
+	}
+	mxtls_ctx_member_name(ctx, f->member, sizeof f->member);
+	f->day = day;
+	f->now = now;
+	char key[600];
+	if ((rc = read_epoch(f, err, errlen)) == MXTLS_OK &&
+	    (rc = export_day(f, ctx, st, submitter, err, errlen)) == MXTLS_OK) {
+		day_key(key, sizeof key, "mxtls:tlsrpt-exported:", day, NULL);
+		if ((rc = store_redis_smembers(f->r, key, MEMBERS_MAX, &f->exported,
+					       &f->nexported)) != MXTLS_OK)
+			rc = unavailable(f, "reading who gave the day", rc, err, errlen);
+		else
+			rc = missing_members(f, f->missing, sizeof f->missing, &f->nmissing, err,
+					     errlen);
+	}
+	if (rc == MXTLS_OK) {
+		day_key(key, sizeof key, "mxtls:tlsrpt-domains:", day, NULL);
+		if ((rc = store_redis_smembers(f->r, key, DOMAINS_MAX, domains, n)) != MXTLS_OK)
+			rc = unavailable(f, "reading the day's domains", rc, err, errlen);
+	}
+	if (rc != MXTLS_OK) {
+		delivery_tlsrpt_fleet_end(f);
+		return rc;
+	}
+	if (*n > 1)
+		qsort(*domains, *n, sizeof **domains, cmp_strp);
+	*out = f;
 	return MXTLS_OK;
 }
 
@@ -286,9 +291,9 @@ int delivery_tlsrpt_fleet_turn(struct tlsrpt_fleet_run *f, const char *domain, b
 			*turn = TLSRPT_FLEET_WAITING;
 			return MXTLS_OK;
 		}
-		size_t nmiss;
-		if ((rc = missing_members(f, holder, holderlen, &nmiss, err, errlen)) != MXTLS_OK)
-			return rc;
+		/* Who is missing was read once for the run (delivery_tlsrpt_fleet_begin()). */
+		size_t nmiss = f->nmissing;
+		snprintf(holder, holderlen, "%s", f->missing);
 		int64_t deadline = (f->day + 1) * 86400 + TLSRPT_FLEET_DEADLINE;
 		bool forgotten = f->epoch > f->day * 86400;
 		if ((nmiss > 0 || forgotten) && f->now < deadline) {
