@@ -118,12 +118,27 @@ render() {
 }
 
 # new_key ZONE [ksk] -> prints the key's path without extension
+#
+# ldns-keygen names a key K<zone>+<alg>+<key tag> and writes over a file of that name, so a
+# zone's second key whose 16-bit tag equals its first's replaced the first (about 1 zone in
+# 65 536; with a few thousand zones signed per test run, CI met it: a KSK silently became the
+# ZSK and ldns-key2ds printed no DS). Each key is made in a directory of its own and kept only
+# if its name is new; a clash draws another key.
 new_key() {
-    local base
-    base=$(cd "$keys" && ldns-keygen -a "$ALG" ${2:+-k} "$1") ||
-        die "ldns-keygen failed for $1"
-    rm -f "$keys/$base.ds"
-    printf '%s/%s' "$keys" "$base"
+    local base tmp i
+    for ((i = 0; i < 8; i++)); do
+        tmp=$(mktemp -d "$keys/.new.XXXXXX") || die "mktemp failed in $keys"
+        base=$(cd "$tmp" && ldns-keygen -a "$ALG" ${2:+-k} "$1") ||
+            die "ldns-keygen failed for $1"
+        if [[ ! -e $keys/$base.key && ! -e $keys/$base.private ]]; then
+            mv "$tmp/$base.key" "$tmp/$base.private" "$keys/" || die "cannot move $base to $keys"
+            rm -rf "$tmp"
+            printf '%s/%s' "$keys" "$base"
+            return 0
+        fi
+        rm -rf "$tmp"
+    done
+    die "ldns-keygen gave 8 keys for $1 whose names clash with keys already made"
 }
 
 nsd_zones=""
