@@ -301,6 +301,7 @@ int sts_cache_join_fleet(struct sts_cache *c, const struct sts_cache_fleet_opts 
 	/* Before any request reaches the worker (the queue's lock orders the two). */
 	pthread_mutex_lock(&c->mu);
 	c->fleet = f;
+	c->wait_ms = o->wait_ms;
 	c->log = o->log;
 	c->now = o->now;
 	c->now_arg = o->now_arg;

@@ -142,7 +142,8 @@ bool sts_cache_failure_backoff(const struct sts_cache_failure *f, const char *id
 struct sts_cache_fleet_opts {
 	const struct store_redis_opts *redis; /* copied */
 	const char *member;                   /* this member's name (copied) */
-	unsigned lease_ms;                    /* how long a refresh lease outlives a dead holder */
+	unsigned lease_ms;                    /* how long a fetch lease outlives a dead holder */
+	unsigned wait_ms; /* how long a member waits for another's first fetch (sts_cache_claim.h) */
 	int64_t (*now)(void *arg);            /* the clock for expiry (the context's) */
 	void *now_arg;
 	const struct util_log *log; /* fleet events, emitted on the thread that uses the cache */

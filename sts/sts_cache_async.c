@@ -114,6 +114,24 @@ int sts_cache_async_read(struct sts_cache *c, const char *domain, sts_cache_read
 	return submit_counted(c, op, out);
 }
 
+int sts_cache_async_claim(struct sts_cache *c, const char *domain, const char *id,
+			  sts_cache_read_cb cb, void *arg, struct sts_cache_op **out)
+{
+	if (c == NULL || c->ev == NULL || domain == NULL || id == NULL || cb == NULL ||
+	    strlen(domain) >= sizeof((struct sts_cache_op *)NULL)->domain ||
+	    strlen(id) >= sizeof((struct sts_cache_op *)NULL)->id)
+		return MXTLS_E_INVAL;
+	struct sts_cache_op *op = calloc(1, sizeof *op);
+	if (op == NULL)
+		return MXTLS_E_NOMEM;
+	op->kind = STS_CACHE_CLAIM;
+	snprintf(op->domain, sizeof op->domain, "%s", domain);
+	snprintf(op->id, sizeof op->id, "%s", id);
+	op->read_cb = cb;
+	op->arg = arg;
+	return submit_counted(c, op, out);
+}
+
 int sts_cache_async_list_due(struct sts_cache *c, int64_t cutoff, sts_cache_list_cb cb, void *arg,
 			     struct sts_cache_op **out)
 {
@@ -193,6 +211,17 @@ int sts_cache_async_touch(struct sts_cache *c, const char *domain, int64_t now, 
 		return MXTLS_E_NOMEM;
 	op->now = now;
 	if (own_error(op, error) != MXTLS_OK)
+		return MXTLS_E_NOMEM;
+	sts_cache_worker_queue(c, op);
+	return MXTLS_OK;
+}
+
+int sts_cache_async_release(struct sts_cache *c, const char *domain)
+{
+	if (c == NULL)
+		return MXTLS_E_INVAL;
+	struct sts_cache_op *op = write_op(STS_CACHE_RELEASE, domain, NULL, 0);
+	if (op == NULL)
 		return MXTLS_E_NOMEM;
 	sts_cache_worker_queue(c, op);
 	return MXTLS_OK;

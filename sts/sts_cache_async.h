@@ -44,6 +44,13 @@ struct sts_cache_op;
 int sts_cache_async_read(struct sts_cache *c, const char *domain, sts_cache_read_cb cb,
 			 void *arg, struct sts_cache_op **op);
 
+/* Fleet mode, before a first fetch of domain's policy id (sts_cache_claim.h does the waiting):
+ * r->rc MXTLS_OK: another member fetched id, r->entry (now in the local file); MXTLS_E_TEMPFAIL:
+ * another member holds the domain's fetch lease; otherwise fetch (MXTLS_E_NOTFOUND: the lease is
+ * this member's, or there is no fleet, or Redis did not answer).  As sts_cache_async_read(). */
+int sts_cache_async_claim(struct sts_cache *c, const char *domain, const char *id,
+			  sts_cache_read_cb cb, void *arg, struct sts_cache_op **op);
+
 /* The domains whose policy was fetched at or before cutoff (the proactive refresh's list), in
  * domain order; as sts_cache_async_read() otherwise. */
 int sts_cache_async_list_due(struct sts_cache *c, int64_t cutoff, sts_cache_list_cb cb,
@@ -61,6 +68,8 @@ int sts_cache_async_put(struct sts_cache *c, const struct sts_cache_entry *e,
 			const struct util_log *log, uint64_t log_id);
 int sts_cache_async_touch(struct sts_cache *c, const char *domain, int64_t now,
 			  const char *error, const struct util_log *log, uint64_t log_id);
+/* Fleet mode: gives domain's fetch lease back if this member holds it (a fetch given up). */
+int sts_cache_async_release(struct sts_cache *c, const char *domain);
 int sts_cache_async_note_failure(struct sts_cache *c, const char *domain, const char *id,
 				 int64_t now, const char *error, const struct util_log *log,
 				 uint64_t log_id);

@@ -25,6 +25,10 @@
  *  - The proactive refresh takes a lease per domain (SET NX PX): a domain another member is
  *    refreshing, or refreshed since the cutoff, is left out; a lease outlives a dead holder by
  *    lease_ms at most.
+ *  - A first fetch (no policy of the current id in the local file) takes the same lease
+ *    (claim()): a member that meets a domain while another fetches it waits for that fetch
+ *    (sts/sts_cache_claim.c) instead of fetching too.  The lease goes back when the fetch is
+ *    stored, failed, or given up.
  */
 
 #define RESYNC_PAGE 256
@@ -201,6 +205,52 @@ static void filter_due(struct sts_cache *c, struct sts_cache_op *op)
 	op->ndomains = kept;
 }
 
+/*
+ * Before a first fetch of op->domain's policy op->id: another member's fetch of that id (copied
+ * into the local file first; rc MXTLS_OK), or another member fetching it now (the lease is
+ * held: MXTLS_E_TEMPFAIL, ask again), or this member fetches (MXTLS_E_NOTFOUND: the lease is
+ * ours, or Redis failed: a Redis that does not answer never stops a fetch).
+ */
+static void claim(struct sts_cache *c, struct sts_cache_op *op)
+{
+	struct sts_cache_read *r = &op->read;
+	r->rc = MXTLS_E_NOTFOUND;
+	int64_t now = now_of(c);
+	struct sts_cache_entry remote;
+	char why[256] = "";
+	int rc = sts_fleet_get(c->fleet, op->domain, now, &remote, why, sizeof why);
+	if (rc == MXTLS_OK) {
+		/* RFC 8461 §3.3: a policy of the current id needs no fetch. */
+		if (strcmp(remote.id, op->id) == 0) {
+			if (sts_cache_db_put(c->db, &remote) != MXTLS_OK) {
+				note(c, MXTLS_LOG_WARNING, "fleet-copy-failed", "domain",
+				     op->domain, "reason", sts_cache_db_errmsg(c->db),
+				     (const char *)NULL);
+				sts_cache_entry_clear(&remote);
+				return; /* fetch: what the file lacks is not taken from Redis */
+			}
+			note(c, MXTLS_LOG_INFO, "fleet-policy-learned", "domain", op->domain, "id",
+			     remote.id, "reason", "fetched-by-another-member", (const char *)NULL);
+			r->entry = remote;
+			r->rc = MXTLS_OK;
+			return;
+		}
+		sts_cache_entry_clear(&remote);
+	} else if (rc == MXTLS_E_SYNTAX) {
+		note(c, MXTLS_LOG_WARNING, "fleet-value-rejected", "domain", op->domain, "reason",
+		     why, (const char *)NULL);
+	} else if (rc != MXTLS_E_NOTFOUND) {
+		redis_failed(c, "get", rc);
+		return;
+	}
+	bool acquired = true;
+	rc = sts_fleet_lease(c->fleet, op->domain, &acquired);
+	if (rc != MXTLS_OK)
+		redis_failed(c, "lease", rc);
+	else if (!acquired)
+		r->rc = MXTLS_E_TEMPFAIL;
+}
+
 static void status(struct sts_cache *c, struct sts_cache_op *op)
 {
 	struct sts_cache_fleet_status *s = op->status;
@@ -280,6 +330,18 @@ void sts_cache_sync_after(struct sts_cache *c, struct sts_cache_op *op)
 	case STS_CACHE_LIST_DUE:
 		filter_due(c, op);
 		break;
+	case STS_CACHE_CLAIM:
+		claim(c, op);
+		break;
+	case STS_CACHE_NOTE_FAILURE:
+	case STS_CACHE_RELEASE: {
+		/* A failed or abandoned fetch: the members waiting for it fetch for themselves
+		 * (a failure is not shared: each member learns its own). */
+		int rc = sts_fleet_release(c->fleet, op->domain);
+		if (rc != MXTLS_OK)
+			redis_failed(c, "release", rc);
+		break;
+	}
 	case STS_CACHE_FLEET_STATUS:
 		status(c, op);
 		break;

@@ -113,6 +113,12 @@ static void execute(struct sts_cache *c, struct sts_cache_op *op)
 	case STS_CACHE_FLEET_STATUS:
 		r->rc = MXTLS_OK; /* the fleet part fills op->status */
 		break;
+	case STS_CACHE_CLAIM:
+		r->rc = MXTLS_E_NOTFOUND; /* alone: fetch it; the fleet part may say otherwise */
+		break;
+	case STS_CACHE_RELEASE:
+		r->rc = MXTLS_OK; /* nothing local: the fleet part gives the lease back */
+		break;
 	}
 	if (r->rc == MXTLS_E_IO && r->why[0] == '\0')
 		snprintf(r->why, sizeof r->why, "%s", sts_cache_db_errmsg(c->db));

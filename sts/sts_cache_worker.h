@@ -17,10 +17,12 @@ enum sts_cache_kind {
 	STS_CACHE_COUNT,
 	STS_CACHE_LIST_DUE,
 	STS_CACHE_FLEET_STATUS,
+	STS_CACHE_CLAIM, /* fleet: another member's fetch of id, or the fetch lease */
 	STS_CACHE_PUT, /* the writes: every kind from here on */
 	STS_CACHE_TOUCH,
 	STS_CACHE_NOTE_FAILURE,
 	STS_CACHE_DELETE,
+	STS_CACHE_RELEASE, /* fleet: give the fetch lease back (a fetch given up) */
 };
 
 /* One request.  The worker owns it from the queue until it is finished; then the thread that
@@ -73,6 +75,7 @@ struct sts_cache {
 	/* Fleet mode (sts_cache_join_fleet()); fleet NULL: alone.  The worker's only, except the
 	 * notes and last_sync (under mu). */
 	struct sts_fleet *fleet;
+	unsigned wait_ms; /* set when joining, then read-only */
 	const struct util_log *log;
 	int64_t (*now)(void *arg);
 	void *now_arg;

@@ -82,8 +82,9 @@ static int64_t ctx_now(void *arg)
 /*
  * Fleet mode (doc/fleet.md): the cache shares its policies through the shared-store Redis.
  * This member's name is the host's and the state directory's (several members may share a
- * host: the test network runs three); a refresh lease lasts three fetch time limits, so a
- * member that dies mid-fetch holds a domain up at most that long.
+ * host: the test network runs three); a fetch lease lasts three fetch time limits, so a
+ * member that dies mid-fetch holds a domain's refresh up at most that long, and a member waits
+ * at most one fetch time limit for another's first fetch before fetching itself.
  */
 void mxtls_ctx_member_name(const struct mxtls_ctx *ctx, char *out, size_t cap)
 {
@@ -105,6 +106,7 @@ static int join_fleet(struct mxtls_ctx *ctx)
 	struct sts_cache_fleet_opts o = {.redis = &ro,
 					 .member = member,
 					 .lease_ms = lease < 5000 ? 5000 : lease,
+					 .wait_ms = ctx->sts_timeout_ms,
 					 .now = ctx_now,
 					 .now_arg = ctx,
 					 .log = &ctx->log};

@@ -13,6 +13,7 @@
 #include "dane/dane_dnsid.h"
 #include "dns/dns_rdata.h"
 #include "sts/sts_cache_async.h"
+#include "sts/sts_cache_claim.h"
 #include "sts/sts_policy.h"
 #include "sts/sts_txt.h"
 #include "util/util_dnsname.h"
@@ -45,6 +46,8 @@ struct sts_resolve {
 	struct dns_answer *addr_ans[2];
 	int addr_pending;
 	struct sts_fetch *fetch;
+	struct sts_cache_claim *claim; /* fleet mode: waiting for another member's fetch */
+	bool fleet_fetch;              /* fleet mode: this fetch may hold the domain's lease */
 };
 
 const char *sts_source_name(enum sts_source s)
@@ -269,6 +272,7 @@ static void on_aaaa(void *arg, struct dns_answer *a)
 
 static void start_fetch(struct sts_resolve *s)
 {
+	s->fleet_fetch = sts_cache_shared(s->c);
 	s->res->fetched = true;
 	s->addr_pending = 2;
 	int rc = dns_resolve(s->r, s->host, DNS_TYPE_A, on_a, s, &s->addr_q[0]);
@@ -282,6 +286,39 @@ static void start_fetch(struct sts_resolve *s)
 	if (rc != MXTLS_OK)
 		fetch_failed(s, MXTLS_RESULT_STS_POLICY_FETCH_ERROR, "%s: lookup could not start: %s",
 			     s->host, mxtls_strerror(rc));
+}
+
+/* Fleet mode: the claim's answer, another member's fetch of this id or "fetch it yourself". */
+static void on_claim(void *arg, struct sts_cache_read *r)
+{
+	struct sts_resolve *s = arg;
+	s->claim = NULL;
+	if (r->rc == MXTLS_OK) {
+		/* Fetched over HTTPS by another member moments ago (RFC 8461 §3.3: the current
+		 * id, so no fetch); finish() serves it as a cached policy. */
+		sts_cache_entry_clear(&s->cached);
+		s->cached = r->entry;
+		memset(&r->entry, 0, sizeof r->entry);
+		s->have_cached = true;
+		s->have_failure = false;
+		finish(s);
+		return;
+	}
+	if (r->rc == MXTLS_E_TIMEOUT)
+		util_log_kv(s->log, MXTLS_LOG_INFO, s->log_id, "fleet-fetch-wait-ended", "domain",
+			    s->res->domain, "reason", "another member's fetch took too long",
+			    (const char *)NULL);
+	start_fetch(s);
+}
+
+/* A fetch is due: alone, or for a refresh (whose lease sts_cache_sync.c took), at once; in a
+ * fleet, after the claim, so that members meeting a domain together fetch it once. */
+static void begin_fetch(struct sts_resolve *s)
+{
+	if (s->refresh || !sts_cache_shared(s->c) ||
+	    sts_cache_claim_start(s->c, s->res->domain, s->res->txt_id, on_claim, s, &s->claim) !=
+		    MXTLS_OK)
+		start_fetch(s);
 }
 
 /* RFC 8461 §3.1 record selection and parsing over the TXT RRset a (DNS_DATA). */
@@ -427,7 +464,7 @@ static void txt_and_cache_done(struct sts_resolve *s)
 		finish(s);
 		return;
 	}
-	start_fetch(s);
+	begin_fetch(s);
 }
 
 int sts_resolve_start(struct dns_resolver *r, struct sts_fetcher *f, struct sts_cache *c,
@@ -488,6 +525,10 @@ void sts_resolve_cancel(struct sts_resolve *s)
 	}
 	if (s->fetch != NULL)
 		sts_fetch_cancel(s->fetch);
+	/* A fetch given up gives its lease back: the members waiting for it fetch themselves. */
+	if (s->fleet_fetch && (s->fetch != NULL || s->addr_pending > 0))
+		sts_cache_async_release(s->c, s->res->domain);
+	sts_cache_claim_cancel(s->claim);
 	sts_cache_async_cancel(s->cache_op); /* its callback will not run */
 	sts_cache_entry_clear(&s->cached);
 	sts_resolve_result_free(s->res);

@@ -2,9 +2,10 @@
 /* Unit tests for store/ and the fleet's shared policy cache (sts/sts_cache_fleet.c): the
  * shared-store setting and the Redis values, hostile input first; then against a real
  * redis-server on a Unix socket: pauses after failures, newer-wins writes, garbage, leases,
- * and two members' caches sharing a policy. */
+ * two members' caches sharing a policy, and members meeting a new domain together (one fetch). */
 #include <errno.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,11 +14,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <event2/event.h>
 #include <mxtls/error.h>
 
 #include "store/store_redis.h"
 #include "store/store_uri.h"
 #include "sts/sts_cache.h"
+#include "sts/sts_cache_claim.h"
 #include "sts/sts_cache_fleet.h"
 #include "test_main.h"
 
@@ -489,8 +492,9 @@ START_TEST(lease_is_exclusive_and_expires)
 }
 END_TEST
 
-/* Two members' caches (two local files) joined to the same Redis. */
-static struct sts_cache *member_cache(const char *name)
+/* Two members' caches (two local files) joined to the same Redis; wait_ms for claims. */
+static struct sts_cache *member_cache_waiting(const char *name, unsigned wait_ms,
+					      unsigned lease_ms)
 {
 	char path[700];
 	snprintf(path, sizeof path, "%s/%s.sqlite", test_tmp_root, name);
@@ -499,11 +503,155 @@ static struct sts_cache *member_cache(const char *name)
 	ck_assert_int_eq(sts_cache_open(path, &c, err, sizeof err), MXTLS_OK);
 	struct store_redis_opts ro = {.connect_ms = 200, .command_ms = 200, .retry_ms = 300};
 	snprintf(ro.uri.path, sizeof ro.uri.path, "%s", redis_sock);
-	struct sts_cache_fleet_opts o = {.redis = &ro, .member = name, .lease_ms = 2000};
+	struct sts_cache_fleet_opts o = {
+		.redis = &ro, .member = name, .lease_ms = lease_ms, .wait_ms = wait_ms};
 	ck_assert_int_eq(sts_cache_join_fleet(c, &o), MXTLS_OK);
 	ck_assert_int_eq(sts_cache_join_fleet(c, &o), MXTLS_E_INVAL);
 	return c;
 }
+
+static struct sts_cache *member_cache(const char *name)
+{
+	return member_cache_waiting(name, 0, 2000);
+}
+
+/* ---- members meeting a new domain together: one fetch (sts/sts_cache_claim.c) ---- */
+
+struct claim_result {
+	bool called;
+	int rc;
+	char id[40];
+};
+
+static void on_claim_result(void *arg, struct sts_cache_read *r)
+{
+	struct claim_result *cr = arg;
+	cr->called = true;
+	cr->rc = r->rc;
+	if (r->rc == MXTLS_OK)
+		snprintf(cr->id, sizeof cr->id, "%s", r->entry.id);
+}
+
+/* A member on the test's loop; its fetch leases last 20 s, longer than any wait here. */
+static struct sts_cache *loop_member(const char *name, struct event_base *base, unsigned wait_ms)
+{
+	struct sts_cache *c = member_cache_waiting(name, wait_ms, 20000);
+	ck_assert_int_eq(sts_cache_async_attach(c, base), MXTLS_OK);
+	return c;
+}
+
+/* Runs the loop for ms milliseconds, or until every flag given is set (NULL ends the list). */
+static void pump(struct event_base *base, long ms, bool *flag, ...)
+{
+	struct timespec t0, t;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		event_base_loop(base, EVLOOP_NONBLOCK);
+		bool all = flag != NULL;
+		va_list ap;
+		va_start(ap, flag);
+		for (bool *f = flag; f != NULL; f = va_arg(ap, bool *))
+			all = all && *f;
+		va_end(ap);
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if (all || (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 >= ms)
+			return;
+		struct timespec ts = {0, 2 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+}
+
+START_TEST(members_meeting_a_domain_together_fetch_it_once)
+{
+	struct event_base *base = event_base_new();
+	struct sts_cache *a = loop_member("ca", base, 5000), *b = loop_member("cb", base, 5000),
+			 *c = loop_member("cc", base, 5000);
+	struct claim_result ra = {0}, rb = {0}, rc = {0};
+	/* a is first: the fetch lease is a's, so a fetches. */
+	ck_assert_int_eq(sts_cache_claim_start(a, "claim.test", "c1", on_claim_result, &ra, NULL),
+			 MXTLS_OK);
+	pump(base, 3000, &ra.called, NULL);
+	ck_assert(ra.called);
+	ck_assert_int_eq(ra.rc, MXTLS_E_NOTFOUND);
+	/* b and c meet the domain while a fetches: they wait, they do not fetch. */
+	ck_assert_int_eq(sts_cache_claim_start(b, "claim.test", "c1", on_claim_result, &rb, NULL),
+			 MXTLS_OK);
+	ck_assert_int_eq(sts_cache_claim_start(c, "claim.test", "c1", on_claim_result, &rc, NULL),
+			 MXTLS_OK);
+	pump(base, 150, NULL);
+	ck_assert(!rb.called && !rc.called);
+	/* a's fetch is stored (its file, then Redis; the lease goes back): b and c take it. */
+	struct sts_cache_entry e, got;
+	entry(&e, "claim.test", "c1", now_s(), "mx.claim.test");
+	ck_assert_int_eq(sts_cache_put(a, &e), MXTLS_OK);
+	pump(base, 3000, &rb.called, &rc.called, NULL);
+	ck_assert(rb.called && rc.called);
+	ck_assert_int_eq(rb.rc, MXTLS_OK);
+	ck_assert_str_eq(rb.id, "c1");
+	ck_assert_int_eq(rc.rc, MXTLS_OK);
+	ck_assert_str_eq(rc.id, "c1");
+	/* ... into their own files first. */
+	ck_assert_int_eq(sts_cache_get(b, "claim.test", &got), MXTLS_OK);
+	ck_assert_str_eq(got.id, "c1");
+	sts_cache_entry_clear(&got);
+	/* A new id is fetched (by whoever takes the lease), never served from the old policy. */
+	struct claim_result rn = {0};
+	ck_assert_int_eq(sts_cache_claim_start(c, "claim.test", "c2", on_claim_result, &rn, NULL),
+			 MXTLS_OK);
+	pump(base, 3000, &rn.called, NULL);
+	ck_assert_int_eq(rn.rc, MXTLS_E_NOTFOUND);
+	sts_cache_entry_clear(&e);
+	sts_cache_close(a);
+	sts_cache_close(b);
+	sts_cache_close(c);
+	event_base_free(base);
+}
+END_TEST
+
+START_TEST(a_failed_or_dead_fetch_leaves_the_waiters_to_fetch)
+{
+	struct event_base *base = event_base_new();
+	struct sts_cache *a = loop_member("fa", base, 5000), *b = loop_member("fb", base, 5000),
+			 *d = loop_member("fd", base, 300);
+	struct claim_result ra = {0}, rb = {0};
+	ck_assert_int_eq(sts_cache_claim_start(a, "fail.test", "f1", on_claim_result, &ra, NULL),
+			 MXTLS_OK);
+	pump(base, 3000, &ra.called, NULL);
+	ck_assert_int_eq(ra.rc, MXTLS_E_NOTFOUND);
+	ck_assert_int_eq(sts_cache_claim_start(b, "fail.test", "f1", on_claim_result, &rb, NULL),
+			 MXTLS_OK);
+	pump(base, 100, NULL);
+	ck_assert(!rb.called);
+	/* a's fetch fails: the lease goes back and b takes it to fetch for itself (a failure is
+	 * not shared): NOTFOUND, neither the TIMEOUT of 5 s of waiting nor the lease's 20 s. */
+	ck_assert_int_eq(sts_cache_note_failure(a, "fail.test", "f1", now_s(), "HTTP 404"),
+			 MXTLS_OK);
+	pump(base, 3000, &rb.called, NULL);
+	ck_assert(rb.called);
+	ck_assert_int_eq(rb.rc, MXTLS_E_NOTFOUND);
+	/* b holds the lease now and never gives it back (a member that died mid-fetch): d waits
+	 * its 300 ms, then fetches itself. */
+	struct claim_result rd = {0};
+	ck_assert_int_eq(sts_cache_claim_start(d, "fail.test", "f1", on_claim_result, &rd, NULL),
+			 MXTLS_OK);
+	pump(base, 3000, &rd.called, NULL);
+	ck_assert(rd.called);
+	ck_assert_int_eq(rd.rc, MXTLS_E_TIMEOUT);
+	/* A cancelled claim calls nobody. */
+	struct claim_result rx = {0};
+	struct sts_cache_claim *cl;
+	ck_assert_int_eq(sts_cache_claim_start(d, "fail.test", "f1", on_claim_result, &rx, &cl),
+			 MXTLS_OK);
+	pump(base, 60, NULL);
+	sts_cache_claim_cancel(cl);
+	pump(base, 500, NULL);
+	ck_assert(!rx.called);
+	sts_cache_close(a);
+	sts_cache_close(b);
+	sts_cache_close(d);
+	event_base_free(base);
+}
+END_TEST
 
 START_TEST(a_policy_one_member_fetched_protects_the_other)
 {
@@ -541,6 +689,17 @@ START_TEST(a_policy_one_member_fetched_protects_the_other)
 	/* A member that never saw it has nothing: not-found, never a guess. */
 	struct sts_cache *c = member_cache("mc");
 	ck_assert_int_eq(sts_cache_get(c, "shared.test", &got), MXTLS_E_NOTFOUND);
+	/* With Redis down, a first fetch is not held up by the fleet: fetch it yourself. */
+	struct event_base *base = event_base_new();
+	struct sts_cache *w = loop_member("mw", base, 5000);
+	struct claim_result rw = {0};
+	ck_assert_int_eq(sts_cache_claim_start(w, "alone.test", "a1", on_claim_result, &rw, NULL),
+			 MXTLS_OK);
+	pump(base, 3000, &rw.called, NULL);
+	ck_assert(rw.called);
+	ck_assert_int_eq(rw.rc, MXTLS_E_NOTFOUND);
+	sts_cache_close(w);
+	event_base_free(base);
 	free(s);
 	sts_cache_entry_clear(&e);
 	sts_cache_close(a);
@@ -626,6 +785,8 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, newer_fetch_wins_and_ttl_is_max_age);
 	tcase_add_test(tc, garbage_is_rejected_not_used);
 	tcase_add_test(tc, lease_is_exclusive_and_expires);
+	tcase_add_test(tc, members_meeting_a_domain_together_fetch_it_once);
+	tcase_add_test(tc, a_failed_or_dead_fetch_leaves_the_waiters_to_fetch);
 	suite_add_tcase(s, tc);
 	/* Kills its Redis: a fixture of its own. */
 	tc = tcase_create("redis-killed");
