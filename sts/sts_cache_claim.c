@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Fleet mode: a member waits for another member's first fetch of a policy instead of repeating it. */
+/* Fleet mode: a member waits for another member's first fetch of a policy, not fetching too. */
 #include "sts/sts_cache_claim.h"
 
 #include <stdio.h>
