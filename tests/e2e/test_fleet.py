@@ -6,6 +6,7 @@
 # Run inside the test network by run-with-dns.sh --tap --smtp (tests/e2e/meson.build); argument:
 # the mxtls binary.  What it proves, in order:
 #   1. member 1 fetches enforce.sts.test's policy; it is in Redis with a TTL from max_age;
+#      the three members then meet a new domain at the same moment: its policy is fetched once;
 #   2. the policy hosts stop (policy discovery blocked): members 2 and 3, which never fetched it,
 #      answer with it; a policyd outside the fleet answers without it (the control);
 #   3. the delivery agent, outside the policy's reach until now, defers a message for the domain
@@ -123,6 +124,15 @@ class Policyd:
                 self.p.wait()
 
 
+def fetches(access_log, sni):
+    """How many requests the policy hosts' nginx logged for one policy host (by SNI)."""
+    try:
+        with open(access_log) as f:
+            return sum(1 for ln in f if sni in ln and "/.well-known/mta-sts.txt" in ln)
+    except OSError:
+        return 0
+
+
 def https(up):
     p = subprocess.run(["bash", os.path.join(NET, "https-up.sh" if up else "https-down.sh"),
                         NETNS, WORK], capture_output=True, text=True)
@@ -190,6 +200,37 @@ def main():
         fields = redis_cli("HGET", "mxtls:sts:enforce.sts.test", "id")
         t.ok(fields == "20240601T000000", "the shared copy has the TXT record's id",
              "id %r" % fields)
+
+        # 1b. The three members meet a new domain at the same moment: one fetch for the fleet
+        # (the fetch lease, sts/sts_cache_claim.c); the others wait for it and take it.  Its
+        # policy host answers after 1 s (MXTLS_TEST_HTTPS_SLOW_SECONDS, tests/e2e/meson.build),
+        # so that every member asks while the first fetch runs, whatever their DNS caches.
+        access = os.path.join(WORK, "https", "access.log")
+        sni = "sni=mta-sts.slowheaders.sts.test "
+        before = fetches(access, sni)
+        answers = {}
+        go = threading.Barrier(3)
+
+        def ask_at_once(n):
+            go.wait()
+            answers[n] = members[n].ask("slowheaders.sts.test")
+        threads = [threading.Thread(target=ask_at_once, args=(n,)) for n in (1, 2, 3)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        got = set(answers.values())
+        t.ok(len(got) == 1 and "secure" in (answers.get(1) or ""),
+             "three members asked for a new domain at once give the same secure answer",
+             repr(answers))
+        n_fetch = fetches(access, sni) - before
+        t.ok(n_fetch == 1, "... from one fetch of its policy for the fleet",
+             "%d fetches\n%s" % (n_fetch, "\n".join(members[n].log(20) for n in (1, 2, 3))))
+        learned = sum(1 for n in (1, 2, 3)
+                      if members[n].wait_log(r"event=fleet-policy-learned "
+                                             r"domain=slowheaders\.sts\.test", 5) is not None)
+        t.ok(learned == 2, "the two other members log that they took it from the fleet",
+             "%d of 2" % learned)
 
         # 2. Policy discovery blocked: members that never fetched it still enforce it.
         https(False)
