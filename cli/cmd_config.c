@@ -28,6 +28,7 @@ static const struct {
 	{"tlsrpt-keep-days", "30"},
 	{"shared-store", "(none: this host keeps its state alone)"},
 	{"shared-store-password", "(none)"},
+	{"shared-store-key", "(none: policyd's answers are not shared, only policies)"},
 };
 
 /* A setting as shown: a password never (shared-store-password, or in a redis:// value). */

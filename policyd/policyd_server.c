@@ -38,6 +38,7 @@ struct job {
 	struct policyd_entry *entry;
 	struct ctx_gen *gen;
 	struct mxtls_decide_op *op;
+	struct mxtls_shared_get *shared; /* fleet mode: looking up another member's answer */
 	struct timespec started;
 	bool detached;    /* entry is not in the cache (it was full): freed when done */
 	bool refresh;     /* a refresh-ahead: the entry still serves its current answer */
@@ -257,12 +258,39 @@ static void on_decided(void *arg, struct mxtls_decision *d, int err)
 	}
 	if (strncmp(payload, "TEMP ", 5) == 0)
 		s->stats.temp++;
+	/* Fleet mode: the other members may answer from it until it expires (a TEMP never). */
+	struct mxtls_ctx *ctx = j->gen->ctx;
+	if (!transient && mxtls_shared_answers(ctx) &&
+	    mxtls_shared_answer_put(ctx, s->answer_scope, j->entry->key, payload, plen,
+				    policyd_server_now(s) + ttl) != MXTLS_OK)
+		policyd_log(MXTLS_LOG_DEBUG, "fleet-answer-not-shared", "domain", j->entry->key,
+			    (const char *)NULL);
 	/* The mode string belongs to d: log before it goes. */
 	char mode_copy[32];
 	snprintf(mode_copy, sizeof mode_copy, "%s", mode);
 	mxtls_decision_free(d);
 	job_finish(j, payload, plen, ttl, !transient, mode_copy);
 	free(payload);
+}
+
+static void decide(struct job *j);
+
+/* Fleet mode: another member's answer (sealed with the fleet's key, checked by the library). */
+static void on_shared(void *arg, int rc, const char *answer, size_t len, int64_t expires)
+{
+	struct job *j = arg;
+	struct policyd_server *s = j->srv;
+	j->shared = NULL;
+	int64_t now = policyd_server_now(s);
+	int64_t ttl = expires - now;
+	if (ttl > (int64_t)s->opts.max_ttl)
+		ttl = s->opts.max_ttl;
+	/* A refresh-ahead takes only an answer that lasts longer than the one it refreshes. */
+	if (rc == MXTLS_OK && ttl >= 1 && (!j->refresh || expires > j->entry->expires)) {
+		job_finish(j, answer, len, ttl, true, "fleet");
+		return;
+	}
+	decide(j);
 }
 
 /* Starts a decision for e; on a synchronous failure answers e's waiters at once. */
@@ -291,6 +319,20 @@ static void start_decision(struct policyd_server *s, struct policyd_entry *e, bo
 	s->stats.decisions++;
 	if (refresh)
 		s->stats.refreshes++;
+	/* Fleet mode: another member's answer, if one is shared and still valid, spares the
+	 * lookups; anything else (none, expired, forged, Redis away) means deciding here. */
+	if (mxtls_shared_answers(s->gen->ctx) &&
+	    mxtls_shared_answer_get(s->gen->ctx, s->answer_scope, e->key, on_shared, j,
+				    &j->shared) == MXTLS_OK)
+		return;
+	decide(j);
+}
+
+/* Starts the decision of j's entry with the context's lookups. */
+static void decide(struct job *j)
+{
+	struct policyd_server *s = j->srv;
+	struct policyd_entry *e = j->entry;
 	char err[256] = "";
 	char host[POLICYD_KEY_TEXT_MAX];
 	unsigned flags = 0;
@@ -544,6 +586,10 @@ static void close_listeners(void)
 static void set_fingerprint(struct policyd_server *s)
 {
 	snprintf(s->fingerprint, sizeof s->fingerprint, "v2 tlsrpt=%d", s->opts.tlsrpt ? 1 : 0);
+	/* The same in the fleet's shared answers (mxtls:answer:SCOPE:DOMAIN): members made
+	 * with other options never take each other's answers. */
+	snprintf(s->answer_scope, sizeof s->answer_scope, "policyd-v2-tlsrpt=%d",
+		 s->opts.tlsrpt ? 1 : 0);
 }
 
 static void on_loaded(void *arg, const char *key, const char *answer, size_t len,
@@ -728,6 +774,7 @@ static void cancel_jobs(void)
 		struct job *j = jobs;
 		job_unlink(j);
 		mxtls_decide_cancel(j->op);
+		mxtls_shared_answer_cancel(j->shared);
 		gen_release(j->srv, j->gen);
 		j->entry->op = NULL;
 		if (j->detached)

@@ -40,6 +40,7 @@ struct policyd_server {
 	struct policyd_cache cache;
 	struct policyd_store *store;   /* NULL when the state directory is unusable */
 	char fingerprint[64];
+	char answer_scope[48]; /* fleet mode: the scope of shared answers */
 	struct conn *conns;            /* all open connections */
 	size_t nconns;
 	struct policyd_idle_list idle; /* the idle ones, idle the longest first */

@@ -486,6 +486,25 @@ int store_redis_set_nx(struct store_redis *r, const char *key, const char *value
 	return MXTLS_OK;
 }
 
+int store_redis_set_px(struct store_redis *r, const char *key, const void *value, size_t len,
+		       unsigned ms)
+{
+	if (len > STORE_REDIS_VALUE_MAX || ms == 0)
+		return MXTLS_E_LIMIT;
+	char px[16];
+	snprintf(px, sizeof px, "%u", ms);
+	const char *argv[] = {"SET", key, (const char *)value, "PX", px};
+	size_t lens[] = {3, strlen(key), len, 2, strlen(px)};
+	int rc;
+	redisReply *rep = call(r, 5, argv, lens, &rc);
+	if (rep == NULL)
+		return rc;
+	if (rep->type != REDIS_REPLY_STATUS)
+		return wrong_type(r, rep, "SET");
+	freeReplyObject(rep);
+	return MXTLS_OK;
+}
+
 int store_redis_del(struct store_redis *r, const char *key)
 {
 	const char *argv[] = {"DEL", key};

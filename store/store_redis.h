@@ -110,6 +110,10 @@ int store_redis_eval_int(struct store_redis *r, const char *script, size_t nkeys
 			 const char *const *keys, size_t nargs, const char *const *args,
 			 const size_t *arglen, long long *out);
 
+/* SET key value PX ms (binary-safe; at most STORE_REDIS_VALUE_MAX bytes, else MXTLS_E_LIMIT). */
+int store_redis_set_px(struct store_redis *r, const char *key, const void *value, size_t len,
+		       unsigned ms);
+
 /* SET key value NX PX ms: *acquired says whether it was set (ms may be days: 32 bits). */
 int store_redis_set_nx(struct store_redis *r, const char *key, const char *value, unsigned ms,
 		       bool *acquired);

@@ -41,6 +41,7 @@ static const char *const key_names[CONFIG_KEY_COUNT] = {
 	[CONFIG_KEY_TLSRPT_KEEP_DAYS] = "tlsrpt-keep-days",
 	[CONFIG_KEY_SHARED_STORE] = "shared-store",
 	[CONFIG_KEY_SHARED_STORE_PASSWORD] = "shared-store-password",
+	[CONFIG_KEY_SHARED_STORE_KEY] = "shared-store-key",
 };
 
 /* Number-of-seconds settings and their ranges. */

@@ -3,6 +3,7 @@
 #include "validator/mxtls_ctx.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include <mxtls/error.h>
 
 #include "dns/dns_anchor.h"
+#include "store/store_seal.h"
 #include "validator/mxtls_config_internal.h"
 
 /* Copies the value of key (may be unset) into *out; checks what it names exists as wanted.
@@ -64,6 +66,54 @@ static void prefix_origin(const struct mxtls_config *cfg, enum config_key key, c
 	snprintf(err, errlen, "%s: %s", origin, msg);
 }
 
+/*
+ * shared-store-key (doc/fleet.md): a file of STORE_SEAL_KEY_MIN..MAX bytes, the same on every
+ * member, that seals the answers the members share (store/store_seal.h).  Refused unless only
+ * its owner may read it: whoever reads it can make answers every member believes.
+ */
+static int read_shared_key(const struct mxtls_config *cfg, struct mxtls_ctx *ctx, char *err,
+			   size_t errlen)
+{
+	const char *path = mxtls_config_value(cfg, CONFIG_KEY_SHARED_STORE_KEY);
+	if (path == NULL)
+		return MXTLS_OK;
+	int rc = MXTLS_E_CONFIG;
+	if (ctx->shared == NULL) {
+		snprintf(err, errlen, "shared-store-key %s: needs shared-store", path);
+		goto out;
+	}
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) != 0) {
+		snprintf(err, errlen, "shared-store-key %s: cannot read: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode) || (st.st_mode & 077) != 0) {
+		snprintf(err, errlen,
+			 "shared-store-key %s: %s", path,
+			 S_ISREG(st.st_mode) ? "readable by group or others (chmod 600 it)"
+					     : "not a regular file");
+	} else if (st.st_size < STORE_SEAL_KEY_MIN || st.st_size > STORE_SEAL_KEY_MAX) {
+		snprintf(err, errlen, "shared-store-key %s: %lld bytes; a key has %d to %d "
+			 "(e.g. head -c 32 /dev/urandom | base64 >FILE)",
+			 path, (long long)st.st_size, STORE_SEAL_KEY_MIN, STORE_SEAL_KEY_MAX);
+	} else if ((ctx->shared_key = malloc((size_t)st.st_size)) == NULL) {
+		rc = MXTLS_E_NOMEM;
+	} else if (read(fd, ctx->shared_key, (size_t)st.st_size) != st.st_size) {
+		snprintf(err, errlen, "shared-store-key %s: short read", path);
+	} else {
+		ctx->shared_key_len = (size_t)st.st_size;
+		rc = MXTLS_OK;
+	}
+	close(fd);
+out:
+	if (rc != MXTLS_OK)
+		prefix_origin(cfg, CONFIG_KEY_SHARED_STORE_KEY, err, errlen);
+	return rc;
+}
+
 int mxtls_ctx_new(const struct mxtls_config *cfg, struct mxtls_ctx **out, char *err, size_t errlen)
 {
 	char scratch[1];
@@ -99,6 +149,8 @@ int mxtls_ctx_new(const struct mxtls_config *cfg, struct mxtls_ctx **out, char *
 		if (rc == MXTLS_OK && pw != NULL)
 			snprintf(ctx->shared->password, sizeof ctx->shared->password, "%s", pw);
 	}
+	if (rc == MXTLS_OK)
+		rc = read_shared_key(cfg, ctx, err, errlen);
 	if (rc != MXTLS_OK) {
 		mxtls_ctx_free(ctx);
 		return rc;
@@ -164,6 +216,9 @@ void mxtls_ctx_free(struct mxtls_ctx *ctx)
 	if (ctx->shared != NULL)
 		explicit_bzero(ctx->shared->password, sizeof ctx->shared->password);
 	free(ctx->shared);
+	if (ctx->shared_key != NULL)
+		explicit_bzero(ctx->shared_key, ctx->shared_key_len);
+	free(ctx->shared_key);
 	free(ctx);
 }
 

@@ -29,6 +29,10 @@ struct mxtls_ctx {
 	unsigned sts_timeout_ms; /* total time for one policy fetch */
 	/* shared-store (fleet mode, doc/fleet.md): owned, NULL when this member is alone. */
 	struct store_uri *shared;
+	/* shared-store-key: the fleet's secret that seals shared answers (store/store_seal.h);
+	 * owned, NULL when unset (answers are then not shared). */
+	unsigned char *shared_key;
+	size_t shared_key_len;
 	struct smtp_timeouts timeouts; /* SMTP client steps (connect-timeout, smtp-timeout) */
 	char helo[256];          /* default EHLO name */
 	/* RFC 8460 report settings (tlsrpt-organization, -contact, -submitter); owned, NULL when
@@ -51,6 +55,7 @@ struct mxtls_ctx {
 	struct http_client *http; /* TLS report uploads (validator/report_io.c) */
 	struct sts_cache *cache;
 	struct dane_pkix *pkix;
+	struct store_worker *answers; /* fleet answers (validator/mxtls_shared_answer.c) */
 };
 
 /* This member's name in a fleet (doc/fleet.md): HOST:STATE_DIR, or HOST:pidPID without a state

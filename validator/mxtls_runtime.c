@@ -14,6 +14,7 @@
 #include "dns/dns_resolver.h"
 #include "http/http_client.h"
 #include "mxtls_build.h"
+#include "store/store_worker.h"
 #include "sts/sts_cache_async.h"
 #include "sts/sts_fetch.h"
 #include "validator/mxtls_ctx.h"
@@ -225,6 +226,8 @@ void mxtls_ctx_runtime_free(struct mxtls_ctx *ctx)
 	ctx->http = NULL;
 	dns_resolver_free(ctx->resolver);
 	sts_cache_close(ctx->cache);
+	store_worker_free(ctx->answers); /* before the loop it delivers on */
+	ctx->answers = NULL;
 	if (ctx->base != NULL && !ctx->base_borrowed)
 		event_base_free(ctx->base);
 	ctx->fetcher = NULL;

@@ -1,16 +1,21 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-# End to end: fleet mode (issue 20).  Three `mxtls policyd` members and the delivery agent share
-# one redis-server (shared-store = redis://127.0.0.1:6390/0) on the test network.
+# End to end: fleet mode (issue 20).  Four `mxtls policyd` members and the delivery agent share
+# one redis-server (shared-store = redis://127.0.0.1:6390/0) on the test network; members 1-3
+# also share their answers, sealed with the fleet's key (shared-store-key).
 #
 # Run inside the test network by run-with-dns.sh --tap --smtp (tests/e2e/meson.build); argument:
 # the mxtls binary.  What it proves, in order:
-#   1. member 1 fetches enforce.sts.test's policy; it is in Redis with a TTL from max_age;
-#      the three members then meet a new domain at the same moment: its policy is fetched once;
-#   2. the policy hosts stop (policy discovery blocked): members 2 and 3, which never fetched it,
-#      answer with it; a policyd outside the fleet answers without it (the control);
+#   0. shared-store-key mistakes (readable by others, too short, no shared-store) exit 78;
+#   1. member 1 fetches enforce.sts.test's policy; it is in Redis with a TTL from max_age, and
+#      its answer, sealed; the three members then meet a new domain at the same moment: its
+#      policy is fetched once;
+#   2. the policy hosts stop (policy discovery blocked): members 2 and 3 give member 1's sealed
+#      answer, member 4 (no key) decides from the policy member 1 fetched; a policyd outside
+#      the fleet answers without it (the control);
 #   3. the delivery agent, outside the policy's reach until now, defers a message for the domain
 #      while an attacker strips STARTTLS from its MX (it would otherwise go out in cleartext);
+#   3b. a forged answer written into Redis is rejected, and replaced by a member's own;
 #   4. Redis killed: every member keeps answering correctly (latency printed, not asserted);
 #      member 1 learns a new policy meanwhile, into its local file;
 #   5. Redis restarted empty: member 1 re-syncs its file, and member 2 then gets the new policy
@@ -39,23 +44,27 @@ NET = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "net")
 TMP = tempfile.mkdtemp(prefix="mxtls-e2e-fleet.")
 REDIS_PORT = 6390
 SHARED = "redis://127.0.0.1:%d/0" % REDIS_PORT
-PORTS = {1: 10081, 2: 10082, 3: 10083, "alone": 10084}
+PORTS = {1: 10081, 2: 10082, 3: 10083, "alone": 10084, 4: 10085}
+KEY = os.path.join(TMP, "fleet.key")  # shared-store-key: members 1-3 share sealed answers
+SCOPE = "policyd-v2-tlsrpt=0"
 # policyd's answers for an enforce policy whose mx: is mx1.DOMAIN (tests/net/dns/sts.test.zone).
 SECURE = {d: "OK secure match=mx1.%s servername=hostname" % d
           for d in ("enforce.sts.test", "stswild.sts.test")}
 t = Tap()
 
 
-def conf(name, shared=True):
+def conf(name, shared=True, key=False):
     path = os.path.join(TMP, name + ".conf")
     with open(path, "w") as f:
         if shared:
             f.write("shared-store = %s\n" % SHARED)
+        if key:
+            f.write("shared-store-key = %s\n" % KEY)
     return path
 
 
-def base(name, shared=True, sts_timeout=3):
-    return [MXTLS, "--config", conf(name, shared), "--unbound-conf",
+def base(name, shared=True, sts_timeout=3, key=False):
+    return [MXTLS, "--config", conf(name, shared, key), "--unbound-conf",
             os.environ["MXTLS_TEST_UNBOUND_CONF"], "--ca-file", os.environ["MXTLS_TEST_CA_FILE"],
             "--state-dir", os.path.join(TMP, name), "--sts-timeout", str(sts_timeout)]
 
@@ -63,12 +72,12 @@ def base(name, shared=True, sts_timeout=3):
 class Policyd:
     """A member: mxtls policyd on 127.0.0.1:PORT, its log kept."""
 
-    def __init__(self, name, port, shared=True):
+    def __init__(self, name, port, shared=True, key=False):
         self.lines = []
         self.cv = threading.Condition()
         self.port = port
         # --temp-ttl 1: a TEMP answer is not kept (each question is decided again).
-        self.p = subprocess.Popen(base(name, shared) + ["-v", "policyd", "--listen",
+        self.p = subprocess.Popen(base(name, shared, key=key) + ["-v", "policyd", "--listen",
                                                         "127.0.0.1:%d" % port, "--temp-ttl",
                                                         "1", "--sts-refresh", "0"],
                                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -133,6 +142,28 @@ def fetches(access_log, sni):
         return 0
 
 
+def key_errors(t):
+    """shared-store-key mistakes are refused at start (exit 78), with the reason."""
+    cases = [("key-open", 0o644, b"x" * 44, True, "readable by group or others"),
+             ("key-short", 0o600, b"x" * 31, True, "31 bytes; a key has 32 to 1024"),
+             ("key-alone", 0o600, b"x" * 44, False, "needs shared-store")]
+    for name, mode, data, shared, want in cases:
+        path = os.path.join(TMP, name + ".key")
+        with open(path, "wb") as f:
+            f.write(data)
+        os.chmod(path, mode)
+        cpath = os.path.join(TMP, name + ".conf")
+        with open(cpath, "w") as f:
+            if shared:
+                f.write("shared-store = %s\n" % SHARED)
+            f.write("shared-store-key = %s\n" % path)
+        p = subprocess.run([MXTLS, "--config", cpath, "--state-dir", os.path.join(TMP, name),
+                            "config"], capture_output=True, text=True, timeout=30)
+        t.ok(p.returncode == 78 and want in p.stderr,
+             "shared-store-key %s: exit 78, '%s'" % (name, want),
+             "exit %d: %s" % (p.returncode, p.stderr))
+
+
 def https(up):
     p = subprocess.run(["bash", os.path.join(NET, "https-up.sh" if up else "https-down.sh"),
                         NETNS, WORK], capture_output=True, text=True)
@@ -186,9 +217,16 @@ def main():
         if not t.ok(redis.start(), "redis-server answers on 127.0.0.1:%d" % REDIS_PORT,
                     redis.log()):
             return
+        with open(KEY, "w") as f:
+            f.write("3q2+7wAAAAC6vrq+3q2+7xEiM0RVZneImaq7zN3u/wA=\n")  # 44 bytes
+        os.chmod(KEY, 0o600)
+        key_errors(t)
         for n in (1, 2, 3):
-            members[n] = Policyd("m%d" % n, PORTS[n])
+            members[n] = Policyd("m%d" % n, PORTS[n], key=True)
             t.ok(members[n].ready, "member %d (policyd) is ready" % n, members[n].log())
+        # Member 4 shares policies only (no shared-store-key): it decides every answer itself.
+        members[4] = Policyd("m4", PORTS[4])
+        t.ok(members[4].ready, "member 4 (policyd, policies only) is ready", members[4].log())
 
         # 1. Member 1 fetches the policy; Redis holds it, with a TTL from max_age.
         got = members[1].ask("enforce.sts.test")
@@ -200,6 +238,15 @@ def main():
         fields = redis_cli("HGET", "mxtls:sts:enforce.sts.test", "id")
         t.ok(fields == "20240601T000000", "the shared copy has the TXT record's id",
              "id %r" % fields)
+        sealed = ""
+        for _ in range(50):
+            sealed = redis_cli("GET", "mxtls:answer:%s:enforce.sts.test" % SCOPE)
+            if sealed:
+                break
+            time.sleep(0.05)
+        t.ok(re.match(r"mxtls-sealed-v1 \d+ [0-9a-f]{64} " + re.escape(SECURE["enforce.sts.test"])
+                      + "$", sealed) is not None,
+             "member 1 shares its answer, sealed with the fleet's key", "value %r" % sealed)
 
         # 1b. The three members meet a new domain at the same moment: one fetch for the fleet
         # (the fetch lease, sts/sts_cache_claim.c); the others wait for it and take it.  Its
@@ -232,16 +279,25 @@ def main():
         t.ok(learned == 2, "the two other members log that they took it from the fleet",
              "%d of 2" % learned)
 
-        # 2. Policy discovery blocked: members that never fetched it still enforce it.
+        # 2. Policy discovery blocked: members that never fetched it still enforce it, from
+        # member 1's answer (members 2 and 3) or from its policy (member 4, no key).
         https(False)
         for n in (2, 3):
             got = members[n].ask("enforce.sts.test")
             t.ok(got == SECURE["enforce.sts.test"],
-                 "policy hosts down: member %d enforces the policy member 1 fetched" % n,
+                 "policy hosts down: member %d gives member 1's answer" % n,
                  "got %r\n%s" % (got, members[n].log()))
-            t.ok(members[n].wait_log(r"event=fleet-policy-learned domain=enforce\.sts\.test",
-                                     5) is not None,
-                 "member %d logs that it learnt the policy from the fleet" % n, members[n].log())
+            t.ok(members[n].wait_log(r"event=decided domain=enforce\.sts\.test mode=fleet ", 5)
+                 is not None,
+                 "member %d took it from the fleet's shared answers (no lookup)" % n,
+                 members[n].log())
+        got = members[4].ask("enforce.sts.test")
+        t.ok(got == SECURE["enforce.sts.test"],
+             "policy hosts down: member 4 enforces the policy member 1 fetched",
+             "got %r\n%s" % (got, members[4].log()))
+        t.ok(members[4].wait_log(r"event=fleet-policy-learned domain=enforce\.sts\.test", 5)
+             is not None,
+             "member 4 logs that it learnt the policy from the fleet", members[4].log())
         alone = Policyd("alone", PORTS["alone"], shared=False)
         got = alone.ask("enforce.sts.test")
         t.ok(got is not None and got != SECURE["enforce.sts.test"] and "secure" not in got,
@@ -270,8 +326,28 @@ def main():
         finally:
             attack(False, ["127.0.10.101"])
 
-        # 4. Redis killed: answers stay correct; latency printed.
+        # 3b. A forged answer in Redis (whoever can write to Redis, without the fleet's key) is
+        # rejected: member 3 decides for itself, and its own sealed answer replaces the forgery.
         https(True)
+        forged_key = "mxtls:answer:%s:wildcard.sts.test" % SCOPE
+        redis_cli("SET", forged_key, "mxtls-sealed-v1 9999999999 " + "0" * 64 +
+                  " OK secure match=evil.example servername=hostname")
+        got = members[3].ask("wildcard.sts.test")
+        t.ok(got == "OK secure match=mx1.wildcard.sts.test servername=hostname",
+             "a forged shared answer is not given: member 3 decides itself", "got %r" % got)
+        t.ok(members[3].wait_log(r"event=fleet-answer-rejected domain=wildcard\.sts\.test "
+                                 r"reason=\"MAC does not match", 5) is not None,
+             "member 3 logs the forged answer as rejected", members[3].log())
+        value = ""
+        for _ in range(50):
+            value = redis_cli("GET", forged_key)
+            if "mx1.wildcard" in value:
+                break
+            time.sleep(0.05)
+        t.ok("evil" not in value and "mx1.wildcard" in value,
+             "member 3's own sealed answer replaced the forgery", "value %r" % value)
+
+        # 4. Redis killed: answers stay correct; latency printed.
         redis.kill()
         lat = []
         wrong = []

@@ -18,6 +18,7 @@
 #include <mxtls/error.h>
 
 #include "store/store_redis.h"
+#include "store/store_seal.h"
 #include "store/store_uri.h"
 #include "sts/sts_cache.h"
 #include "sts/sts_cache_claim.h"
@@ -768,6 +769,112 @@ START_TEST(resync_after_redis_returns_empty)
 }
 END_TEST
 
+/* ---- answers sealed with the fleet's key (store/store_seal.c): hostile values first ---- */
+
+#define SEAL_KEY   "0123456789abcdef0123456789abcdef"
+#define SEAL_SCOPE "policyd-v2-tlsrpt=0"
+#define SEAL_NAME  "example.com"
+#define SEAL_ANSWER "OK secure match=mx1.example.com servername=hostname"
+/* Provenance: computed independently with Python 3.11's hmac module,
+ * hmac.new(SEAL_KEY, b"mxtls-sealed-v1\0" + scope + b"\0" + name + b"\0" + b"2000000000\0"
+ * + answer, hashlib.sha256).hexdigest(). */
+#define SEAL_MAC "459bd221dea88eee7dbae41640ec8982fd641c6cf660921e0ab0c5ab6d3e6014"
+#define SEALED   "mxtls-sealed-v1 2000000000 " SEAL_MAC " " SEAL_ANSWER
+
+static const struct seal_case {
+	const char *value;
+	const char *key, *scope, *name;
+	int64_t now;
+	int rc;
+	const char *why; /* substring, for MXTLS_E_SYNTAX */
+} seal_cases[] = {
+	{"", SEAL_KEY, SEAL_SCOPE, SEAL_NAME, 1000, MXTLS_E_SYNTAX, "no mxtls-sealed-v1"},
+	{"OK secure match=evil.example", SEAL_KEY, SEAL_SCOPE, SEAL_NAME, 1000, MXTLS_E_SYNTAX,
+	 "no mxtls-sealed-v1"},
+	{"mxtls-sealed-v2 2000000000 " SEAL_MAC " " SEAL_ANSWER, SEAL_KEY, SEAL_SCOPE, SEAL_NAME,
+	 1000, MXTLS_E_SYNTAX, "tag"},
+	{"mxtls-sealed-v1  2000000000 " SEAL_MAC " " SEAL_ANSWER, SEAL_KEY, SEAL_SCOPE, SEAL_NAME,
+	 1000, MXTLS_E_SYNTAX, "expiry"},
+	{"mxtls-sealed-v1 02000000000 " SEAL_MAC " " SEAL_ANSWER, SEAL_KEY, SEAL_SCOPE, SEAL_NAME,
+	 1000, MXTLS_E_SYNTAX, "expiry"},
+	{"mxtls-sealed-v1 99999999999999999999 " SEAL_MAC " x", SEAL_KEY, SEAL_SCOPE, SEAL_NAME,
+	 1000, MXTLS_E_SYNTAX, "expiry"},
+	{"mxtls-sealed-v1 9999999999999999999 " SEAL_MAC " x", SEAL_KEY, SEAL_SCOPE, SEAL_NAME,
+	 1000, MXTLS_E_SYNTAX, "expiry out of range"},
+	{"mxtls-sealed-v1 2000000000 459BD221DEA88EEE7DBAE41640EC8982FD641C6CF660921E0AB0C5AB6D3E6014 "
+	 SEAL_ANSWER, SEAL_KEY, SEAL_SCOPE, SEAL_NAME, 1000, MXTLS_E_SYNTAX, "malformed MAC"},
+	{"mxtls-sealed-v1 2000000000 459bd221", SEAL_KEY, SEAL_SCOPE, SEAL_NAME, 1000,
+	 MXTLS_E_SYNTAX, "malformed MAC"},
+	{"mxtls-sealed-v1 2000000000 " SEAL_MAC " ", SEAL_KEY, SEAL_SCOPE, SEAL_NAME, 1000,
+	 MXTLS_E_SYNTAX, "empty payload"},
+	/* Well formed, but forged or moved: the MAC does not match. */
+	{"mxtls-sealed-v1 2000000000 " SEAL_MAC " OK secure match=evil.example servername=hostname",
+	 SEAL_KEY, SEAL_SCOPE, SEAL_NAME, 1000, MXTLS_E_SYNTAX, "MAC does not match"},
+	{"mxtls-sealed-v1 2100000000 " SEAL_MAC " " SEAL_ANSWER, SEAL_KEY, SEAL_SCOPE, SEAL_NAME,
+	 1000, MXTLS_E_SYNTAX, "MAC does not match"},
+	{SEALED, SEAL_KEY, SEAL_SCOPE, "example.net", 1000, MXTLS_E_SYNTAX, "MAC does not match"},
+	{SEALED, SEAL_KEY, "policyd-v2-tlsrpt=1", SEAL_NAME, 1000, MXTLS_E_SYNTAX,
+	 "MAC does not match"},
+	{SEALED, "0123456789abcdef0123456789abcdeF", SEAL_SCOPE, SEAL_NAME, 1000, MXTLS_E_SYNTAX,
+	 "MAC does not match"},
+	/* A key shorter than 32 bytes is refused, not used. */
+	{SEALED, "0123456789abcdef0123456789abcde", SEAL_SCOPE, SEAL_NAME, 1000, MXTLS_E_INVAL,
+	 NULL},
+	/* Expired: at and after its end. */
+	{SEALED, SEAL_KEY, SEAL_SCOPE, SEAL_NAME, 2000000000, MXTLS_E_NOTFOUND, NULL},
+	{SEALED, SEAL_KEY, SEAL_SCOPE, SEAL_NAME, 2000000001, MXTLS_E_NOTFOUND, NULL},
+	/* The good one. */
+	{SEALED, SEAL_KEY, SEAL_SCOPE, SEAL_NAME, 1999999999, MXTLS_OK, NULL},
+};
+
+START_TEST(seal_table)
+{
+	const struct seal_case *k = &seal_cases[_i];
+	const char *payload = NULL;
+	size_t plen = 0;
+	int64_t expires = 0;
+	char why[200] = "";
+	int rc = store_seal_open(k->key, strlen(k->key), k->scope, k->name, k->now, k->value,
+				 strlen(k->value), &payload, &plen, &expires, why, sizeof why);
+	ck_assert_msg(rc == k->rc, "case %d: rc %d, want %d (%s)", _i, rc, k->rc, why);
+	if (k->why != NULL)
+		ck_assert_msg(strstr(why, k->why) != NULL, "case %d: why '%s', want '%s'", _i, why,
+			      k->why);
+	if (rc == MXTLS_OK) {
+		ck_assert_int_eq(expires, 2000000000);
+		ck_assert_uint_eq(plen, strlen(SEAL_ANSWER));
+		ck_assert(memcmp(payload, SEAL_ANSWER, plen) == 0);
+	}
+}
+END_TEST
+
+START_TEST(seal_makes_the_reference_value)
+{
+	char *v;
+	size_t n;
+	ck_assert_int_eq(store_seal(SEAL_KEY, 32, SEAL_SCOPE, SEAL_NAME, 2000000000, SEAL_ANSWER,
+				    strlen(SEAL_ANSWER), &v, &n),
+			 MXTLS_OK);
+	ck_assert_str_eq(v, SEALED);
+	ck_assert_uint_eq(n, strlen(SEALED));
+	free(v);
+	/* A NUL in the value is refused whole, as a NUL in the payload to seal. */
+	const char *p;
+	size_t pl;
+	int64_t e;
+	char with_nul[] = SEALED;
+	with_nul[sizeof with_nul - 5] = '\0';
+	ck_assert_int_eq(store_seal_open(SEAL_KEY, 32, SEAL_SCOPE, SEAL_NAME, 1000, with_nul,
+					 sizeof with_nul - 1, &p, &pl, &e, NULL, 0),
+			 MXTLS_E_SYNTAX);
+	ck_assert_int_eq(store_seal(SEAL_KEY, 32, SEAL_SCOPE, SEAL_NAME, 2000000000, "a\0b", 3, &v,
+				    &n),
+			 MXTLS_E_INVAL);
+	ck_assert_int_eq(store_seal(SEAL_KEY, 31, SEAL_SCOPE, SEAL_NAME, 2000000000, "a", 1, &v, &n),
+			 MXTLS_E_INVAL);
+}
+END_TEST
+
 static Suite *store_suite(void)
 {
 	Suite *s = suite_create("store");
@@ -777,6 +884,8 @@ static Suite *store_suite(void)
 	tcase_add_loop_test(tc, decode_table, 0, ARRAY_LEN(decode_cases));
 	tcase_add_test(tc, decode_binary_garbage);
 	tcase_add_loop_test(tc, resp_table, 0, ARRAY_LEN(resp_cases));
+	tcase_add_loop_test(tc, seal_table, 0, ARRAY_LEN(seal_cases));
+	tcase_add_test(tc, seal_makes_the_reference_value);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("redis");
 	tcase_add_unchecked_fixture(tc, redis_start, redis_stop);
