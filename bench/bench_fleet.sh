@@ -16,7 +16,8 @@
 #
 # Part A, answers/s and latency, on K domains d(N+1) ... d(N+K) (default K = 2 000):
 #   servers: mxtls-local (policyd, local SQLite cache only), mxtls-redis (policyd with
-#   shared-store = redis://127.0.0.1:6391/0), peer-redis (postfix-mta-sts-resolver's
+#   shared-store = redis://127.0.0.1:6391/0; in A1 and A2 also shared-store-key, so that its
+#   answers are shared, sealed), peer-redis (postfix-mta-sts-resolver's
 #   mta-sts-daemon with cache type redis, redis://127.0.0.1:6391/1, through
 #   tests/net/peer-resolver.sh and bench_policyd_peer.sh: log level info, cache_grace 3600);
 #   servers on CPU 1, the load generator on CPU 0 (2 CPUs or more);
@@ -27,6 +28,7 @@
 #   A3 cold for this member: a fresh server of each kind (empty state, new process) answers the
 #      K domains once, while Redis holds the policies A1 stored: mxtls-local must fetch,
 #      mxtls-redis takes the policy from Redis (its decision still does its own DNS),
+#      mxtls-sealed (with shared-store-key) takes the whole answer A1's member shared,
 #      peer-redis answers from Redis (its only cache).
 # Part B, the fleet-wide cold-fetch count, on N domains d000001 ... (default N = 100 000),
 #   three policyd members (no pinning), for each backend (redis: the three share
@@ -259,14 +261,19 @@ start_redis() {
 }
 
 # ---------------------------------------------------------------- members
-# start_member NAME PORT local|redis [PIN...]: mxtls policyd with an empty state directory.
+# start_member NAME PORT local|redis|sealed [PIN...]: mxtls policyd with an empty state
+# directory; sealed: redis, and answers shared with the fleet's key (shared-store-key).
 start_member() {
     local name=$1 port=$2 backend=$3 i
     shift 3
     rm -rf "${B:?}/$name"
     mkdir -p "$B/$name"
     : >"$B/$name.conf"
-    [[ $backend == redis ]] && printf 'shared-store = %s\n' "$REDIS_MX" >"$B/$name.conf"
+    [[ $backend != local ]] && printf 'shared-store = %s\n' "$REDIS_MX" >"$B/$name.conf"
+    if [[ $backend == sealed ]]; then
+        [[ -f $B/fleet.key ]] || { head -c 32 /dev/urandom | base64 >"$B/fleet.key"; chmod 600 "$B/fleet.key"; }
+        printf 'shared-store-key = %s\n' "$B/fleet.key" >>"$B/$name.conf"
+    fi
     # --sts-refresh 0: no proactive refresh, so every fetch counted is a cold one.
     "$@" "$mxtls" --config "$B/$name.conf" --unbound-conf "$MXTLS_TEST_UNBOUND_CONF" \
         --ca-file "$MXTLS_TEST_CA_FILE" --state-dir "$B/$name" policyd --listen "127.0.0.1:$port" \
@@ -351,7 +358,7 @@ if ((na > 0)); then
         "$na" $((nb + 1)) $((nb + na))
     rcli FLUSHALL >/dev/null
     start_member a-local 8470 local "${srv[@]}"
-    start_member a-redis 8471 redis "${srv[@]}"
+    start_member a-redis 8471 sealed "${srv[@]}"
     servers=("mxtls-local=127.0.0.1:8470@${pid_of[a-local]}" "mxtls-redis=127.0.0.1:8471@${pid_of[a-redis]}")
     if ((have_peer)); then
         start_peer "$B/peer-1" 8472
@@ -423,7 +430,9 @@ if ((na > 0)); then
     printf '\nA3. cold for this member: a fresh server of each kind (empty state directory, new process) answers every domain once while Redis holds the policies of A1 (16 x 16 in flight); load %s\n' "$(load)"
     start_member a-local-2 8473 local "${srv[@]}"
     start_member a-redis-2 8474 redis "${srv[@]}"
-    servers=("mxtls-local=127.0.0.1:8473@${pid_of[a-local-2]}" "mxtls-redis=127.0.0.1:8474@${pid_of[a-redis-2]}")
+    start_member a-sealed-2 8476 sealed "${srv[@]}"
+    servers=("mxtls-local=127.0.0.1:8473@${pid_of[a-local-2]}" "mxtls-redis=127.0.0.1:8474@${pid_of[a-redis-2]}"
+        "mxtls-sealed=127.0.0.1:8476@${pid_of[a-sealed-2]}")
     if ((have_peer)); then
         start_peer "$B/peer-2" 8475
         servers+=("peer-redis=127.0.0.1:8475@$(peer_pid "$B/peer-2")")
@@ -442,7 +451,9 @@ if ((na > 0)); then
         "$(grep -c 'event=fleet-policy-learned' "$B/a-redis-2.log" || true)" \
         "$(grep -o 'event=fleet-events-dropped count=[0-9]*' "$B/a-redis-2.log" | awk -F= '{ n += $3 } END { print n + 0 }')"
     printf '(fetches = HTTPS policy fetches in nginx'"'"'s access log during the pass; udp = UDP datagrams (DNS) sent in the namespace; cpu_us = the server'"'"'s CPU per answer)\n'
-    for n in a-local-2 a-redis-2; do stop_member "$n"; done
+    printf '  mxtls-sealed log: %s fleet-answer-rejected warnings\n' \
+        "$(grep -c 'event=fleet-answer-rejected' "$B/a-sealed-2.log" || true)"
+    for n in a-local-2 a-redis-2 a-sealed-2; do stop_member "$n"; done
     ((have_peer)) && stop_peer "$B/peer-2"
 fi
 
