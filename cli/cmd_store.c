@@ -35,11 +35,13 @@ static void print_json(struct cli_env *env, const struct mxtls_store_status *s)
 		cli_json_object_begin(&j, "shared");
 		cli_json_string(&j, "store", s->shared);
 		cli_json_string(&j, "member", s->member);
+		cli_json_bool(&j, "shares_answers", s->shares_answers);
 		cli_json_bool(&j, "reachable", s->reachable);
 		if (s->reachable) {
 			cli_json_int(&j, "rtt_us", s->rtt_us);
 			cli_json_int(&j, "policies", s->policies);
 			cli_json_int(&j, "leases", s->leases);
+			cli_json_int(&j, "answers", s->answers);
 		} else {
 			cli_json_string(&j, "error", s->error);
 		}
@@ -71,12 +73,15 @@ static void print_text(struct cli_env *env, const struct mxtls_store_status *s)
 		return;
 	fprintf(o, "shared store: %s\n", s->shared);
 	fprintf(o, "member: %s\n", s->member);
+	fprintf(o, "shares answers: %s\n",
+		s->shares_answers ? "yes (shared-store-key)" : "no (no shared-store-key)");
 	if (!s->reachable) {
 		fprintf(o, "reachable: no (%s)\n", s->error);
 		return;
 	}
 	fprintf(o, "reachable: yes (PING %.2f ms)\n", (double)s->rtt_us / 1000.0);
-	fprintf(o, "shared policies: %ld\nrefresh leases held: %ld\n", s->policies, s->leases);
+	fprintf(o, "shared policies: %ld\nfetch leases held: %ld\nshared answers: %ld\n",
+		s->policies, s->leases, s->answers);
 	fprintf(o, "members (%zu):\n", s->nmembers);
 	for (size_t i = 0; i < s->nmembers; i++) {
 		char at[32];

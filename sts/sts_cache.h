@@ -163,7 +163,8 @@ struct sts_cache_fleet_status {
 	long rtt_us;
 	char error[256];   /* why not reachable, or the last failure */
 	long policies;     /* mxtls:sts:* keys (-1 unknown) */
-	long leases;       /* refresh leases held now (-1 unknown) */
+	long leases;       /* fetch leases held now (-1 unknown) */
+	long answers;      /* mxtls:answer:* keys: policyd's sealed answers (-1 unknown) */
 	int64_t last_sync; /* Unix seconds of this process's last write to Redis; 0 none */
 	unsigned long failures, reconnects;
 	size_t nmembers;

@@ -275,13 +275,15 @@ static void status(struct sts_cache *c, struct sts_cache_op *op)
 	struct store_redis *r = sts_fleet_redis(c->fleet);
 	s->joined = true;
 	snprintf(s->member, sizeof s->member, "%s", sts_fleet_member(c->fleet));
-	s->policies = s->leases = -1;
+	s->policies = s->leases = s->answers = -1;
 	int rc = store_redis_ping(r, &s->rtt_us);
 	s->reachable = rc == MXTLS_OK;
 	if (s->reachable) {
 		store_redis_scan(r, STS_FLEET_POLICY_PREFIX "*", 10000000, &s->policies, NULL,
 				 NULL);
 		store_redis_scan(r, STS_FLEET_LEASE_PREFIX "*", 10000000, &s->leases, NULL, NULL);
+		/* policyd's sealed answers (validator/mxtls_shared_answer.c): counted only. */
+		store_redis_scan(r, "mxtls:answer:*", 10000000, &s->answers, NULL, NULL);
 		char **names = NULL;
 		size_t nn = STS_FLEET_MEMBERS_MAX;
 		long nm;

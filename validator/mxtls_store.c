@@ -34,6 +34,7 @@ int mxtls_store_status(struct mxtls_ctx *ctx, struct mxtls_store_status *out, ch
 	if (ctx->shared == NULL)
 		return MXTLS_OK;
 	store_uri_display(ctx->shared, out->shared, sizeof out->shared);
+	out->shares_answers = mxtls_shared_answers(ctx);
 	struct sts_cache_fleet_status *s = calloc(1, sizeof *s);
 	if (s == NULL)
 		return MXTLS_E_NOMEM;
@@ -45,6 +46,7 @@ int mxtls_store_status(struct mxtls_ctx *ctx, struct mxtls_store_status *out, ch
 		snprintf(out->error, sizeof out->error, "%s", s->error);
 		out->policies = s->policies;
 		out->leases = s->leases;
+		out->answers = s->answers;
 		for (size_t i = 0; i < s->nmembers && i < MXTLS_STORE_MEMBERS_MAX; i++) {
 			struct mxtls_store_member *m = &out->members[out->nmembers++];
 			snprintf(m->name, sizeof m->name, "%s", s->members[i].name);

@@ -39,7 +39,9 @@ struct mxtls_store_status {
 	long rtt_us;       /* the PING's round trip */
 	char error[256];   /* why it is not reachable */
 	long policies;     /* policies in the shared store (-1 unknown) */
-	long leases;       /* refresh leases held now (-1 unknown) */
+	long leases;       /* fetch leases held now (-1 unknown) */
+	long answers;      /* policyd answers shared, sealed (-1 unknown) */
+	bool shares_answers; /* this member has shared-store-key: it gives and takes answers */
 	size_t nmembers;   /* members that wrote themselves in the last week */
 	struct mxtls_store_member members[MXTLS_STORE_MEMBERS_MAX];
 };

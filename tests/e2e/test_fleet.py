@@ -448,8 +448,15 @@ def main():
         sh = doc.get("shared", {})
         names = sorted(m["name"].rsplit("/", 1)[-1] for m in sh.get("members", []))
         t.ok(st.returncode == 0 and doc.get("backend") == "redis" and sh.get("reachable") is True
-             and sh.get("policies", 0) >= 2 and "m1" in names and "m7" in names,
-             "store status: redis, reachable, the shared policies and the members",
+             and sh.get("policies", 0) >= 2 and "m1" in names and "m7" in names
+             and sh.get("shares_answers") is False and sh.get("answers", 0) >= 1,
+             "store status: redis, reachable, the shared policies, answers (member 7 has no "
+             "key) and the members", st.stdout + st.stderr)
+        st = subprocess.run(base("m1", key=True) + ["store", "status"], capture_output=True,
+                            text=True, timeout=30)
+        t.ok(st.returncode == 0 and "shares answers: yes (shared-store-key)\n" in st.stdout and
+             re.search(r"^shared answers: [1-9]\d*$", st.stdout, re.M) is not None,
+             "store status of a member with the key: it shares answers; Redis holds some",
              st.stdout + st.stderr)
     finally:
         for m in members.values():
