@@ -23,9 +23,10 @@ static bool names_ok(const char *scope, const char *name)
 }
 
 /* HMAC over tag, scope, name, expires and payload, each but the last followed by a NUL (none
- * of them can hold one, so the pieces cannot be shifted into each other). */
-static int mac(const void *key, size_t keylen, const char *scope, const char *name,
-	       const char *expires, const void *payload, size_t plen, unsigned char out[MAC_LEN])
+ * of them can hold one, so the pieces cannot be shifted into each other), in lower-case hex
+ * (GnuTLS's encoder) into out. */
+static int mac_hex(const void *key, size_t keylen, const char *scope, const char *name,
+		   const char *expires, const void *payload, size_t plen, char out[2 * MAC_LEN + 1])
 {
 	gnutls_hmac_hd_t h;
 	if (gnutls_hmac_init(&h, GNUTLS_MAC_SHA256, key, keylen) < 0)
@@ -35,18 +36,13 @@ static int mac(const void *key, size_t keylen, const char *scope, const char *na
 	for (size_t i = 0; i < 4; i++)
 		err |= gnutls_hmac(h, parts[i], strlen(parts[i]) + 1);
 	err |= gnutls_hmac(h, payload, plen);
-	gnutls_hmac_deinit(h, out);
-	return err < 0 ? MXTLS_E_NOMEM : MXTLS_OK;
-}
-
-static void hex(const unsigned char *in, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = digits[in[i] >> 4];
-		out[2 * i + 1] = digits[in[i] & 15];
-	}
-	out[2 * n] = '\0';
+	unsigned char m[MAC_LEN];
+	gnutls_hmac_deinit(h, m);
+	gnutls_datum_t d = {m, MAC_LEN};
+	size_t n = 2 * MAC_LEN + 1;
+	if (err < 0 || gnutls_hex_encode(&d, out, &n) < 0)
+		return MXTLS_E_NOMEM;
+	return MXTLS_OK;
 }
 
 int store_seal(const void *key, size_t keylen, const char *scope, const char *name, int64_t expires,
@@ -58,16 +54,14 @@ int store_seal(const void *key, size_t keylen, const char *scope, const char *na
 		return MXTLS_E_INVAL;
 	char exp[24];
 	snprintf(exp, sizeof exp, "%lld", (long long)expires);
-	unsigned char m[MAC_LEN];
-	int rc = mac(key, keylen, scope, name, exp, payload, plen, m);
+	char mh[2 * MAC_LEN + 1];
+	int rc = mac_hex(key, keylen, scope, name, exp, payload, plen, mh);
 	if (rc != MXTLS_OK)
 		return rc;
 	size_t head = strlen(SEAL_TAG) + 1 + strlen(exp) + 1 + 2 * MAC_LEN + 1;
 	char *v = malloc(head + plen + 1);
 	if (v == NULL)
 		return MXTLS_E_NOMEM;
-	char mh[2 * MAC_LEN + 1];
-	hex(m, MAC_LEN, mh);
 	snprintf(v, head + 1, "%s %s %s ", SEAL_TAG, exp, mh);
 	memcpy(v + head, payload, plen);
 	v[head + plen] = '\0';
@@ -84,11 +78,6 @@ __attribute__((format(printf, 3, 4))) static int bad(char *why, size_t whylen, c
 		vsnprintf(why, whylen, fmt, ap);
 	va_end(ap);
 	return MXTLS_E_SYNTAX;
-}
-
-static int unhex(char c)
-{
-	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
 
 int store_seal_open(const void *key, size_t keylen, const char *scope, const char *name,
@@ -118,25 +107,20 @@ int store_seal_open(const void *key, size_t keylen, const char *scope, const cha
 	/* MAC */
 	if (len - p < 2 * MAC_LEN + 1 || value[p + 2 * MAC_LEN] != ' ')
 		return bad(why, whylen, "malformed MAC");
-	unsigned char got[MAC_LEN];
-	for (size_t i = 0; i < MAC_LEN; i++) {
-		int hi = unhex(value[p + 2 * i]), lo = unhex(value[p + 2 * i + 1]);
-		if (hi < 0 || lo < 0)
+	const char *got = value + p;
+	for (size_t i = 0; i < 2 * MAC_LEN; i++)
+		if (!((got[i] >= '0' && got[i] <= '9') || (got[i] >= 'a' && got[i] <= 'f')))
 			return bad(why, whylen, "malformed MAC");
-		got[i] = (unsigned char)(hi << 4 | lo);
-	}
 	p += 2 * MAC_LEN + 1;
 	if (p >= len)
 		return bad(why, whylen, "empty payload");
-	unsigned char want[MAC_LEN];
-	int rc = mac(key, keylen, scope, name, exp, value + p, len - p, want);
+	char want[2 * MAC_LEN + 1];
+	int rc = mac_hex(key, keylen, scope, name, exp, value + p, len - p, want);
 	if (rc != MXTLS_OK)
 		return rc;
-	/* Compared in constant time: how much of a forged MAC matched must not show. */
-	unsigned char diff = 0;
-	for (size_t i = 0; i < MAC_LEN; i++)
-		diff |= (unsigned char)(got[i] ^ want[i]);
-	if (diff != 0)
+	/* Compared in constant time (gnutls_memcmp): how much of a forged MAC matched must not
+	 * show. */
+	if (gnutls_memcmp(got, want, 2 * MAC_LEN) != 0)
 		return bad(why, whylen,
 			   "MAC does not match (another key, another name, or changed)");
 	if (e <= now)

@@ -40,7 +40,7 @@ struct store_worker_req {
 };
 
 struct store_worker {
-	struct store_redis *r; /* the thread's only, except health (under mu) */
+	struct store_redis *r; /* the thread's only */
 	pthread_t thread;
 	pthread_mutex_t mu;
 	pthread_cond_t wake;
@@ -48,7 +48,6 @@ struct store_worker {
 	struct store_worker_req *fin_head, *fin_tail; /* done, for the loop (under mu) */
 	size_t queued;                                /* under mu */
 	bool stopping;                                /* under mu */
-	struct store_redis_health health;             /* copied after each command (under mu) */
 	char *buf;                                    /* the thread's GET buffer */
 	int efd;
 	struct event *ev;   /* added while GETs are outstanding: an idle worker keeps no loop
@@ -105,7 +104,6 @@ static void *thread_main(void *arg)
 		else
 			q->rc = MXTLS_E_TEMPFAIL; /* not run: closing, or nobody waits */
 		pthread_mutex_lock(&w->mu);
-		store_redis_health(w->r, &w->health);
 		if (q->kind == REQ_SET) {
 			req_free(q);
 			continue;
@@ -303,11 +301,4 @@ int store_worker_set(struct store_worker *w, const char *key, const void *value,
 	q->len = len;
 	q->ttl_ms = ttl_ms;
 	return queue(w, q);
-}
-
-void store_worker_health(struct store_worker *w, struct store_redis_health *out)
-{
-	pthread_mutex_lock(&w->mu);
-	*out = w->health;
-	pthread_mutex_unlock(&w->mu);
 }

@@ -47,7 +47,4 @@ void store_worker_cancel(struct store_worker_req *q);
 int store_worker_set(struct store_worker *w, const char *key, const void *value, size_t len,
 		     unsigned ttl_ms);
 
-/* The connection's health (store_redis_health()), read under the worker's lock. */
-void store_worker_health(struct store_worker *w, struct store_redis_health *out);
-
 #endif

@@ -25,7 +25,6 @@
 # Standard library and redis-cli only.
 import os
 import re
-import signal
 import socket
 import subprocess
 import sys
@@ -34,6 +33,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from logged_process import LoggedProcess  # noqa: E402
 from redis_server import RedisServer  # noqa: E402
 from tap import Tap  # noqa: E402
 
@@ -69,44 +69,16 @@ def base(name, shared=True, sts_timeout=3, key=False):
             "--state-dir", os.path.join(TMP, name), "--sts-timeout", str(sts_timeout)]
 
 
-class Policyd:
+class Policyd(LoggedProcess):
     """A member: mxtls policyd on 127.0.0.1:PORT, its log kept."""
 
     def __init__(self, name, port, shared=True, key=False):
-        self.lines = []
-        self.cv = threading.Condition()
         self.port = port
         # --temp-ttl 1: a TEMP answer is not kept (each question is decided again).
-        self.p = subprocess.Popen(base(name, shared, key=key) + ["-v", "policyd", "--listen",
+        super().__init__(base(name, shared, key=key) + ["-v", "policyd", "--listen",
                                                         "127.0.0.1:%d" % port, "--temp-ttl",
-                                                        "1", "--sts-refresh", "0"],
-                                  stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.PIPE)
-        threading.Thread(target=self._reader, daemon=True).start()
+                                                        "1", "--sts-refresh", "0"])
         self.ready = self.wait_log(r"event=ready ", 10) is not None
-
-    def _reader(self):
-        for raw in self.p.stderr:
-            with self.cv:
-                self.lines.append(raw.decode(errors="replace").rstrip("\n"))
-                self.cv.notify_all()
-
-    def wait_log(self, regex, timeout):
-        rx = re.compile(regex)
-        deadline = time.monotonic() + timeout
-        with self.cv:
-            while True:
-                for ln in self.lines:
-                    if rx.search(ln):
-                        return ln
-                left = deadline - time.monotonic()
-                if left <= 0 or self.p.poll() is not None:
-                    return None
-                self.cv.wait(left)
-
-    def log(self, last=10):
-        with self.cv:
-            return "\n".join(self.lines[-last:])
 
     def ask(self, domain, timeout=20):
         """The socketmap answer for domain (str), or None."""
@@ -122,15 +94,6 @@ class Policyd:
                 if not data:
                     return None
                 buf += data
-
-    def stop(self):
-        if self.p.poll() is None:
-            self.p.send_signal(signal.SIGTERM)
-            try:
-                self.p.wait(10)
-            except subprocess.TimeoutExpired:
-                self.p.kill()
-                self.p.wait()
 
 
 def fetches(access_log, sni):

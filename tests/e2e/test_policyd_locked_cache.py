@@ -14,13 +14,14 @@
 # real answer once the lock is gone), never NOTFOUND.  Standard library only.
 import os
 import re
-import signal
 import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from logged_process import LoggedProcess  # noqa: E402
 
 MXTLS = sys.argv[1]
 TMP = tempfile.mkdtemp(prefix="mxtls-e2e-policyd-lock.")
@@ -44,50 +45,16 @@ def check(ok, what, diag=""):
     return bool(ok)
 
 
-class Daemon:
+class Daemon(LoggedProcess):
     def __init__(self, name):
-        self.lines = []
-        self.cv = threading.Condition()
         # --temp-ttl 1: a TEMP answer is kept one second, so the retry after the release
         # (part 5) gets a new decision.
-        self.p = subprocess.Popen(BASE + ["policyd", "--listen", "127.0.0.1:%d" % PORT,
-                                          "--temp-ttl", "1"],
-                                  stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.PIPE)
-        threading.Thread(target=self._reader, daemon=True).start()
+        super().__init__(BASE + ["policyd", "--listen", "127.0.0.1:%d" % PORT, "--temp-ttl",
+                                 "1"])
         self.ready = self.wait_log(r"event=ready ", 10)
 
-    def _reader(self):
-        for raw in self.p.stderr:
-            with self.cv:
-                self.lines.append(raw.decode(errors="replace").rstrip("\n"))
-                self.cv.notify_all()
-
-    def wait_log(self, regex, timeout):
-        rx = re.compile(regex)
-        deadline = time.monotonic() + timeout
-        with self.cv:
-            while True:
-                for ln in self.lines:
-                    if rx.search(ln):
-                        return ln
-                left = deadline - time.monotonic()
-                if left <= 0 or self.p.poll() is not None:
-                    return None
-                self.cv.wait(left)
-
     def log(self, last=8):
-        with self.cv:
-            return "\n".join(self.lines[-last:])
-
-    def stop(self):
-        if self.p.poll() is None:
-            self.p.send_signal(signal.SIGTERM)
-        try:
-            return self.p.wait(10)
-        except subprocess.TimeoutExpired:
-            self.p.kill()
-            return self.p.wait()
+        return super().log(last)
 
 
 class Client:
